@@ -66,7 +66,7 @@ def analytical_jacobian(func, inputs: tuple) -> list:
             v[e] = 1
             gs = grad(o, diff, _new_tensor(v.reshape(o._data.shape), False, None, 0), retain_graph=True, allow_unused=True)
             it = iter(gs)
-            for i, x in enumerate(inputs):
+            for i in range(len(inputs)):
                 if jac[i] is not None:
                     g = next(it)
                     if g is not None:
