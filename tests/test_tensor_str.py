@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT / "golden"))
 
 import make_print_golden as golden
 
+import flambeau
 import flambeau._dtype as fdt
 from flambeau import _tensor_str
 from flambeau._tensor_str import get_printoptions, printoptions, set_printoptions, tensor_repr
@@ -28,16 +29,6 @@ from flambeau._tensor_str import get_printoptions, printoptions, set_printoption
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 CASES = json.loads((ROOT / "golden" / "print_cases.json").read_text())["cases"]
 needs_torch = pytest.mark.skipif(not HAS_TORCH, reason="PyTorch is not installed")
-
-
-class StandIn:
-    """The four attributes ``tensor_repr`` reads."""
-
-    def __init__(self, data: np.ndarray, grad_fn: str | None = None, requires_grad: bool = False) -> None:
-        self._data = data
-        self.dtype = fdt.from_np(data.dtype)
-        self.grad_fn = type(grad_fn, (), {})() if grad_fn else None
-        self.requires_grad = requires_grad or grad_fn is not None
 
 
 @contextlib.contextmanager
@@ -52,9 +43,11 @@ def flambeau_settings(options: dict[str, Any], default_dtype: str = "float32") -
 
 
 def flambeau_repr(spec: dict[str, Any]) -> str:
-    t = StandIn(golden.build_array(spec), spec["grad_fn"], spec["requires_grad"])
+    t = golden.make_tensor(flambeau, spec)
     with flambeau_settings(spec["options"], spec["default_dtype"]):
-        return tensor_repr(t)
+        text = repr(t)
+        assert text == tensor_repr(t)
+    return text
 
 
 def as_flambeau(torch_repr: str) -> str:
@@ -121,12 +114,12 @@ def test_options_match_torch() -> None:
 
 
 def test_parameter_repr() -> None:
-    t = StandIn(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
+    t = flambeau.tensor([1.0, 2.0], requires_grad=True)
     assert _tensor_str.parameter_repr(t) == "Parameter containing:\ntensor([1., 2.], requires_grad=True)"
 
 
 def test_custom_prefix_indents() -> None:
-    t = StandIn(np.arange(4, dtype=np.float64).reshape(2, 2))
+    t = flambeau.tensor([[0.0, 1.0], [2.0, 3.0]], dtype=flambeau.float64)
     assert tensor_repr(t, tensor_prefix="Foo(") == "Foo([[0., 1.],\n     [2., 3.]], dtype=flambeau.float64)"
 
 
@@ -136,8 +129,9 @@ def test_custom_prefix_indents() -> None:
 def test_summary_of_a_large_tensor_is_fast() -> None:
     """Summarising 10**7 elements works on the shown edges only."""
     data = np.arange(10**7, dtype=np.float32).reshape(1000, 10000) / 7
+    t = flambeau.tensor(data)
     start = time.perf_counter()
-    text = tensor_repr(StandIn(data))
+    text = repr(t)
     assert time.perf_counter() - start < 1.0
     assert text.startswith("tensor([[0.0000e+00, 1.4286e-01, 2.8571e-01,  ..., 1.4281e+03, 1.4283e+03,\n")
     assert text.count("\n") == 12  # 6 rows of 2 lines, and the "..." row
@@ -191,5 +185,5 @@ if HAS_TORCH:
         with torch._tensor_str.printoptions(**options):
             expected = repr(t)
         with printoptions(**options):
-            got = tensor_repr(StandIn(data, requires_grad=requires_grad))
+            got = repr(flambeau.tensor(data, requires_grad=requires_grad))
         assert got == as_flambeau(expected)

@@ -166,11 +166,12 @@ def torch_settings(spec: dict[str, Any]) -> Iterator[None]:
         torch.set_default_dtype(old)
 
 
-def torch_tensor(spec: dict[str, Any]):
-    """The PyTorch tensor a case describes (``grad_fn`` comes from a value-preserving op)."""
-    import torch
+def make_tensor(lib: Any, spec: dict[str, Any]):
+    """The tensor a case describes, built by ``lib`` (``torch`` or ``flambeau``) with ``lib.tensor(ndarray)``.
 
-    t = torch.from_numpy(build_array(spec).copy())
+    ``grad_fn`` comes from a value-preserving op on a leaf that requires grad.
+    """
+    t = lib.tensor(build_array(spec))
     if spec["grad_fn"] or spec["requires_grad"]:
         t.requires_grad_()
     if spec["grad_fn"] == "AddBackward0":
@@ -183,7 +184,9 @@ def torch_tensor(spec: dict[str, Any]):
 
 
 def torch_repr(spec: dict[str, Any]) -> str:
-    t = torch_tensor(spec)
+    import torch
+
+    t = make_tensor(torch, spec)
     with torch_settings(spec):
         return repr(t)
 
