@@ -35,7 +35,7 @@ import types
 import numpy as np
 
 from .._tensor import Tensor, _new_tensor, edge_of, short_node_name, tensor_type_name_np
-from ..autograd.function import FREED, Node, SavedTensorError, version_error
+from ..autograd.function import FREED, Node, version_error
 from ..autograd.grad_mode import STATE
 
 __all__ = ["defop", "apply", "record", "m", "Op", "OpNode"]
@@ -108,7 +108,7 @@ class OpNode(Node):
     def apply(self, grads: list, graph: bool) -> tuple:
         op = self._op
         if self._freed and op.saves:
-            raise SavedTensorError(FREED)
+            raise RuntimeError(FREED)
         vals = self._unpack(graph)
         g = grads[0] if op.nout == 1 else tuple(grads)
         nexts = self.next_functions
@@ -135,7 +135,7 @@ class OpNode(Node):
         else:
             data, version, v = out
             if version[0] != v:
-                raise SavedTensorError(
+                raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified by an inplace operation: "
                     f"[{tensor_type_name_np(data)}], which is output 0 of {short_node_name(self.name())}, is at version {version[0]}; "
                     f"expected version {v} instead. Hint: enable anomaly detection to find the operation that failed to compute "
@@ -171,6 +171,7 @@ def record(op: Op, inputs: tuple, out, attrs: tuple = ()):
             node = op.node_cls.__new__(op.node_cls)
             node._hooks = node._pre_hooks = node._tensor_pre_hooks = None
             node._freed = False
+            node._nout = op.nout
             node.next_functions = tuple([edge_of(x) if r else (None, 0) for x, r in zip(inputs, req)])
             keep, keep_out = op.save_plan(req)
             node._saved = tuple([x if k else None for x, k in zip(inputs, keep)])
@@ -179,7 +180,6 @@ def record(op: Op, inputs: tuple, out, attrs: tuple = ()):
             if type(out) is tuple:
                 ts = tuple(_new_tensor(d, True, node, k) for k, d in enumerate(outs))
                 node._meta = tuple((d.shape, d.dtype) for d in outs)
-                node._nout = len(outs)
                 node._out = (outs, ts[0]._version, 0) if keep_out else None
                 return ts
             t = _new_tensor(out, True, node, 0)
