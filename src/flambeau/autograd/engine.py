@@ -16,8 +16,13 @@ from __future__ import annotations
 
 from .function import AccumulateGrad, _call_tensor_hook
 from .grad_mode import STATE
+from .pitfalls import teach_backward_error
 
-__all__ = ["run_backward"]
+__all__ = ["run_backward", "RECORDERS"]
+
+#: Active recorders (``autograd.explain``, the pitfall watch): objects with ``begin(roots, grads)``,
+#: ``step(node, grads_in, grads_out)`` and ``end()``. Empty unless one is switched on.
+RECORDERS: list = []
 
 
 def _fit(g, meta, graph: bool):
@@ -113,8 +118,13 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
         targets = {n for n, _ in capture}
         useful = _prune(root_nodes, targets)
     ready = [n for n in root_nodes if deps.get(n, 0) == 0]
+    recs = list(RECORDERS) if RECORDERS else None
+    if recs:
+        for r in recs:
+            r.begin(root_nodes, buffers)
     prev_mode = STATE.enabled
     STATE.enabled = graph
+    node = None
     try:
         while ready:
             node = ready.pop()
@@ -132,6 +142,9 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
                 runs = (useful is None or node in useful) and (accumulate or type(node) is not AccumulateGrad)
                 if runs and any(g is not None for g in buf):
                     out = _run_node(node, buf, graph)
+                    if recs:
+                        for r in recs:
+                            r.step(node, buf, out)
                     if not retain_graph:
                         node.release()
                 else:
@@ -156,8 +169,14 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
                 deps[nxt] = left
                 if left == 0:
                     ready.append(nxt)
+    except RuntimeError as e:
+        teach_backward_error(e, node)
+        raise
     finally:
         STATE.enabled = prev_mode
+    if recs:
+        for r in recs:
+            r.end()
     return captured
 
 
