@@ -114,6 +114,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Comment corriger : vérifiez quel tenseur a la mauvaise forme ; reshape(), unsqueeze() ou une transposition (.T) "
               "les aligne en général.",
     },
+    "tensor.named": {
+        "en": "'{name}' (shape {shape}, {dtype})",
+        "fr": "'{name}' (forme {shape}, {dtype})",
+    },
+    "tensor.unnamed": {
+        "en": "a tensor of shape {shape} ({dtype})",
+        "fr": "un tenseur de forme {shape} ({dtype})",
+    },
     "at_line": {
         "en": "(at {where})",
         "fr": "(en {where})",
@@ -138,10 +146,10 @@ MESSAGES: dict[str, dict[str, str]] = {
               "chemin qui y mène sort du graphe).",
     },
     "pitfall.mixed_dtype": {
-        "en": "This graph mixes float64 and float32: {f64} are float64, {f32} are float32. The results are promoted to float64, "
+        "en": "This graph mixes float64 tensors ({f64}) and float32 tensors ({f32}). The results are promoted to float64, "
               "which is slower and usually unintended; convert with .float() (or .double()) so that all agree.",
-        "fr": "Ce graphe mélange float64 et float32 : {f64} sont en float64, {f32} en float32. Les résultats sont promus en "
-              "float64, ce qui est plus lent et rarement voulu ; convertissez avec .float() (ou .double()) pour les accorder.",
+        "fr": "Ce graphe mélange des tenseurs float64 ({f64}) et float32 ({f32}). Les résultats sont promus en float64, ce qui "
+              "est plus lent et rarement voulu ; convertissez avec .float() (ou .double()) pour les accorder.",
     },
     # ---- explain (step-by-step backward) -----------------------------------------------------------------------------------------------
     "explain.title": {
@@ -171,6 +179,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "explain.accumulate": {
         "en": "{leaf}.grad += {g}   →   {leaf}.grad = {total}",
         "fr": "{leaf}.grad += {g}   →   {leaf}.grad = {total}",
+    },
+    "explain.unbroadcast": {
+        "en": "(summed over the broadcast dimensions to shape {shape} on arrival)",
+        "fr": "(sommé sur les dimensions diffusées jusqu'à la forme {shape} à l'arrivée)",
     },
     "explain.no_formula": {
         "en": "(no formula text for this node)",

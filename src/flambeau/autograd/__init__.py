@@ -79,9 +79,9 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None, creat
             raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
         _grad_into(edges, arrays, inputs, retain_graph, create_graph)
         return
+    run_backward(edges, arrays, retain_graph, create_graph)
     if not retain_graph:
         note_free()
-    run_backward(edges, arrays, retain_graph, create_graph)
 
 
 def _grad_into(edges, arrays, inputs: tuple, retain_graph: bool, create_graph: bool) -> None:

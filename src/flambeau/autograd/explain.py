@@ -128,7 +128,7 @@ def _copy(g):
 class Step:
     """One node run by the engine: ``node``, ``grads_in`` (arriving), ``saved``, ``formulas``, ``grads_out`` (leaving)."""
 
-    __slots__ = ("index", "node", "name", "grads_in", "saved", "formulas", "grads_out", "targets", "total")
+    __slots__ = ("index", "node", "name", "grads_in", "saved", "formulas", "grads_out", "targets", "target_nrs", "total")
 
     def __init__(self, index: int, node, grads_in: list, grads_out) -> None:
         self.index = index
@@ -139,6 +139,7 @@ class Step:
         self.saved = [(k, v if isinstance(v, str) else _copy(v) if isinstance(v, Tensor | np.ndarray) else v) for k, v in saved_items(node)]
         self.formulas = formulas(node)
         self.targets = [n for n, _ in node.next_functions]
+        self.target_nrs = [nr for _, nr in node.next_functions]
         self.total = _copy(node.variable._grad) if type(node) is AccumulateGrad else None
 
     def lines(self, names: dict) -> list:
@@ -164,7 +165,11 @@ class Step:
                 target = f"{self.targets[i].name()} ({target})" if target != self.targets[i].name() else target
             if len(self.grads_out) > 1:
                 target = f"{inames[i]} = {target}"
-            out.append("    " + msg("explain.leaving", target=target, g=fmt(g)))
+            line = "    " + msg("explain.leaving", target=target, g=fmt(g))
+            meta = self.targets[i]._meta[self.target_nrs[i]] if self.targets[i]._meta else None
+            if meta is not None and tuple(meta[0]) != g.shape:
+                line += "  " + msg("explain.unbroadcast", shape=list(meta[0]))
+            out.append(line)
         return out
 
 
@@ -235,15 +240,14 @@ class explain:
 
 
 def name_map(frame, names=None) -> dict:
-    """``{id(tensor): name, ('node', id(grad_fn)): name}`` from ``names`` or the variables of ``frame``."""
+    """``{id(tensor): name, ('node', id(grad_fn)): name}`` from the variables of ``frame``, then ``names``."""
+    found = names_in(frame)
+    scope = {**frame.f_globals, **frame.f_locals} if frame is not None else {}
+    tensors = [v for v in scope.values() if isinstance(v, Tensor)]
     if names is not None:
         pairs = list(names.items()) if isinstance(names, dict) else list(names)
-        found = {id(t): k for k, t in pairs}
-        tensors = [t for _, t in pairs]
-    else:
-        found = names_in(frame)
-        scope = {**frame.f_globals, **frame.f_locals} if frame is not None else {}
-        tensors = [v for v in scope.values() if isinstance(v, Tensor)]
+        found.update((id(t), k) for k, t in pairs)
+        tensors += [t for _, t in pairs]
     for t in tensors:
         if t._grad_fn is not None and id(t) in found:
             found[("node", id(t._grad_fn))] = found[id(t)]

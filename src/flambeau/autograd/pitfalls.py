@@ -30,6 +30,7 @@ from .grad_mode import STATE
 __all__ = ["set_detect_pitfalls", "is_detect_pitfalls_enabled"]
 
 _PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_TOUR = _PKG + "__main__.py"  # the tour is user code that lives in the package
 
 #: ``(filename, line)`` of the last backward() that freed its graph (retain_graph=False).
 LAST_FREE: list = [None]
@@ -40,7 +41,7 @@ LAST_FREE: list = [None]
 def user_frame(depth: int = 1):
     """The innermost frame outside the flambeau package (the user's code)."""
     f = sys._getframe(depth)
-    while f is not None and f.f_code.co_filename.startswith(_PKG):
+    while f is not None and f.f_code.co_filename.startswith(_PKG) and f.f_code.co_filename != _TOUR:
         f = f.f_back
     return f
 
@@ -84,7 +85,7 @@ def describe(t, names: dict | None = None) -> str:
     shape = list(t._data.shape)
     dtype = str(t._data.dtype)
     name = names.get(id(t))
-    return f"'{name}' (shape {shape}, {dtype})" if name else f"a tensor of shape {shape}, {dtype}"
+    return msg("tensor.named", name=name, shape=shape, dtype=dtype) if name else msg("tensor.unnamed", shape=shape, dtype=dtype)
 
 
 def _name_by(pred, names_frame) -> str | None:
