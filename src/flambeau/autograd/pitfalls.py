@@ -29,7 +29,7 @@ from .grad_mode import STATE
 
 __all__ = ["set_detect_pitfalls", "is_detect_pitfalls_enabled"]
 
-_PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_PKG = os.path.dirname(os.path.dirname(__file__)) + os.sep  # as the code objects spell it
 _TOUR = _PKG + "__main__.py"  # the tour is user code that lives in the package
 
 #: ``(filename, line)`` of the last backward() that freed its graph (retain_graph=False).
