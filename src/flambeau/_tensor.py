@@ -449,11 +449,9 @@ def edge_of(t: Tensor) -> tuple:
     fn = t._grad_fn
     if fn is not None:
         return (fn, t._output_nr)
-    ref = t._acc
-    acc = ref() if ref is not None else None
+    acc = t._acc
     if acc is None:
-        acc = AccumulateGrad(t)
-        t._acc = weakref.ref(acc)
+        acc = t._acc = AccumulateGrad(t)
     return (acc, 0)
 
 

@@ -27,6 +27,7 @@ table spelling of the same mechanism (``flambeau.ops``); user code subclasses :c
 from __future__ import annotations
 
 import functools
+import weakref
 
 from .._tensor import Tensor, _new_tensor, edge_of, short_node_name, tensor_type_name, zeros_like_meta
 from .grad_mode import STATE
@@ -126,19 +127,30 @@ class _Handle:
 
 
 class AccumulateGrad(Node):
-    """The node of a leaf tensor: adds the arriving gradient into ``leaf.grad``."""
+    """The node of a leaf tensor: adds the arriving gradient into ``leaf.grad``.
 
-    __slots__ = ("variable",)
+    The leaf holds its accumulator; the accumulator refers back weakly (no reference cycle, and a
+    leaf nobody can read any more simply receives nothing).
+    """
+
+    __slots__ = ("_variable",)
 
     def __init__(self, variable) -> None:
         super().__init__()
-        self.variable = variable
+        self._variable = weakref.ref(variable)
         self.next_functions = ()
         self._meta = ((variable._data.shape, variable._data.dtype),)
 
+    @property
+    def variable(self):
+        """The leaf tensor this node accumulates into."""
+        return self._variable()
+
     def apply(self, grads: list, graph: bool) -> tuple:
         g = grads[0]
-        t = self.variable
+        t = self._variable()
+        if t is None:
+            return ()
         for fn in t._hooks or ():
             g = _call_tensor_hook(fn, g, graph)
         old = t._grad
