@@ -263,6 +263,10 @@ class Tensor:
         >>> x.grad
         tensor([ 6.,  8., 10.])
         """
+        if gradient is None and inputs is None and not create_graph and self._grad_fn is not None and self._data.size == 1:
+            # the common case, a scalar loss: straight to the engine
+            run_backward([(self._grad_fn, self._output_nr)], [np.ones(self._data.shape, self._data.dtype)], bool(retain_graph), False)
+            return
         from .autograd import backward
         backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
@@ -509,4 +513,5 @@ def short_node_name(name: str) -> str:
     return re.sub(r"Backward\d*$", "", name)
 
 
+from .autograd.engine import run_backward  # noqa: E402
 from .autograd.function import AccumulateGrad, _Handle  # noqa: E402  (function.py builds on the helpers above)

@@ -14,6 +14,8 @@ graph of their own and the result can be differentiated again). The engine knows
 
 from __future__ import annotations
 
+import numpy as np
+
 from .function import AccumulateGrad, _call_tensor_hook
 from .grad_mode import STATE
 
@@ -31,6 +33,8 @@ def _fit(g, meta, graph: bool):
 
 
 def _sum_to(g, shape: tuple, graph: bool):
+    if not shape and not graph:
+        return np.add.reduce(g, axis=None).reshape(())
     lead = g.ndim - len(shape)
     if lead < 0:
         raise RuntimeError(f"gradient of shape {tuple(g.shape)} does not match its tensor's shape {shape}")
