@@ -136,7 +136,8 @@ def main() -> None:
             if lib == "torch" and torch is None:
                 continue
             try:
-                res[lib] = subprocess_metric(f"import sys; sys.path.insert(0, {HERE!r}); import memory; print(memory.{code_name}({lib!r}, {args.quick}))")
+                code = f"import sys; sys.path.insert(0, {HERE!r}); import memory; print(memory.{code_name}({lib!r}, {args.quick}))"
+                res[lib] = subprocess_metric(code)
             except subprocess.CalledProcessError as e:
                 res[lib] = f"error: {e}"
         rows.append({"id": mid, "name": "peak RSS, W3 x 10 epochs (MB)" if mid == "M1" else "RSS growth over 20,000 W2a iterations (MB)",

@@ -5,8 +5,8 @@ A runner has ``step()`` (one timed iteration) and ``check()`` (a number proving 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
