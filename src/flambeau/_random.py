@@ -663,3 +663,425 @@ def fork_rng(devices: Any = None, enabled: bool = True, _caller: str = "fork_rng
         yield
     finally:
         default_generator._set_state_bytes(state)
+
+
+# -- helpers for the Tensor-facing functions ---------------------------------------------------------------------
+
+
+def _gen(generator: Generator | None) -> Generator:
+    if generator is None:
+        return default_generator
+    if not isinstance(generator, Generator):
+        raise TypeError(f"expected a flambeau.Generator, got {type(generator).__name__}")
+    return generator
+
+
+def _check_device(device: Any) -> None:
+    if device is not None and str(device).split(":")[0] != "cpu":
+        raise NotImplementedError(f"device '{device}': flambeau runs on the CPU only")
+
+
+def _size_args(size: tuple) -> tuple[int, ...]:
+    if len(size) == 1 and not isinstance(size[0], (int, np.integer)):
+        return _shape(size[0])
+    return _shape(size)
+
+
+def _float_dtype(dtype: Any) -> np.dtype:
+    d = _dt.get_default_dtype() if dtype is None else _dt.to_dtype(dtype)
+    return d.np
+
+
+def _out(arr: np.ndarray, requires_grad: bool, out: Any = None) -> Any:
+    if out is not None:
+        dst = out._data
+        if dst.shape != arr.shape:
+            out._data = arr.astype(dst.dtype)
+        else:
+            dst[...] = arr
+        out._version[0] += 1
+        out.requires_grad_(requires_grad) if requires_grad else None
+        return out
+    return _wrap(arr, requires_grad=requires_grad)
+
+
+def _iter_order(a: np.ndarray) -> np.ndarray:
+    """``a`` with its axes put in memory order (largest stride first), as PyTorch's TensorIterator walks it."""
+    if a.ndim < 2 or a.flags.c_contiguous:
+        return a
+    perm = sorted(range(a.ndim), key=lambda d: (-abs(a.strides[d]), d))
+    return a.transpose(perm)
+
+
+def _write(t: Any, fill: Any) -> Any:
+    """Fill tensor ``t`` in place: ``fill(shape, np_dtype)`` returns the values in iteration order."""
+    _check_inplace(t)
+    view = _iter_order(t._data)
+    vals = fill(view.shape, view.dtype)
+    view[...] = vals
+    t._version[0] += 1
+    return t
+
+
+def _check_inplace(t: Any) -> None:
+    if getattr(t, "_rg", False) and getattr(t, "_grad_fn", None) is None:
+        try:
+            from ._tensor import grad_enabled
+        except ImportError:  # pragma: no cover - core not present
+            return
+        if grad_enabled():
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+
+
+# -- in-place methods (attached to Tensor by the core) -----------------------------------------------------------
+
+
+def uniform_(self: Any, from_: float = 0.0, to: float = 1.0, *, generator: Generator | None = None, **kw: Any) -> Any:
+    """Fill ``self`` with samples from U[from, to).
+
+    >>> import flambeau as torch
+    >>> t = torch.empty(3).uniform_(-1, 1)
+    """
+    from_ = kw.pop("from", from_)
+    g = _gen(generator)
+    return _write(self, lambda sh, dt: g._uniform(sh, dt, from_, to))
+
+
+def normal_(self: Any, mean: float = 0.0, std: float = 1.0, *, generator: Generator | None = None) -> Any:
+    """Fill ``self`` with samples from N(mean, std**2).
+
+    >>> import flambeau as torch
+    >>> t = torch.empty(4).normal_(0, 0.02)
+    """
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+    g = _gen(generator)
+    _check_inplace(self)
+    a = self._data
+    n = a.size
+    if n >= 16 and a.flags.c_contiguous:
+        a[...] = g._normal(a.shape, a.dtype, mean, std)
+    else:  # scalar path, in iteration order
+        view = _iter_order(a)
+        view[...] = _fma64(g._normal_scalar(n), float(std), float(mean)).astype(a.dtype).reshape(view.shape)
+    self._version[0] += 1
+    return self
+
+
+def bernoulli_(self: Any, p: Any = 0.5, *, generator: Generator | None = None) -> Any:
+    """Fill ``self`` with 0/1 draws, 1 with probability ``p`` (a float or a tensor broadcastable to ``self``).
+
+    >>> import flambeau as torch
+    >>> mask = torch.empty(5).bernoulli_(0.8)
+    """
+    g = _gen(generator)
+    if hasattr(p, "_data") or isinstance(p, np.ndarray):
+        pa = _np_of(p)
+        if pa.ndim == 0:
+            pa = pa.reshape(())
+        if np.any((pa < 0) | (pa > 1)):
+            raise RuntimeError("bernoulli_ expects p to be in [0, 1]")
+        _check_inplace(self)
+        view = _iter_order(self._data)
+        pv = _iter_order(np.broadcast_to(pa, self._data.shape)) if view is not self._data else np.broadcast_to(pa, self._data.shape)
+        view[...] = g._bernoulli(np.ascontiguousarray(pv), view.shape, view.dtype)
+        self._version[0] += 1
+        return self
+    p = float(p)
+    if not 0 <= p <= 1:
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
+    return _write(self, lambda sh, dt: g._bernoulli(p, sh, dt))
+
+
+def exponential_(self: Any, lambd: float = 1.0, *, generator: Generator | None = None) -> Any:
+    """Fill ``self`` with samples from Exp(lambd).
+
+    >>> import flambeau as torch
+    >>> t = torch.empty(3).exponential_(2.0)
+    """
+    if not lambd > 0:
+        raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
+    g = _gen(generator)
+    return _write(self, lambda sh, dt: g._exponential(sh, dt, lambd))
+
+
+def cauchy_(self: Any, median: float = 0.0, sigma: float = 1.0, *, generator: Generator | None = None) -> Any:
+    """Fill ``self`` with samples from Cauchy(median, sigma).
+
+    >>> import flambeau as torch
+    >>> t = torch.empty(3).cauchy_()
+    """
+    g = _gen(generator)
+    return _write(self, lambda sh, dt: g._cauchy(sh, dt, median, sigma))
+
+
+def log_normal_(self: Any, mean: float = 1.0, std: float = 2.0, *, generator: Generator | None = None) -> Any:
+    """Fill ``self`` with exp of samples from N(mean, std**2).
+
+    >>> import flambeau as torch
+    >>> t = torch.empty(3).log_normal_()
+    """
+    if std <= 0:
+        raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
+    g = _gen(generator)
+    return _write(self, lambda sh, dt: g._log_normal(sh, dt, mean, std))
+
+
+def geometric_(self: Any, p: float, *, generator: Generator | None = None) -> Any:
+    """Fill ``self`` with the number of Bernoulli(p) trials up to the first success.
+
+    >>> import flambeau as torch
+    >>> t = torch.empty(3).geometric_(0.5)
+    """
+    if not 0 < p < 1:
+        raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
+    g = _gen(generator)
+    return _write(self, lambda sh, dt: g._geometric(sh, dt, p))
+
+
+def _max_of(dt: np.dtype) -> int:
+    if dt.kind == "f":
+        return 1 << (np.finfo(dt).nmant + 1)
+    if dt == np.bool_:
+        return 1
+    return int(np.iinfo(dt).max)
+
+
+def random_(self: Any, *args: Any, generator: Generator | None = None, **kw: Any) -> Any:
+    """``random_()``: integers in [0, 2**mantissa] (floats) or [0, max]; ``random_(to)``; ``random_(from, to)``.
+
+    >>> import flambeau as torch
+    >>> t = torch.empty(3, dtype=torch.int64).random_(0, 10)
+    """
+    g = _gen(generator)
+    lo = kw.pop("from", None)
+    hi = kw.pop("to", None)
+    if kw:
+        raise TypeError(f"random_() got unexpected keyword arguments {sorted(kw)}")
+    if len(args) == 1:
+        if lo is None:
+            hi = args[0] if hi is None else hi
+        else:
+            hi = args[0]
+    elif len(args) == 2:
+        lo, hi = args
+    elif len(args) > 2:
+        raise TypeError("random_() takes at most 2 positional arguments")
+    dt = self._data.dtype
+    if lo is None and hi is None:
+        return _write(self, lambda sh, d: g._random(sh, d))
+    lo = 0 if lo is None else int(lo)
+    if hi is None:
+        if lo == -(1 << 63) and dt in (np.dtype(np.int64), np.dtype(np.float64), np.dtype(np.float32)):
+            return _write(self, lambda sh, d: g._raw64(math.prod(sh)).view(np.int64).astype(d).reshape(sh))
+        hi = _max_of(dt) + 1
+    return _write(self, lambda sh, d: g._randint(lo, int(hi), sh, d))
+
+
+# -- factory functions --------------------------------------------------------------------------------------------
+
+
+def rand(*size: Any, generator: Generator | None = None, out: Any = None, dtype: Any = None, layout: Any = None,
+         device: Any = None, requires_grad: bool = False, pin_memory: bool = False) -> Any:
+    """Uniform samples on [0, 1).
+
+    >>> import flambeau as torch
+    >>> _ = torch.manual_seed(0)
+    >>> torch.rand(2, 2)
+    tensor([[0.4963, 0.7682],
+            [0.0885, 0.1320]])
+    """
+    _check_device(device)
+    shape = _size_args(size)
+    return _out(_gen(generator)._uniform(shape, _float_dtype(dtype)), requires_grad, out)
+
+
+def randn(*size: Any, generator: Generator | None = None, out: Any = None, dtype: Any = None, layout: Any = None,
+          device: Any = None, requires_grad: bool = False, pin_memory: bool = False) -> Any:
+    """Standard normal samples.
+
+    >>> import flambeau as torch
+    >>> _ = torch.manual_seed(0)
+    >>> torch.randn(3)
+    tensor([ 1.5410, -0.2934, -2.1788])
+    """
+    _check_device(device)
+    shape = _size_args(size)
+    return _out(_gen(generator)._normal(shape, _float_dtype(dtype)), requires_grad, out)
+
+
+def _like_dtype(input: Any, dtype: Any) -> np.dtype:
+    return _np_of(input).dtype if dtype is None else _dt.to_dtype(dtype).np
+
+
+def rand_like(input: Any, *, generator: Generator | None = None, dtype: Any = None, layout: Any = None, device: Any = None,
+              requires_grad: bool = False, memory_format: Any = None) -> Any:
+    """``rand`` with the shape (and by default the dtype) of ``input``.
+
+    >>> import flambeau as torch
+    >>> u = torch.rand_like(torch.zeros(2, 3))
+    """
+    _check_device(device)
+    return _wrap(_gen(generator)._uniform(_np_of(input).shape, _like_dtype(input, dtype)), requires_grad=requires_grad)
+
+
+def randn_like(input: Any, *, generator: Generator | None = None, dtype: Any = None, layout: Any = None, device: Any = None,
+               requires_grad: bool = False, memory_format: Any = None) -> Any:
+    """``randn`` with the shape (and by default the dtype) of ``input``.
+
+    >>> import flambeau as torch
+    >>> z = torch.randn_like(torch.zeros(2, 3))
+    """
+    _check_device(device)
+    return _wrap(_gen(generator)._normal(_np_of(input).shape, _like_dtype(input, dtype)), requires_grad=requires_grad)
+
+
+def randint(*args: Any, size: Any = None, generator: Generator | None = None, out: Any = None, dtype: Any = None,
+            layout: Any = None, device: Any = None, requires_grad: bool = False, pin_memory: bool = False, **kw: Any) -> Any:
+    """Integers in [low, high): ``randint(high, size)`` or ``randint(low, high, size)``.
+
+    >>> import flambeau as torch
+    >>> _ = torch.manual_seed(0)
+    >>> torch.randint(0, 10, (4,))
+    tensor([4, 9, 3, 0])
+    """
+    _check_device(device)
+    args = list(args)
+    if size is None and args and not isinstance(args[-1], (int, np.integer)):
+        size = args.pop()
+    low = kw.pop("low", None)
+    high = kw.pop("high", None)
+    if kw:
+        raise TypeError(f"randint() got unexpected keyword arguments {sorted(kw)}")
+    if len(args) == 2:
+        low, high = args
+    elif len(args) == 1:
+        if high is None:
+            high = args[0]
+        else:
+            low = args[0]
+    if high is None or size is None:
+        raise TypeError("randint() missing required arguments: expected randint(high, size) or randint(low, high, size)")
+    low = 0 if low is None else int(low)
+    d = np.dtype(np.int64) if dtype is None else _dt.to_dtype(dtype).np
+    return _out(_gen(generator)._randint(low, int(high), _shape(size), d), requires_grad, out)
+
+
+def randint_like(input: Any, low: int = 0, high: int | None = None, *, generator: Generator | None = None, dtype: Any = None,
+                 layout: Any = None, device: Any = None, requires_grad: bool = False, memory_format: Any = None) -> Any:
+    """``randint`` with the shape (and by default the dtype) of ``input``: ``randint_like(x, high)`` or ``(x, low, high)``.
+
+    >>> import flambeau as torch
+    >>> r = torch.randint_like(torch.zeros(3), 10)
+    """
+    _check_device(device)
+    if high is None:
+        low, high = 0, low
+    return _wrap(_gen(generator)._randint(int(low), int(high), _np_of(input).shape, _like_dtype(input, dtype)), requires_grad=requires_grad)
+
+
+def randperm(n: int, *, generator: Generator | None = None, out: Any = None, dtype: Any = None, layout: Any = None,
+             device: Any = None, requires_grad: bool = False, pin_memory: bool = False) -> Any:
+    """A random permutation of ``0 .. n-1``.
+
+    >>> import flambeau as torch
+    >>> _ = torch.manual_seed(0)
+    >>> torch.randperm(5)
+    tensor([2, 0, 1, 3, 4])
+    """
+    _check_device(device)
+    d = np.dtype(np.int64) if dtype is None else _dt.to_dtype(dtype).np
+    return _out(_gen(generator)._randperm(n, d), requires_grad, out)
+
+
+def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Generator | None = None, out: Any = None,
+           dtype: Any = None, layout: Any = None, device: Any = None, requires_grad: bool = False, pin_memory: bool = False) -> Any:
+    """Normal samples; ``mean`` and ``std`` are tensors (broadcast) or floats (then ``size`` is required).
+
+    >>> import flambeau as torch
+    >>> _ = torch.manual_seed(0)
+    >>> torch.normal(2.0, 3.0, size=(2,))
+    tensor([6.6230, 1.1198])
+    """
+    _check_device(device)
+    g = _gen(generator)
+    mt, st = hasattr(mean, "_data"), hasattr(std, "_data")
+    if not mt and not st:
+        if size is None:
+            raise TypeError("normal() with float mean and std needs a size")
+        if std < 0:
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+        return _out(g._normal(_shape(size), _float_dtype(dtype), float(mean), float(std)), requires_grad, out)
+    m = _np_of(mean) if mt else None
+    s = _np_of(std) if st else None
+    if s is not None and np.any(s < 0):
+        raise RuntimeError("normal expects all elements of std >= 0.0")
+    if mt and st:
+        dt = np.result_type(m.dtype, s.dtype)
+        shape = np.broadcast_shapes(m.shape, s.shape)
+        z = g._normal(shape, dt, 0.0, 1.0)
+        res = (z * s.astype(dt)).astype(dt) + m.astype(dt)
+    elif mt:
+        dt = m.dtype
+        z = g._normal(m.shape, dt, 0.0, float(std))
+        res = z + m
+    else:
+        dt = s.dtype
+        z = g._normal(s.shape, dt, 0.0, 1.0)
+        res = (z * s) + dt.type(mean)
+    return _out(np.asarray(res, dtype=dt), requires_grad, out)
+
+
+def bernoulli(input: Any, p: float | None = None, *, generator: Generator | None = None, out: Any = None) -> Any:
+    """0/1 draws: 1 with probability ``input`` (elementwise) or with the float ``p``.
+
+    >>> import flambeau as torch
+    >>> torch.bernoulli(torch.tensor([0.0, 1.0]))
+    tensor([0., 1.])
+    """
+    g = _gen(generator)
+    a = _np_of(input)
+    if p is None:
+        if np.any((a < 0) | (a > 1)):
+            raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true")
+        res = g._bernoulli(np.ascontiguousarray(a), a.shape, a.dtype)
+    else:
+        res = g._bernoulli(float(p), a.shape, a.dtype)
+    return _out(res, False, out)
+
+
+def multinomial(input: Any, num_samples: int, replacement: bool = False, *, generator: Generator | None = None,
+                out: Any = None) -> Any:
+    """Indices drawn from the categorical distribution(s) in the rows of ``input`` (1-D or 2-D, non-negative weights).
+
+    >>> import flambeau as torch
+    >>> torch.multinomial(torch.tensor([0.0, 1.0, 0.0]), 1)
+    tensor([1])
+    """
+    a = _np_of(input)
+    if a.ndim not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if a.dtype.kind != "f":
+        raise RuntimeError("multinomial only supports floating-point dtypes for input")
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    if not replacement and num_samples > a.shape[-1]:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+    if np.any(a < 0) or not np.all(np.isfinite(a)):
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    if np.any(a.reshape(-1, a.shape[-1]).sum(-1) == 0):
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    return _out(_gen(generator)._multinomial(a, num_samples, replacement), False, out)
+
+
+def poisson(input: Any, generator: Generator | None = None) -> Any:
+    """Poisson draws with the rates in ``input``.
+
+    >>> import flambeau as torch
+    >>> torch.poisson(torch.zeros(2))
+    tensor([0., 0.])
+    """
+    a = _np_of(input)
+    if np.any(a < 0):
+        raise RuntimeError("poisson expects all rates >= 0")
+    return _wrap(_gen(generator)._poisson(a))
