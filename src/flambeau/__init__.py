@@ -12,3 +12,15 @@ This module only re-exports; each name lives in the module that defines it.
 """
 
 __version__ = "0.1.0"
+
+from . import autograd
+from ._dtype import *
+from ._dtype import bool, dtype, finfo, float, iinfo, int
+from ._tensor import Size, Tensor, device, from_numpy, is_tensor
+from .autograd.grad_mode import *
+from .ops.creation import *
+from .ops.elementwise import *
+from .ops.indexing import *
+from .ops.linalg import *
+from .ops.reduce import *
+from .ops.shape import *

@@ -1,0 +1,191 @@
+"""The backward walk: the chain rule applied over the recorded graph, iteratively.
+
+1. From the roots, count how many edges lead into each node (an explicit stack, no recursion:
+   a chain of 100,000 ops backwards fine).
+2. Start from the roots with their gradients; a node runs once every edge into it has delivered.
+3. Before a gradient enters a node it is made to fit that node's output: summed down to the shape
+   (un-broadcasting) and cast to the dtype. This is the only place that happens.
+4. A node's results flow along ``next_functions``; several gradients for one slot are added.
+5. Unless ``retain_graph``, each node frees what it saved once it has run.
+
+Gradients are NumPy arrays, or Tensors when ``create_graph=True`` (then the formulas record a
+graph of their own and the result can be differentiated again). The engine knows nothing of ops.
+"""
+
+from __future__ import annotations
+
+from .function import AccumulateGrad, _call_tensor_hook
+from .grad_mode import STATE
+
+__all__ = ["run_backward"]
+
+
+def _fit(g, meta, graph: bool):
+    """Shape and cast gradient ``g`` to the ``(shape, dtype)`` of the tensor it belongs to."""
+    shape, dtype = meta
+    if g.shape != shape:
+        g = _sum_to(g, shape, graph)
+    if g.dtype != dtype:
+        g = g.to(_dtype_of(dtype)) if graph else g.astype(dtype)
+    return g
+
+
+def _sum_to(g, shape: tuple, graph: bool):
+    lead = g.ndim - len(shape)
+    if lead < 0:
+        raise RuntimeError(f"gradient of shape {tuple(g.shape)} does not match its tensor's shape {shape}")
+    axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and g.shape[i + lead] != 1)
+    if any(s != 1 and g.shape[i + lead] != s for i, s in enumerate(shape)):
+        raise RuntimeError(f"gradient of shape {tuple(g.shape)} cannot be summed to its tensor's shape {shape}")
+    if graph:
+        return g.sum(axes, keepdim=True).reshape(shape) if axes else g.reshape(shape)
+    return g.sum(axis=axes, keepdims=True).reshape(shape) if axes else g.reshape(shape)
+
+
+def _dtype_of(npdtype):
+    from .._dtype import FROM_NP
+    return FROM_NP[npdtype]
+
+
+def _dependencies(roots) -> dict:
+    """Number of edges into each node reachable from the roots."""
+    deps: dict = {}
+    seen = set()
+    stack = [n for n in roots]
+    for n in roots:
+        seen.add(n)
+    while stack:
+        node = stack.pop()
+        for nxt, _ in node.next_functions:
+            if nxt is None:
+                continue
+            deps[nxt] = deps.get(nxt, 0) + 1
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return deps
+
+
+def _prune(roots, targets: set) -> set:
+    """Nodes from which some target can be reached: the only ones worth running for ``autograd.grad``."""
+    useful = set()
+    visited = set()
+    for root in roots:
+        if root in visited:
+            continue
+        visited.add(root)
+        stack = [(root, iter(root.next_functions))]
+        while stack:  # iterative post-order: a node is settled after all of its inputs
+            node, it = stack[-1]
+            for nxt, _ in it:
+                if nxt is not None and nxt not in visited:
+                    visited.add(nxt)
+                    stack.append((nxt, iter(nxt.next_functions)))
+                    break
+            else:
+                stack.pop()
+                if node in targets or any(n in useful for n, _ in node.next_functions):
+                    useful.add(node)
+    return useful
+
+
+def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: bool, capture: list | None = None,
+                 accumulate: bool = True) -> list | None:
+    """Propagate ``grads`` (one per root edge ``(node, output_nr)``) back through the graph.
+
+    ``capture`` lists edges whose arriving gradient is returned (``autograd.grad``); with
+    ``accumulate=False`` leaves' ``.grad`` is left untouched.
+    """
+    graph = create_graph
+    root_nodes = []
+    buffers: dict = {}
+    for (node, nr), g in zip(roots, grads):
+        buf = buffers.get(node)
+        if buf is None:
+            buf = buffers[node] = [None] * node._nout
+            root_nodes.append(node)
+        buf[nr] = g if buf[nr] is None else buf[nr] + g
+    deps = _dependencies(root_nodes)
+    captured = None
+    useful = None
+    if capture is not None:
+        captured = [None] * len(capture)
+        targets = {n for n, _ in capture}
+        useful = _prune(root_nodes, targets)
+    ready = [n for n in root_nodes if deps.get(n, 0) == 0]
+    prev_mode = STATE.enabled
+    STATE.enabled = graph
+    try:
+        while ready:
+            node = ready.pop()
+            buf = buffers.pop(node, None)
+            if buf is not None:
+                buf = [None if g is None else _fit(g, meta, graph) for g, meta in zip(buf, node._meta)]
+                if node._tensor_pre_hooks:
+                    for nr, fn in list(node._tensor_pre_hooks):
+                        if buf[nr] is not None:
+                            buf[nr] = _call_tensor_hook(fn, buf[nr], graph)
+                if captured is not None:
+                    for i, (n, nr) in enumerate(capture):
+                        if n is node and buf[nr] is not None:
+                            captured[i] = buf[nr] if captured[i] is None else captured[i] + buf[nr]
+                runs = (useful is None or node in useful) and (accumulate or type(node) is not AccumulateGrad)
+                if runs and any(g is not None for g in buf):
+                    out = _run_node(node, buf, graph)
+                    if not retain_graph:
+                        node.release()
+                else:
+                    out = None
+            else:
+                out = None
+            nexts = node.next_functions
+            for i, (nxt, nr) in enumerate(nexts):
+                if nxt is None:
+                    continue
+                g = out[i] if out is not None else None
+                if g is not None:
+                    b = buffers.get(nxt)
+                    if b is None:
+                        b = buffers[nxt] = [None] * nxt._nout
+                    if b[nr] is None:
+                        # the same array handed to two inputs (a + a, x + y) must not be shared by two .grad
+                        b[nr] = g.copy() if not graph and _handed_twice(out, i, g) else g
+                    else:
+                        b[nr] = b[nr] + g
+                left = deps[nxt] - 1
+                deps[nxt] = left
+                if left == 0:
+                    ready.append(nxt)
+    finally:
+        STATE.enabled = prev_mode
+    return captured
+
+
+def _handed_twice(out, i: int, g) -> bool:
+    return any(o is g for o in out[:i])
+
+
+def _run_node(node, buf: list, graph: bool) -> list:
+    pre = node._pre_hooks
+    if pre:
+        for fn in list(pre):
+            r = fn(tuple(_as_tensor(g, graph) for g in buf))
+            if r is not None:
+                buf = [_as_array(g, graph) for g in r]
+    out = node.apply(buf, graph)
+    post = node._hooks
+    if post:
+        for fn in list(post):
+            r = fn(tuple(_as_tensor(g, graph) for g in out), tuple(_as_tensor(g, graph) for g in buf))
+            if r is not None:
+                out = [_as_array(g, graph) for g in r]
+    return out
+
+
+def _as_tensor(g, graph: bool):
+    from .._tensor import _new_tensor
+    return g if graph or g is None else _new_tensor(g, False, None, 0)
+
+
+def _as_array(g, graph: bool):
+    return g if graph or g is None else g._data

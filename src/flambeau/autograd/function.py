@@ -1,0 +1,322 @@
+"""The recorded graph: nodes, leaves' ``AccumulateGrad``, and the public ``Function`` API.
+
+A tensor made by an op that records remembers its ``grad_fn``: a :class:`Node` that knows how to
+turn the gradient of that tensor into gradients of the op's inputs. ``next_functions`` links each
+input to the node that produced it (``AccumulateGrad`` for a leaf, ``None`` for a constant)::
+
+    x (leaf) ──► AccumulateGrad ◄── MulBackward0 ◄── MeanBackward0 ◄── loss.backward()
+
+Nodes know nothing of each other's math; the engine (``engine.py``) walks them. Built-in ops are a
+table spelling of the same mechanism (``flambeau.ops``); user code subclasses :class:`Function`::
+
+    >>> import flambeau as torch
+    >>> class Cube(torch.autograd.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.save_for_backward(x)
+    ...         return x ** 3
+    ...     @staticmethod
+    ...     def backward(ctx, g):
+    ...         (x,) = ctx.saved_tensors
+    ...         return 3 * x ** 2 * g
+    >>> x = torch.tensor(2.0, requires_grad=True)
+    >>> Cube.apply(x).backward(); x.grad
+    tensor(12.)
+"""
+
+from __future__ import annotations
+
+import functools
+
+from .grad_mode import STATE
+
+__all__ = ["Node", "AccumulateGrad", "Function", "FunctionCtx", "once_differentiable", "SavedTensorError"]
+
+FREED = ("Trying to backward through the graph a second time (or directly access saved tensors after they have already "
+         "been freed). Saved intermediate values of the graph are freed when you call .backward() or autograd.grad(). "
+         "Specify retain_graph=True if you need to backward through the graph a second time or if you need to access "
+         "saved tensors after calling backward.")
+
+
+class SavedTensorError(RuntimeError):
+    """A saved value was freed, or changed in place after it was saved."""
+
+
+def version_error(t, saved: int, node_name: str | None) -> RuntimeError:
+    from .._tensor import short_node_name, tensor_type_name
+    what = f"[{tensor_type_name(t)}]"
+    where = f", which is output {t._output_nr} of {short_node_name(node_name)}," if node_name else ""
+    return SavedTensorError(
+        "one of the variables needed for gradient computation has been modified by an inplace operation: "
+        f"{what}{where} is at version {t._version[0]}; expected version {saved} instead. Hint: enable anomaly detection "
+        "to find the operation that failed to compute its gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False).")
+
+
+class Node:
+    """A step of the recorded graph (PyTorch's ``grad_fn``).
+
+    ``_meta`` holds ``(shape, numpy dtype)`` of each output: the engine shapes and casts every
+    gradient arriving at the node to it (un-broadcasting centrally, so no op repeats it).
+    """
+
+    __slots__ = ("next_functions", "_meta", "_hooks", "_pre_hooks", "_tensor_pre_hooks", "_freed", "metadata_", "_trace",
+                 "__weakref__")
+    _nout = 1
+
+    def __init__(self) -> None:
+        self._hooks = self._pre_hooks = self._tensor_pre_hooks = None
+        self._freed = False
+
+    def name(self) -> str:
+        """The node's PyTorch name, e.g. ``'MulBackward0'``."""
+        return type(self).__name__
+
+    @property
+    def metadata(self) -> dict:
+        try:
+            return self.metadata_
+        except AttributeError:
+            self.metadata_ = {}
+            return self.metadata_
+
+    def register_hook(self, fn):
+        """``fn(grad_inputs, grad_outputs)`` runs after the node; it may return replacement grad_inputs."""
+        if self._hooks is None:
+            self._hooks = []
+        return _Handle(self._hooks, fn)
+
+    def register_prehook(self, fn):
+        """``fn(grad_outputs)`` runs before the node; it may return replacement grad_outputs."""
+        if self._pre_hooks is None:
+            self._pre_hooks = []
+        return _Handle(self._pre_hooks, fn)
+
+    def _tensor_hook(self, output_nr: int, fn):
+        if self._tensor_pre_hooks is None:
+            self._tensor_pre_hooks = []
+        return _Handle(self._tensor_pre_hooks, (output_nr, fn))
+
+    def apply(self, grads: list, graph: bool) -> tuple:
+        """Gradients of the inputs from the gradients of the outputs (arrays, or Tensors when ``graph``)."""
+        raise NotImplementedError
+
+    def release(self) -> None:
+        """Free what was saved for backward (called by the engine unless ``retain_graph``)."""
+        self._freed = True
+
+    def __call__(self, *grads):
+        """Apply the node to output gradients (Tensors), as ``grad_fn(grad)`` does in PyTorch."""
+        from .._tensor import _new_tensor
+        graph = STATE.enabled and any(g is not None and g._rg for g in grads)
+        out = self.apply([g if graph or g is None else g._data for g in grads], graph)
+        out = tuple(g if graph or g is None else _new_tensor(g, False, None, 0) for g in out)
+        return out[0] if len(out) == 1 else out
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} object at {id(self):#x}>"
+
+
+class _Handle:
+    """What ``register_hook`` returns: ``handle.remove()`` takes the hook away."""
+
+    __slots__ = ("_list", "_item")
+
+    def __init__(self, lst: list, item) -> None:
+        lst.append(item)
+        self._list, self._item = lst, item
+
+    def remove(self) -> None:
+        if self._item in self._list:
+            self._list.remove(self._item)
+
+
+class AccumulateGrad(Node):
+    """The node of a leaf tensor: adds the arriving gradient into ``leaf.grad``."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable) -> None:
+        super().__init__()
+        self.variable = variable
+        self.next_functions = ()
+        self._meta = ((variable._data.shape, variable._data.dtype),)
+
+    def apply(self, grads: list, graph: bool) -> tuple:
+        from .._tensor import Tensor
+        g = grads[0]
+        t = self.variable
+        for fn in t._hooks or ():
+            g = _call_tensor_hook(fn, g, graph)
+        old = t._grad
+        if old is None:
+            t._grad = g if graph else Tensor(g if g.flags.owndata and g.flags.writeable else g.copy())
+        elif graph or old._grad_fn is not None or old._rg:
+            t._grad = old + g
+        else:
+            old._data += g
+            old._version[0] += 1
+        for fn in t._post_acc_hooks or ():
+            fn(t)
+        return ()
+
+
+def _call_tensor_hook(fn, g, graph: bool):
+    """Run a tensor hook (which sees a Tensor) on an array or Tensor gradient."""
+    from .._tensor import Tensor
+    out = fn(g if graph else Tensor(g))
+    if out is None:
+        return g
+    return out if graph else out._data
+
+
+class FunctionCtx:
+    """The ``ctx`` of a custom :class:`Function`: what forward saves for backward."""
+
+    def save_for_backward(self, *tensors) -> None:
+        self._to_save = tensors
+
+    @property
+    def saved_tensors(self) -> tuple:
+        node = self._node
+        if node._freed:
+            raise SavedTensorError(FREED)
+        saved = []
+        for t, ver in node._saved:
+            if t is not None and t._version[0] != ver:
+                raise version_error(t, ver, t._grad_fn.name() if t._grad_fn is not None else None)
+            saved.append(t)
+        return tuple(saved)
+
+    def mark_dirty(self, *tensors) -> None:
+        self._dirty = tensors
+
+    def mark_non_differentiable(self, *tensors) -> None:
+        self._non_diff = tensors
+
+    def set_materialize_grads(self, value: bool) -> None:
+        self._materialize = bool(value)
+
+
+class _FunctionNode(Node):
+    """The node recorded by ``MyFunction.apply``; named ``MyFunctionBackward``."""
+
+    __slots__ = ("ctx", "_saved")
+    _fn = None
+
+    def apply(self, grads: list, graph: bool) -> tuple:
+        from .._tensor import Tensor, zeros_like_meta
+        ctx = self.ctx
+        if self._freed and self._saved:
+            raise SavedTensorError(FREED)
+        if getattr(ctx, "_materialize", True):
+            grads = [zeros_like_meta(*self._meta[i], graph) if g is None else g for i, g in enumerate(grads)]
+        args = [g if graph or g is None else Tensor(g) for g in grads]
+        with _GradMode(graph):
+            out = self._fn.backward(ctx, *args)
+        if not isinstance(out, tuple):
+            out = (out,)
+        n = len(self.next_functions)
+        if len(out) > n and all(o is None for o in out[n:]):
+            out = out[:n]
+        if len(out) != n:
+            raise RuntimeError(f"function {type(self).__name__} returned an incorrect number of gradients (expected {n}, got {len(out)})")
+        if graph:
+            return out
+        return tuple(None if o is None else (o._data if isinstance(o, Tensor) else o) for o in out)
+
+    def release(self) -> None:
+        self._freed = True
+
+
+class _GradMode:
+    __slots__ = ("mode", "prev")
+
+    def __init__(self, mode: bool) -> None:
+        self.mode = mode
+
+    def __enter__(self) -> None:
+        self.prev = STATE.enabled
+        STATE.enabled = self.mode
+
+    def __exit__(self, *exc) -> None:
+        STATE.enabled = self.prev
+
+
+class _FunctionMeta(type):
+    def __init__(cls, name, bases, attrs) -> None:
+        super().__init__(name, bases, attrs)
+        cls._backward_cls = type(name + "Backward", (_FunctionNode,), {"__slots__": (), "_fn": cls})
+
+
+class Function(metaclass=_FunctionMeta):
+    """Base class of custom differentiable operations (PyTorch's ``torch.autograd.Function``).
+
+    Define ``forward(ctx, *args)`` (or ``forward(*args)`` with ``setup_context(ctx, inputs, output)``)
+    and ``backward(ctx, *grad_outputs)``, then call ``MyFunction.apply(*args)``. See the module
+    docstring for an example.
+    """
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("You must implement the forward function for custom autograd.Function.")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("You must implement either the backward or vjp method for your custom autograd.Function to use it with "
+                                  "backward mode AD.")
+
+    vjp = backward
+    setup_context = None
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        from .._tensor import Tensor, edge_of
+        ctx = FunctionCtx()
+        tensors = [a for a in args if isinstance(a, Tensor)]
+        records = STATE.enabled and any(t._rg for t in tensors)
+        with _GradMode(False):
+            if cls.setup_context is not None and cls.setup_context is not Function.setup_context:
+                output = cls.forward(*args, **kwargs)
+                cls.setup_context(ctx, args, output)
+            else:
+                output = cls.forward(ctx, *args, **kwargs)
+        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._rg for a in args)
+        if not records:
+            return output
+        outputs = output if isinstance(output, tuple) else (output,)
+        node = cls._backward_cls()
+        node.ctx = ctx
+        ctx._node = node
+        node.next_functions = tuple(edge_of(a) if isinstance(a, Tensor) else (None, 0) for a in args)
+        node._meta = tuple((o._data.shape, o._data.dtype) if isinstance(o, Tensor) else None for o in outputs)
+        node._saved = tuple((t, t._version[0]) if isinstance(t, Tensor) else (None, 0) for t in getattr(ctx, "_to_save", ()))
+        node._nout = len(outputs)
+        non_diff = {id(t) for t in getattr(ctx, "_non_diff", ())}
+        dirty = {id(t) for t in getattr(ctx, "_dirty", ())}
+        result = []
+        for i, o in enumerate(outputs):
+            if not isinstance(o, Tensor):
+                result.append(o)
+                continue
+            if id(o) in {id(a) for a in tensors} and id(o) not in dirty:
+                o = o.view_as(o)
+            if id(o) in non_diff:
+                result.append(o)
+                continue
+            if id(o) in dirty and o._grad_fn is None and o._rg:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+            o._grad_fn, o._output_nr, o._rg = node, i, True
+            result.append(o)
+        if dirty:
+            node._saved = tuple((t, t._version[0]) if t is not None else (None, 0) for t, _ in node._saved)
+        return tuple(result) if isinstance(output, tuple) else result[0]
+
+
+def once_differentiable(fn):
+    """Decorate a custom ``backward`` that cannot itself be differentiated (runs without recording)."""
+    @functools.wraps(fn)
+    def wrapper(ctx, *args):
+        with _GradMode(False):
+            return fn(ctx, *args)
+    return wrapper
+

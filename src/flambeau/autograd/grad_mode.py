@@ -1,0 +1,151 @@
+"""Grad mode: whether new operations are recorded into the graph.
+
+The state is thread-local, as in PyTorch: a new thread starts with grad mode on.
+The hot path reads it with one attribute access, ``STATE.enabled``.
+
+>>> import flambeau as torch
+>>> x = torch.ones(2, requires_grad=True)
+>>> with torch.no_grad():
+...     print((x * 2).requires_grad)
+False
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+
+__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled", "is_inference_mode_enabled"]
+
+
+class _State(threading.local):
+    def __init__(self) -> None:
+        self.enabled = True
+        self.inference = False
+
+
+STATE = _State()
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations are being recorded for autograd in this thread."""
+    return STATE.enabled
+
+
+def is_inference_mode_enabled() -> bool:
+    """Whether an ``inference_mode()`` block is active in this thread."""
+    return STATE.inference
+
+
+class _GradModeContext:
+    """Base of the grad-mode context managers; each is also a decorator."""
+
+    def __call__(self, func):
+        if inspect.isclass(func):
+            raise TypeError(f"{type(self).__name__} cannot decorate a class")
+        if inspect.isgeneratorfunction(func):
+            @functools.wraps(func)
+            def gen_wrapper(*args, **kwargs):
+                gen = func(*args, **kwargs)
+                with self.clone():
+                    value = next(gen)
+                while True:
+                    try:
+                        with self.clone():
+                            sent = yield value
+                            value = gen.send(sent)
+                    except StopIteration as stop:
+                        return stop.value
+            return gen_wrapper
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with self.clone():
+                return func(*args, **kwargs)
+        return wrapper
+
+    def clone(self) -> _GradModeContext:
+        return type(self)()
+
+    def __enter__(self) -> None:
+        self._prev = STATE.enabled
+        STATE.enabled = self._mode
+
+    def __exit__(self, *exc) -> None:
+        STATE.enabled = self._prev
+
+
+class no_grad(_GradModeContext):
+    """Context manager and decorator that turns recording off.
+
+    >>> import flambeau as torch
+    >>> w = torch.tensor(1.0, requires_grad=True)
+    >>> with torch.no_grad():
+    ...     w -= 0.1          # allowed: an update outside the graph
+    >>> w
+    tensor(0.9000, requires_grad=True)
+    """
+
+    _mode = False
+
+    def __init__(self) -> None:
+        pass
+
+
+class enable_grad(_GradModeContext):
+    """Context manager and decorator that turns recording back on (e.g. inside ``no_grad``)."""
+
+    _mode = True
+
+
+class set_grad_enabled(_GradModeContext):
+    """Set grad mode on or off; usable as a function, a context manager or a decorator.
+
+    >>> import flambeau as torch
+    >>> _ = torch.set_grad_enabled(False)
+    >>> torch.is_grad_enabled()
+    False
+    >>> _ = torch.set_grad_enabled(True)
+    """
+
+    def __init__(self, mode: bool) -> None:
+        self._prev = STATE.enabled
+        self._mode = bool(mode)
+        STATE.enabled = self._mode
+
+    def __enter__(self) -> None:
+        pass
+
+    def __call__(self, func):
+        STATE.enabled = self._prev  # used as a decorator: the mode applies only inside func
+        return super().__call__(func)
+
+    def clone(self) -> set_grad_enabled:
+        return _Toggle(self._mode)
+
+
+class _Toggle(_GradModeContext):
+    def __init__(self, mode: bool) -> None:
+        self._mode = mode
+
+
+class inference_mode(_GradModeContext):
+    """Like ``no_grad`` (flambeau has no separate inference tensors); ``inference_mode(False)`` is a no-op."""
+
+    def __init__(self, mode: bool = True) -> None:
+        self._on = bool(mode)
+
+    def clone(self) -> inference_mode:
+        return inference_mode(self._on)
+
+    def __enter__(self) -> None:
+        self._prev = STATE.enabled
+        self._prev_inf = STATE.inference
+        if self._on:
+            STATE.enabled = False
+            STATE.inference = True
+
+    def __exit__(self, *exc) -> None:
+        STATE.enabled = self._prev
+        STATE.inference = self._prev_inf

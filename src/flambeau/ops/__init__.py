@@ -1,0 +1,211 @@
+"""The op library: every op's forward and derivative, side by side, in one place.
+
+An op is declared once with :func:`defop`::
+
+    mul = defop("MulBackward0", lambda a, b: a * b,
+                lambda g, b: g * b,          # ∂ℒ/∂a
+                lambda g, a: g * a)          # ∂ℒ/∂b
+
+Glossary: what a derivative formula may use. Its **parameter names** pick what it receives:
+
+=============  ==========================================================================
+``g``          the gradient arriving at the op's output (∂ℒ/∂out); a tuple for multi-output ops
+``out``        the op's result (a tuple for multi-output ops)
+input names    the forward's tensor parameters, by name (``x`` for unary ops, ``a``/``b`` ...)
+attr names     the forward's other parameters (``dim``, ``keepdim``, ``exponent`` ...)
+=============  ==========================================================================
+
+A formula may use Python operators (``+ - * / ** @ < > ==``), ``.mT``, ``.shape``, ``.ndim``, and
+the math namespace :data:`m` (``m.exp``, ``m.where``, ``m.sum``, ``m.expand`` ...). Those work on
+NumPy arrays (plain ``backward()``: fast, no graph) and on Tensors (``create_graph=True``: the same
+formula records a graph, so every op is differentiable again). A formula returns the gradient of
+one input (any broadcastable shape and dtype: the engine reduces and casts it), or ``None``; it
+never modifies ``g`` in place. Only what the needed formulas name is saved for backward.
+
+The forward receives NumPy arrays (and attrs) and returns an array (or a tuple of arrays).
+Public functions prepare dtypes and call :func:`apply` (or compute the result themselves and call
+:func:`record`); nothing here knows the graph walk, which lives in ``autograd/engine.py``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+
+import numpy as np
+
+from .._tensor import Tensor, _new_tensor, edge_of, short_node_name, tensor_type_name_np
+from ..autograd.function import FREED, Node, SavedTensorError, version_error
+from ..autograd.grad_mode import STATE
+
+__all__ = ["defop", "apply", "record", "m", "Op", "OpNode"]
+
+G = -1  # plan code: the incoming gradient
+
+
+class Op:
+    """One differentiable operation: forward, per-input derivative formulas, and its node class."""
+
+    __slots__ = ("name", "fwd", "rules", "n_in", "saves", "_save_plans", "node_cls", "formula_text", "nout")
+
+    def __init__(self, name: str, fwd, formulas: tuple, nout: int = 1, formula_text: tuple = ()) -> None:
+        self.name = name
+        self.fwd = fwd
+        self.n_in = len(formulas)
+        self.nout = nout
+        if fwd is not None and not inspect.isfunction(fwd):
+            raise TypeError(f"{name}: the forward must be a Python function whose parameter names are the op's inputs and attrs")
+        params = list(inspect.signature(fwd).parameters) if fwd is not None else []
+        names = {p: i for i, p in enumerate(params[: self.n_in])}
+        names["out"] = self.n_in
+        for k, p in enumerate(params[self.n_in:]):
+            names[p] = self.n_in + 1 + k
+        rules = []
+        for f in formulas:
+            if f is None:
+                rules.append((None, ()))
+                continue
+            plan = []
+            for p in inspect.signature(f).parameters:
+                if p == "g":
+                    plan.append(G)
+                elif p in names:
+                    plan.append(names[p])
+                else:
+                    raise TypeError(f"{name}: formula parameter {p!r} is not g, out, an input or an attr of {params}")
+            rules.append((f, tuple(plan)))
+        self.rules = tuple(rules)
+        self.saves = any(i >= 0 and i <= self.n_in for _, plan in rules for i in plan)
+        self._save_plans: dict = {}
+        self.formula_text = formula_text
+        self.node_cls = type(name, (OpNode,), {"__slots__": (), "_op": self})
+
+    def save_plan(self, req: tuple) -> tuple:
+        """Which inputs (and whether the output) the formulas of the inputs that need grad use."""
+        plan = self._save_plans.get(req)
+        if plan is None:
+            used = {i for r, (f, p) in zip(req, self.rules) if r and f is not None for i in p}
+            plan = (tuple(i in used for i in range(self.n_in)), self.n_in in used)
+            self._save_plans[req] = plan
+        return plan
+
+
+def defop(name: str, fwd, *formulas, nout: int = 1, text: tuple = ()) -> Op:
+    """Declare an op: its node name, its forward on arrays, and one formula per tensor input.
+
+    ``None`` marks a tensor input that has no gradient (an index, a mask). ``text`` optionally
+    gives each formula in plain notation (``"∂(a·b)/∂a = b"``) for explanations.
+    """
+    return Op(name, fwd, formulas, nout, text)
+
+
+class OpNode(Node):
+    """The node of a built-in op. The class (one per op) carries ``_op``; instances carry saved values."""
+
+    __slots__ = ("_saved", "_vers", "_out", "_attrs")
+    _op: Op
+
+    def apply(self, grads: list, graph: bool) -> tuple:
+        op = self._op
+        if self._freed and op.saves:
+            raise SavedTensorError(FREED)
+        vals = self._unpack(graph)
+        g = grads[0] if op.nout == 1 else tuple(grads)
+        nexts = self.next_functions
+        result = []
+        for i, (f, plan) in enumerate(op.rules):
+            if f is None or nexts[i][0] is None:
+                result.append(None)
+            else:
+                result.append(f(*[g if p == G else vals[p] for p in plan]))
+        return result
+
+    def _unpack(self, graph: bool) -> list:
+        vals = []
+        for x, v in zip(self._saved, self._vers):
+            if isinstance(x, Tensor):
+                if x._version[0] != v:
+                    raise version_error(x, v, x._grad_fn.name() if x._grad_fn is not None else None)
+                vals.append(x if graph else x._data)
+            else:
+                vals.append(x)
+        out = self._out
+        if out is None:
+            vals.append(None)
+        else:
+            data, version, v = out
+            if version[0] != v:
+                raise SavedTensorError(
+                    "one of the variables needed for gradient computation has been modified by an inplace operation: "
+                    f"[{tensor_type_name_np(data)}], which is output 0 of {short_node_name(self.name())}, is at version {version[0]}; "
+                    f"expected version {v} instead. Hint: enable anomaly detection to find the operation that failed to compute "
+                    "its gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False).")
+            if graph:
+                if type(data) is tuple:
+                    vals.append(tuple(_new_tensor(d, True, self, k) for k, d in enumerate(data)))
+                else:
+                    t = _new_tensor(data, True, self, 0)
+                    t._version = version
+                    vals.append(t)
+            else:
+                vals.append(data)
+        vals.extend(self._attrs)
+        return vals
+
+    def release(self) -> None:
+        self._freed = True
+        if self._op.saves:
+            self._saved = (None,) * len(self._saved)
+            self._out = None
+
+
+def record(op: Op, inputs: tuple, out, attrs: tuple = ()):
+    """Wrap the forward result ``out`` in Tensor(s) and, when recording, link them into the graph."""
+    if type(out) is tuple:
+        outs = tuple(d if type(d) is np.ndarray else np.asarray(d) for d in out)
+    elif type(out) is not np.ndarray:
+        out = np.asarray(out)
+    if STATE.enabled:
+        req = tuple([isinstance(x, Tensor) and x._rg for x in inputs])
+        if True in req:
+            node = op.node_cls.__new__(op.node_cls)
+            node._hooks = node._pre_hooks = node._tensor_pre_hooks = None
+            node._freed = False
+            node.next_functions = tuple([edge_of(x) if r else (None, 0) for x, r in zip(inputs, req)])
+            keep, keep_out = op.save_plan(req)
+            node._saved = tuple([x if k else None for x, k in zip(inputs, keep)])
+            node._vers = tuple([x._version[0] if k and isinstance(x, Tensor) else 0 for x, k in zip(inputs, keep)])
+            node._attrs = attrs
+            if type(out) is tuple:
+                ts = tuple(_new_tensor(d, True, node, k) for k, d in enumerate(outs))
+                node._meta = tuple((d.shape, d.dtype) for d in outs)
+                node._nout = len(outs)
+                node._out = (outs, ts[0]._version, 0) if keep_out else None
+                return ts
+            t = _new_tensor(out, True, node, 0)
+            node._meta = ((out.shape, out.dtype),)
+            node._out = (out, t._version, 0) if keep_out else None
+            return t
+    if type(out) is tuple:
+        return tuple(_new_tensor(d, False, None, 0) for d in outs)
+    return _new_tensor(out, False, None, 0)
+
+
+def apply(op: Op, inputs: tuple, arrays: tuple, attrs: tuple = ()):
+    """Run ``op``'s forward on prepared arrays and record the result."""
+    return record(op, inputs, op.fwd(*arrays, *attrs), attrs)
+
+
+#: Functions a derivative formula may call; each works on NumPy arrays and on Tensors. The op
+#: modules fill it with :func:`math_fn`, so formulas reach array math through the data they get.
+m = types.SimpleNamespace()
+
+
+def math_fn(name: str, on_array, on_tensor=None) -> None:
+    """Add ``m.<name>``: ``on_array`` for arrays (and scalars), ``on_tensor`` (default: the flambeau op) for Tensors."""
+    def fn(x, *args):
+        if isinstance(x, Tensor):
+            return (on_tensor or getattr(Tensor, name))(x, *args)
+        return on_array(x, *args)
+    fn.__name__ = name
+    setattr(m, name, fn)
