@@ -17,6 +17,7 @@ import importlib.util
 import math
 import os
 import struct
+import types
 
 import numpy as np
 import pytest
@@ -38,8 +39,16 @@ LIBM_AGREES = all(np.array_equal(f(_x), np.array([m(v) for v in _x])) for f, m i
 
 
 def _public_api() -> object:
-    """The module carrying the public functions: ``flambeau`` once the package re-exports them."""
-    return flambeau if hasattr(flambeau, "randn") else None
+    """``flambeau`` once the package re-exports the random API; until then flambeau's names plus ``_random``'s."""
+    if hasattr(flambeau, "randn") and hasattr(flambeau, "get_rng_state"):
+        return flambeau
+    ns = types.SimpleNamespace(**{n: getattr(flambeau, n) for n in dir(flambeau) if not n.startswith("__")})
+    for n in R.__all__:
+        setattr(ns, n, getattr(R, n))
+    return ns
+
+
+API = _public_api()
 
 
 def ulp_distance(a: np.ndarray, b: np.ndarray) -> int:
@@ -185,51 +194,69 @@ def test_large_draws_are_whole_array() -> None:
 # public API
 # ---------------------------------------------------------------------------------------------------------------
 
-needs_core = pytest.mark.skipif(_public_api() is None, reason="flambeau does not export the random API yet")
-
-
-@needs_core
 @pytest.mark.parametrize("case", G.CASES, ids=[c[0] for c in G.CASES])
 def test_public_golden(case: tuple) -> None:
-    assert_same(G.run_case(flambeau, case), GOLDEN[case[0]], case[1])
+    assert_same(G.run_case(API, case), GOLDEN[case[0]], case[1])
 
 
-@needs_core
 @pytest.mark.parametrize("case", G.CASES[::3], ids=[c[0] for c in G.CASES[::3]])
 def test_public_live(case: tuple) -> None:
     torch = pytest.importorskip("torch")
-    assert_same(G.run_case(flambeau, case), G.run_case(torch, case), case[1])
+    assert_same(G.run_case(API, case), G.run_case(torch, case), case[1])
 
 
-@needs_core
 def test_state_live() -> None:
     torch = pytest.importorskip("torch")
-    for lib in (torch, flambeau):
+    for lib in (torch, API):
         lib.manual_seed(2**40 + 7)
         lib.randn(5)
         lib.rand(3, dtype=lib.float64)
-    a = G._np(flambeau.get_rng_state())
+    a = G._np(API.get_rng_state())
     b = torch.get_rng_state().numpy()
     assert np.array_equal(a, b)
     # a torch state loads into flambeau and continues the same stream
     torch.manual_seed(5)
     torch.randn(1)
-    flambeau.set_rng_state(flambeau.tensor(torch.get_rng_state().numpy()))
-    assert_same(G._np(flambeau.randn(20)), torch.randn(20).numpy(), "randn")
+    API.set_rng_state(API.tensor(torch.get_rng_state().numpy()))
+    assert_same(G._np(API.randn(20)), torch.randn(20).numpy(), "randn")
 
 
-@needs_core
 def test_public_generators_and_like() -> None:
-    g = flambeau.Generator().manual_seed(4)
-    a = G._np(flambeau.rand(5, generator=g))
+    g = API.Generator().manual_seed(4)
+    a = G._np(API.rand(5, generator=g))
     g.manual_seed(4)
-    b = G._np(flambeau.rand_like(flambeau.zeros(5), generator=g))
+    b = G._np(API.rand_like(API.zeros(5), generator=g))
     assert np.array_equal(a, b)
-    flambeau.manual_seed(4)
-    r = flambeau.randint(3, 9, (100,))
-    assert r.dtype == flambeau.int64 and int(r.min()) >= 3 and int(r.max()) < 9
-    x = flambeau.randn(4, 5, requires_grad=True)
-    assert x.requires_grad and x.shape == (4, 5)
-    assert flambeau.randint_like(flambeau.zeros(3, dtype=flambeau.int32), 5).dtype == flambeau.int32
+    API.manual_seed(4)
+    r = API.randint(3, 9, (100,))
+    assert r.dtype == API.int64 and int(G._np(r).min()) >= 3 and int(G._np(r).max()) < 9
+    x = API.randn(4, 5, requires_grad=True)
+    assert x.requires_grad and tuple(x.shape) == (4, 5)
+    assert API.randint_like(API.zeros(3, dtype=API.int32), 5).dtype == API.int32
+    assert tuple(API.randint(10, (3,)).shape) == (3,)
+    assert G._np(API.randint(5, size=(50,))).max() < 5
     with pytest.raises(RuntimeError):
-        flambeau.multinomial(flambeau.tensor([0.5, 0.5]), 3, replacement=False)
+        API.multinomial(API.tensor([0.5, 0.5]), 3, replacement=False)
+    with pytest.raises(NotImplementedError):
+        API.rand(3, device="cuda")
+
+
+def test_inplace_fills_bump_version_and_respect_views() -> None:
+    torch = pytest.importorskip("torch")
+    for lib in (torch, API):
+        lib.manual_seed(11)
+    t = API.zeros(6, 5)
+    v = t._version[0]
+    fill = getattr(t, "uniform_", None) or (lambda *a: R.uniform_(t, *a))
+    fill(-1, 1)
+    assert t._version[0] == v + 1
+    want = torch.zeros(6, 5).uniform_(-1, 1).numpy()
+    assert np.array_equal(G._np(t), want)
+    # a transposed (non-contiguous) view is filled in memory order, like torch's TensorIterator
+    a = API.zeros(5, 6)
+    at = API.zeros(5, 6)  # placeholder for the core's transpose
+    at._data = a._data.T
+    R.normal_(at)
+    w = torch.zeros(5, 6)
+    w.t().normal_()
+    assert_same(G._np(a), w.numpy(), "normal_")

@@ -135,9 +135,11 @@ def run_case(lib: Any, case: tuple) -> np.ndarray:
         rates = lib.tensor([0.0, 0.5, 3.0, 9.99, 10.0, 25.0, 1000.0, 1e5], dtype=dt)
         return _np(lib.poisson(rates))
     t = lib.empty(shape, dtype=dt)
-    if kind == "random_ft":
-        return _np(t.random_(*params))
-    return _np(getattr(t, kind)(*params))
+    name = "random_" if kind == "random_ft" else kind
+    method = getattr(t, name, None)
+    if method is None:  # a library that offers the in-place fills as functions taking the tensor first
+        return _np(getattr(lib, name)(t, *params))
+    return _np(method(*params))
 
 
 def main() -> None:
