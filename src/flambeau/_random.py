@@ -135,12 +135,22 @@ def _add_odd(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _fma32(a: Any, b: Any, c: Any) -> np.ndarray:
-    """Correctly rounded float32 ``a * b + c`` (the product of two float32 is exact in float64)."""
-    p = np.asarray(a, dtype=np.float32).astype(np.float64) * np.float64(np.float32(b)) if np.ndim(b) == 0 else \
-        np.asarray(a, dtype=np.float32).astype(np.float64) * np.asarray(b, dtype=np.float32).astype(np.float64)
-    c64 = np.broadcast_to(np.asarray(c, dtype=np.float32).astype(np.float64), p.shape)
-    with np.errstate(invalid="ignore", over="ignore"):
-        return _add_odd(p, c64).astype(np.float32)
+    """Correctly rounded float32 ``a * b + c``.
+
+    The product of two float32 is exact in float64, so only the float64 sum rounds; that double rounding can
+    only go wrong when the float64 sum lands exactly halfway between two float32 values (or in float32's
+    subnormal range), and those few elements are redone with the sum rounded to odd.
+    """
+    p = np.multiply(a, b, dtype=np.float64)
+    c64 = np.asarray(c, dtype=np.float64)
+    r = p + c64
+    risky = (r.view(np.int64) & 0x1FFFFFFF) == 0x10000000
+    risky |= np.abs(r) < 1.2e-38
+    if risky.any():
+        c64 = np.broadcast_to(c64, r.shape)
+        with np.errstate(invalid="ignore", over="ignore"):
+            r[risky] = _add_odd(p[risky], c64[risky])
+    return r.astype(np.float32)
 
 
 _SPLIT = 134217729.0  # 2**27 + 1
@@ -315,12 +325,10 @@ class Generator:
         return (r[0::2] << _U64(32)) | r[1::2]
 
     def _unit(self, n: int, np_dtype: Any) -> np.ndarray:
-        """``n`` uniforms in [0, 1) as ``uniform_real_distribution<T>(0, 1)`` (T = float32/float64/float16)."""
-        dt = np.dtype(np_dtype)
-        if dt == np.float64:
+        """``n`` uniforms in [0, 1): float64 from 53 bits of a 64-bit draw, otherwise float32 from 24 bits of a 32-bit draw."""
+        if np.dtype(np_dtype) == np.float64:
             return (self._raw64(n) & _U64((1 << 53) - 1)).astype(np.float64) * (1.0 / (1 << 53))
-        digits = 11 if dt == np.float16 else 24
-        return ((self._raw32(n) & _U64((1 << digits) - 1)).astype(np.float32) * np.float32(1.0 / (1 << digits)))
+        return (self._raw32(n) & _U64((1 << 24) - 1)).astype(np.float32) * np.float32(1.0 / (1 << 24))
 
     # -- distributions -------------------------------------------------------------------------------------------
 
@@ -333,10 +341,15 @@ class Generator:
             lo, hi = np.float64(low), np.float64(high)
             out = _fma64(x, hi - lo, lo)
         else:
-            x = self._unit(n, dt)
-            lo, hi = np.float32(dt.type(low)), np.float32(dt.type(high))
+            x = self._unit(n, np.float32)  # float16 is computed in float32, then rounded
+            lo, hi = np.float32(low), np.float32(high)
             out = _fma32(x, hi - lo, lo)
-        return out.astype(dt, copy=False).reshape(shape)
+        out = out.astype(dt, copy=False)
+        # a value that rounds up to ``high`` wraps to ``low``: the result stays in [low, high)
+        top = out >= dt.type(high)
+        if top.any():
+            out[top] = dt.type(low)
+        return out.reshape(shape)
 
     def _normal_scalar(self, n: int) -> np.ndarray:
         """``n`` standard normals (float64) from the scalar Box-Muller path with PyTorch's one-value cache."""
@@ -376,6 +389,11 @@ class Generator:
             data = self._unit(n, np.float32)
             tail = self._unit(16, np.float32) if n % 16 else None
             return _normal_fill_avx2(data, tail, np.float32(mean), np.float32(std)).reshape(shape)
+        if dt == np.float16:  # float32 arithmetic; uniforms are drawn for the whole blocks, then for the tail block
+            whole = n - n % 16
+            data = np.concatenate([self._unit(whole, np.float32), np.zeros(n - whole, np.float32)])
+            tail = self._unit(16, np.float32) if n % 16 else None
+            return _normal_fill_avx2(data, tail, np.float32(mean), np.float32(std)).astype(dt).reshape(shape)
         data = self._unit(n, dt)
         tail = self._unit(16, dt) if n % 16 else None
         return _normal_fill_scalar(data, tail, dt.type(mean), dt.type(std)).reshape(shape)

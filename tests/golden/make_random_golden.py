@@ -58,6 +58,11 @@ def make_cases() -> list[tuple]:
                 add("random_", s, n, dt)
                 add("random_ft", s, n, dt, (-5, 20))
                 add("randn_then_rand", s, n, dt)
+            add("rand", s, n, "float16")
+            add("randn", s, n, "float16")
+            add("uniform_", s, n, "float16", (-2.0, 3.0))
+            add("normal_", s, n, "float16", (0.5, 2.5))
+            add("uniform_", s, n, "float32", (1e8, 1e8 + 8))  # values rounding up to `to` wrap to `from`
             for dt in ("int64", "int32", "int16", "uint8", "bool"):
                 add("random_", s, n, dt)
             for lo, hi in ((-5, 3), (0, 2**33), (-2**40, 2**40), (0, 2**32)):
