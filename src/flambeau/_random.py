@@ -76,6 +76,7 @@ _U64 = np.uint64
 _TWO_PI_F32 = np.float32(2.0 * math.pi)
 _MASK32 = 0xFFFFFFFF
 _MASK64 = (1 << 64) - 1
+_WIDE_TYPES = tuple(np.dtype(t) for t in (np.int32, np.int64, np.float32, np.float64))
 
 
 def _init_key(seed32: int) -> np.ndarray:
@@ -406,7 +407,8 @@ class Generator:
             raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
         rng = high - low
         n = math.prod(shape)
-        wide = rng >= (1 << 32) and dt in (np.dtype(np.int64), np.dtype(np.float64), np.dtype(np.float32))
+        # PyTorch 2.13 takes a 64-bit draw once the range reaches 2**28 (for 32- and 64-bit element types)
+        wide = rng >= (1 << 28) and dt in _WIDE_TYPES
         v = self._raw64(n) if wide else self._raw32(n)
         r = (v % _U64(rng)).astype(np.int64) + np.int64(low) if rng < (1 << 63) else (v % _U64(rng)).view(np.int64) + low
         return r.astype(dt).reshape(shape)

@@ -68,6 +68,9 @@ def make_cases() -> list[tuple]:
             for lo, hi in ((-5, 3), (0, 2**33), (-2**40, 2**40), (0, 2**32)):
                 add("randint", s, n, "int64", (lo, hi))
             add("randint", s, n, "int32", (-3, 7))
+            add("randint", s, n, "int32", (3, 2**28 + 3))  # 64-bit draws from a range of 2**28 on
+            add("randint", s, n, "int32", (3, 2**28 + 2))
+            add("randint", s, n, "float32", (0, 2**24))
             add("randint", s, n, "float32", (-3, 7))
             add("randperm", s, n, "int64")
         for shape in ((17,), (4, 5)):
