@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 from . import autograd
 from ._dtype import *
 from ._dtype import bool, dtype, finfo, float, iinfo, int
-from ._tensor import Size, Tensor, device, from_numpy, is_tensor
+from ._tensor import Size, Tensor, device, from_numpy, is_tensor, numel
 from .autograd.grad_mode import *
 from .ops.creation import *
 from .ops.elementwise import *

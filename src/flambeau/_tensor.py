@@ -25,7 +25,7 @@ from ._dtype import FROM_NP
 from .autograd.function import AccumulateGrad
 from .autograd.grad_mode import STATE
 
-__all__ = ["Tensor", "is_tensor", "from_numpy", "Size"]
+__all__ = ["Tensor", "is_tensor", "from_numpy", "Size", "numel"]
 
 _object_new = object.__new__
 
@@ -474,6 +474,11 @@ def zeros_like_meta(shape: tuple, npdtype, graph: bool):
 def is_tensor(obj) -> bool:
     """Whether ``obj`` is a flambeau Tensor."""
     return isinstance(obj, Tensor)
+
+
+def numel(input: Tensor) -> int:
+    """The number of elements of ``input``."""
+    return input._data.size
 
 
 def from_numpy(array: np.ndarray) -> Tensor:

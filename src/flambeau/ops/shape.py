@@ -17,7 +17,7 @@ from . import apply, defop, m, math_fn, record
 from .elementwise import inplace
 
 __all__ = ["reshape", "view", "flatten", "transpose", "swapaxes", "swapdims", "t", "permute", "unsqueeze", "squeeze", "expand",
-           "clone", "contiguous", "numel"]
+           "clone", "contiguous"]
 
 
 def as_view(t: Tensor, base: Tensor) -> Tensor:
@@ -208,10 +208,6 @@ def clone(input: Tensor, *, memory_format=None) -> Tensor:
 def contiguous(input: Tensor, memory_format=None) -> Tensor:
     """``input`` itself when contiguous, else a contiguous copy."""
     return input if input._data.flags.c_contiguous else clone(input)
-
-
-def numel(input: Tensor) -> int:
-    return input._data.size
 
 
 def to(self: Tensor, *args, **kwargs) -> Tensor:

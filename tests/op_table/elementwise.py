@@ -1,0 +1,36 @@
+"""Elementwise rows."""
+
+from . import A, C, P, R, Row
+
+ROWS = [
+    Row("add", lambda t, a, b: t.add(a, b), (R(3, 4), R(3, 4)), broadcast=True),
+    Row("add_alpha", lambda t, a, b: t.add(a, b, alpha=2.5), (R(3, 4), R(4)), covers=("add",)),
+    Row("add_scalar", lambda t, a: a + 2, (R(3),), covers=("__add__",)),
+    Row("radd_scalar", lambda t, a: 2 + a, (R(3),), covers=("__radd__",)),
+    Row("sub", lambda t, a, b: t.sub(a, b), (R(3, 4), R(3, 4)), broadcast=True, covers=("sub", "subtract")),
+    Row("rsub_scalar", lambda t, a: 2 - a, (R(3),), covers=("__rsub__", "rsub")),
+    Row("mul", lambda t, a, b: t.mul(a, b), (R(3, 4), R(3, 4)), broadcast=True, covers=("mul", "multiply")),
+    Row("mul_scalar", lambda t, a: a * 3, (R(3),), covers=("__mul__", "__rmul__")),
+    Row("div", lambda t, a, b: t.div(a, b), (R(3, 4), A(3, 4)), broadcast=True, covers=("div", "divide", "true_divide")),
+    Row("rdiv_scalar", lambda t, a: 2 / a, (A(3),), covers=("__rtruediv__", "reciprocal")),
+    Row("pow_scalar", lambda t, a: a ** 2, (R(3),), covers=("pow", "square")),
+    Row("pow_frac", lambda t, a: a ** 1.5, (P(3),), covers=("pow",)),
+    Row("pow_tensor", lambda t, a, b: t.pow(a, b), (P(3, 4), R(3, 4)), broadcast=True, covers=("pow",)),
+    Row("rpow_scalar", lambda t, a: 2 ** a, (R(3),), covers=("__rpow__",)),
+    Row("neg", lambda t, a: -a, (R(3, 2),), covers=("neg", "negative")),
+    Row("abs", lambda t, a: t.abs(a), (A(3, 2),), covers=("abs", "absolute")),
+    Row("exp", lambda t, a: t.exp(a), (R(3, 2),)),
+    Row("log", lambda t, a: t.log(a), (P(3, 2),)),
+    Row("sqrt", lambda t, a: t.sqrt(a), (P(3, 2),)),
+    Row("sin", lambda t, a: t.sin(a), (R(3, 2),)),
+    Row("cos", lambda t, a: t.cos(a), (R(3, 2),)),
+    Row("tanh", lambda t, a: t.tanh(a), (R(3, 2),)),
+    Row("sigmoid", lambda t, a: t.sigmoid(a), (R(3, 2),)),
+    Row("relu", lambda t, a: t.relu(a), (A(3, 2),)),
+    Row("eq", lambda t, a, b: t.eq(a, b), (R(3), C(0.5)), grad=False, covers=("__eq__",)),
+    Row("ne", lambda t, a, b: t.ne(a, b), (R(3), R(3)), grad=False, covers=("not_equal", "__ne__")),
+    Row("lt", lambda t, a, b: t.lt(a, b), (R(3, 4), R(4)), grad=False, covers=("less", "__lt__")),
+    Row("le", lambda t, a, b: t.le(a, b), (R(3, 4), R(4)), grad=False, covers=("less_equal", "__le__")),
+    Row("gt", lambda t, a, b: t.gt(a, b), (R(3, 4), R(4)), grad=False, covers=("greater", "__gt__")),
+    Row("ge", lambda t, a, b: t.ge(a, b), (R(3, 4), R(4)), grad=False, covers=("greater_equal", "__ge__")),
+]

@@ -1,0 +1,5 @@
+"""nn.functional rows."""
+
+from . import Row
+
+ROWS: list[Row] = []
