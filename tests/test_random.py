@@ -252,11 +252,29 @@ def test_inplace_fills_bump_version_and_respect_views() -> None:
     assert t._version[0] == v + 1
     want = torch.zeros(6, 5).uniform_(-1, 1).numpy()
     assert np.array_equal(G._np(t), want)
-    # a transposed (non-contiguous) view is filled in memory order, like torch's TensorIterator
-    a = API.zeros(5, 6)
-    at = API.zeros(5, 6)  # placeholder for the core's transpose
-    at._data = a._data.T
-    R.normal_(at)
-    w = torch.zeros(5, 6)
-    w.t().normal_()
-    assert_same(G._np(a), w.numpy(), "normal_")
+    # non-contiguous views are filled in the order torch's TensorIterator walks them (memory order for permutations)
+    fills = {
+        "uniform_": ((-1, 1), (-1, 1)),
+        "normal_": ((), ()),
+        "random_": ((0, 1000), (0, 1000)),
+        "bernoulli_": ((API.tensor(np.linspace(0, 1, 5)),), (torch.tensor(np.linspace(0, 1, 5)),)),
+    }
+    for perm in ((1, 0, 2), (2, 1, 0), (0, 2, 1)):
+        for name, (fargs, targs) in fills.items():
+            API.manual_seed(3)
+            torch.manual_seed(3)
+            a = API.zeros(3, 4, 5)
+            v = a.permute(*perm)
+            fill = getattr(v, name, None) or (lambda *args, v=v, name=name: getattr(R, name)(v, *args))
+            fill(*(fargs if name != "bernoulli_" else (fargs[0].reshape(*[5 if d == 2 else 1 for d in perm]),)))
+            w = torch.zeros(3, 4, 5)
+            tv = w.permute(*perm)
+            getattr(tv, name)(*(targs if name != "bernoulli_" else (targs[0].reshape(*[5 if d == 2 else 1 for d in perm]),)))
+            assert np.array_equal(G._np(a), w.numpy()), (perm, name)
+    API.manual_seed(5)
+    torch.manual_seed(5)
+    a = API.zeros(40, 6)
+    R.normal_(a[:, ::2])
+    w = torch.zeros(40, 6)
+    w[:, ::2].normal_()
+    assert np.array_equal(G._np(a), w.numpy())

@@ -725,12 +725,17 @@ def _out(arr: np.ndarray, requires_grad: bool, out: Any = None) -> Any:
     return _wrap(arr, requires_grad=requires_grad)
 
 
-def _iter_order(a: np.ndarray) -> np.ndarray:
-    """``a`` with its axes put in memory order (largest stride first), as PyTorch's TensorIterator walks it."""
+def _iter_perm(a: np.ndarray) -> list[int] | None:
+    """The axis order PyTorch's TensorIterator walks ``a`` in (memory order, largest stride first); None for C order."""
     if a.ndim < 2 or a.flags.c_contiguous:
-        return a
-    perm = sorted(range(a.ndim), key=lambda d: (-abs(a.strides[d]), d))
-    return a.transpose(perm)
+        return None
+    return sorted(range(a.ndim), key=lambda d: (-abs(a.strides[d]), d))
+
+
+def _iter_order(a: np.ndarray) -> np.ndarray:
+    """``a`` with its axes in TensorIterator's walking order."""
+    perm = _iter_perm(a)
+    return a if perm is None else a.transpose(perm)
 
 
 def _write(t: Any, fill: Any) -> Any:
@@ -802,8 +807,11 @@ def bernoulli_(self: Any, p: Any = 0.5, *, generator: Generator | None = None) -
         if np.any((pa < 0) | (pa > 1)):
             raise RuntimeError("bernoulli_ expects p to be in [0, 1]")
         _check_inplace(self)
-        view = _iter_order(self._data)
-        pv = _iter_order(np.broadcast_to(pa, self._data.shape)) if view is not self._data else np.broadcast_to(pa, self._data.shape)
+        perm = _iter_perm(self._data)
+        pv = np.broadcast_to(pa, self._data.shape)
+        view = self._data
+        if perm is not None:
+            view, pv = view.transpose(perm), pv.transpose(perm)
         view[...] = g._bernoulli(np.ascontiguousarray(pv), view.shape, view.dtype)
         self._version[0] += 1
         return self
