@@ -395,9 +395,11 @@ class Generator:
             data = np.concatenate([self._unit(whole, np.float32), np.zeros(n - whole, np.float32)])
             tail = self._unit(16, np.float32) if n % 16 else None
             return _normal_fill_avx2(data, tail, np.float32(mean), np.float32(std)).astype(dt).reshape(shape)
-        data = self._unit(n, dt)
-        tail = self._unit(16, dt) if n % 16 else None
-        return _normal_fill_scalar(data, tail, dt.type(mean), dt.type(std)).reshape(shape)
+        if dt != np.float64:
+            raise TypeError(f"normal_ is only implemented for floating point types, got {dt}")
+        data = self._unit(n, np.float64)
+        tail = self._unit(16, np.float64) if n % 16 else None
+        return _normal_fill_scalar(data, tail, float(mean), float(std)).reshape(shape)
 
     def _randint(self, low: int, high: int, shape: Sequence[int], np_dtype: Any = np.int64) -> np.ndarray:
         shape = _shape(shape)
@@ -584,20 +586,13 @@ def _normal_fill_avx2(data: np.ndarray, tail: np.ndarray | None, mean: np.float3
     return _assemble(res, n, tail is not None)
 
 
-def _normal_fill_scalar(data: np.ndarray, tail: np.ndarray | None, mean: Any, std: Any) -> np.ndarray:
+def _normal_fill_scalar(data: np.ndarray, tail: np.ndarray | None, mean: float, std: float) -> np.ndarray:
+    """float64 ``normal_fill``: Box-Muller over 16-wide blocks (first 8 slots radius, last 8 angle) with libm calls."""
     blocks, n = _chunks16(data, tail)
-    dt = data.dtype
-    u1 = (1 - blocks[:, :8]).astype(dt)
-    u2 = blocks[:, 8:]
-    radius = np.sqrt(-2 * _log_exact(u1.astype(np.float64))).astype(dt)
-    theta = 2.0 * math.pi * u2.astype(np.float64)
-    r64 = radius.astype(np.float64)
-    if dt == np.float64:
-        a = _fma64(r64 * _cos_exact(theta), float(std), float(mean))
-        b = _fma64(r64 * _sin_exact(theta), float(std), float(mean))
-    else:  # half precision: arithmetic through float32
-        a = _fma32((r64 * _cos_exact(theta)).astype(np.float32), np.float32(std), np.float32(mean)).astype(dt)
-        b = _fma32((r64 * _sin_exact(theta)).astype(np.float32), np.float32(std), np.float32(mean)).astype(dt)
+    radius = np.sqrt(-2.0 * _log_exact(1.0 - blocks[:, :8]))
+    theta = 2.0 * math.pi * blocks[:, 8:]
+    a = _fma64(radius * _cos_exact(theta), std, mean)
+    b = _fma64(radius * _sin_exact(theta), std, mean)
     return _assemble(np.concatenate([a, b], axis=1), n, tail is not None)
 
 
@@ -605,12 +600,43 @@ def _normal_fill_scalar(data: np.ndarray, tail: np.ndarray | None, mean: Any, st
 # libm-rounded transcendental functions (NumPy's own SIMD versions may round differently from glibc).
 # ----------------------------------------------------------------------------------------------------------------
 
-_log_exact = np.log
-_log1p_exact = np.log1p
-_cos_exact = np.cos
-_sin_exact = np.sin
-_tan_exact = np.tan
-_exp_exact = np.exp
+
+
+def _libm(np_fn: Any, math_fn: Any, lo: float = -7.0) -> Any:
+    """``np_fn`` where it rounds as the C library does (PyTorch calls the C library); else the C library per element.
+
+    NumPy's own SIMD float64 functions (used on some AVX-512 machines) can differ from the C library in the
+    last bit; when a probe shows that, the slower element-wise C library call keeps the draws identical.
+    """
+    probe = np.concatenate([np.linspace(lo, 7.0, 1531), np.geomspace(1e-6, 0.999, 509)])
+    try:
+        agrees = np.array_equal(np_fn(probe), np.array([math_fn(v) for v in probe]))
+    except (ValueError, OverflowError):
+        agrees = False
+    if agrees:
+        return np_fn
+
+    def one(v: float) -> float:
+        try:
+            return math_fn(v)
+        except (ValueError, OverflowError):
+            return float(np_fn(np.float64(v)))
+
+    vec = np.frompyfunc(one, 1, 1)
+
+    def f(x: np.ndarray) -> np.ndarray:
+        return np.asarray(vec(np.asarray(x, dtype=np.float64)), dtype=np.float64)
+
+    return f
+
+
+with np.errstate(all="ignore"):
+    _log_exact = _libm(np.log, math.log, 1e-3)
+    _log1p_exact = _libm(np.log1p, math.log1p, -0.999)
+    _cos_exact = _libm(np.cos, math.cos)
+    _sin_exact = _libm(np.sin, math.sin)
+    _tan_exact = _libm(np.tan, math.tan)
+    _exp_exact = _libm(np.exp, math.exp)
 
 
 # ----------------------------------------------------------------------------------------------------------------
