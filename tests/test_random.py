@@ -167,6 +167,17 @@ def test_state_roundtrip_and_layout() -> None:
     assert h._normal_scalar(1)[0] == z1[0] == struct.unpack("<d", s1[24 + 8 * 624 + 8:24 + 8 * 624 + 16].tobytes())[0]
 
 
+def test_libm_fallback_is_used_when_numpy_rounds_differently() -> None:
+    def off_by_one_ulp(v: float) -> float:
+        return math.sin(v) if v < 3 else math.nextafter(math.sin(v), 9.0)
+
+    f = R._libm(np.sin, off_by_one_ulp)
+    assert f is not np.sin
+    x = np.array([[1.0, 4.0], [5.0, 0.5]])
+    assert np.array_equal(f(x), np.vectorize(off_by_one_ulp)(x))
+    assert R._libm(np.cos, math.cos) is np.cos or not LIBM_AGREES
+
+
 def test_fork_rng_restores_state() -> None:
     R.manual_seed(9)
     with R.fork_rng():
@@ -232,6 +243,7 @@ def test_public_generators_and_like() -> None:
     assert r.dtype == API.int64 and int(G._np(r).min()) >= 3 and int(G._np(r).max()) < 9
     x = API.randn(4, 5, requires_grad=True)
     assert x.requires_grad and tuple(x.shape) == (4, 5)
+    assert str(API.Generator(device="cpu").device) == "cpu"
     assert API.randint_like(API.zeros(3, dtype=API.int32), 5).dtype == API.int32
     assert tuple(API.randint(10, (3,)).shape) == (3,)
     assert G._np(API.randint(5, size=(50,))).max() < 5

@@ -239,7 +239,11 @@ class Generator:
     def __init__(self, device: Any = "cpu") -> None:
         if str(device) not in ("cpu", "cpu:0"):
             raise RuntimeError(f"flambeau only has CPU generators, got device {device!r}")
-        self.device = "cpu"
+        try:
+            from ._tensor import CPU as cpu_device
+        except ImportError:  # pragma: no cover - the Tensor core is not available
+            cpu_device = "cpu"
+        self.device = cpu_device
         self._bitgen = np.random.MT19937()
         self.manual_seed(67280421310721)
 
