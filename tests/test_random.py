@@ -249,6 +249,13 @@ def test_public_generators_and_like() -> None:
     assert G._np(API.randint(5, size=(50,))).max() < 5
     with pytest.raises(RuntimeError):
         API.multinomial(API.tensor([0.5, 0.5]), 3, replacement=False)
+    # normal() with tensor arguments is recorded, with zero gradients, as in PyTorch
+    m = API.zeros(3, requires_grad=True)
+    s = API.ones(3, requires_grad=True)
+    o = API.normal(m, s)
+    assert o.requires_grad
+    o.sum().backward()
+    assert np.array_equal(G._np(m.grad), np.zeros(3, np.float32)) and np.array_equal(G._np(s.grad), np.zeros(3, np.float32))
     with pytest.raises(NotImplementedError):
         API.rand(3, device="cuda")
 

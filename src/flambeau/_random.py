@@ -1087,7 +1087,33 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Gene
         dt = s.dtype
         z = g._normal(s.shape, dt, 0.0, 1.0)
         res = (z * s) + dt.type(mean)
-    return _out(np.asarray(res, dtype=dt), requires_grad, out)
+    res = np.asarray(res, dtype=dt)
+    if out is None and (getattr(mean, "_rg", False) or getattr(std, "_rg", False)):
+        return _normal_function().apply(mean, std, res)  # PyTorch records the op, with zero gradients
+    return _out(res, requires_grad, out)
+
+
+_NORMAL_FN: list = []
+
+
+def _normal_function() -> Any:
+    """An autograd Function for ``normal(mean, std)``: the samples do not depend on mean/std differentiably."""
+    if not _NORMAL_FN:
+        from .autograd.function import Function
+
+        class Normal(Function):
+            @staticmethod
+            def forward(ctx: Any, mean: Any, std: Any, values: np.ndarray) -> Any:
+                ctx.metas = [(a._data.shape, a._data.dtype) if hasattr(a, "_data") else None for a in (mean, std)]
+                return _wrap(values)
+
+            @staticmethod
+            def backward(ctx: Any, grad: Any) -> tuple:
+                zeros = [None if m is None else _wrap(np.zeros(m[0], m[1])) for m in ctx.metas]
+                return zeros[0], zeros[1], None
+
+        _NORMAL_FN.append(Normal)
+    return _NORMAL_FN[0]
 
 
 def bernoulli(input: Any, p: float | None = None, *, generator: Generator | None = None, out: Any = None) -> Any:
