@@ -43,7 +43,7 @@ def _public_api() -> object:
     if hasattr(flambeau, "randn") and hasattr(flambeau, "get_rng_state"):
         return flambeau
     ns = types.SimpleNamespace(**{n: getattr(flambeau, n) for n in dir(flambeau) if not n.startswith("__")})
-    for n in R.__all__:
+    for n in (*R.__all__, *R.TENSOR_METHODS):
         setattr(ns, n, getattr(R, n))
     return ns
 

@@ -66,9 +66,11 @@ from . import _dtype as _dt
 __all__ = [
     "Generator", "default_generator", "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state",
     "fork_rng", "rand", "rand_like", "randn", "randn_like", "randint", "randint_like", "randperm", "normal",
-    "bernoulli", "multinomial", "poisson", "uniform_", "normal_", "bernoulli_", "exponential_", "random_",
-    "cauchy_", "log_normal_", "geometric_",
+    "bernoulli", "multinomial", "poisson",
 ]
+
+#: In-place fills taking the tensor first, for the core to attach as ``Tensor`` methods (not package-level names).
+TENSOR_METHODS = ("uniform_", "normal_", "bernoulli_", "exponential_", "random_", "cauchy_", "log_normal_", "geometric_")
 
 _N = 624
 _STATE_BYTES = 5056
