@@ -516,44 +516,72 @@ class Generator:
         return out[0] if one_d else out
 
     def _poisson(self, rates: np.ndarray) -> np.ndarray:
+        """Poisson draws, one rate after the other (PyTorch's rejection samplers consume a data-dependent count)."""
         lam = np.asarray(rates)
         flat = lam.astype(np.float64).ravel()
         res = np.empty(flat.size, dtype=np.float64)
+        units = _UnitReader(self, 2 * flat.size + 16)
         for i, l in enumerate(flat.tolist()):
-            res[i] = self._poisson_one(l)
+            res[i] = _poisson_one(l, units.next)
+        units.close()
         return res.astype(lam.dtype).reshape(lam.shape)
 
-    def _poisson_one(self, lam: float) -> int:
-        if lam >= 10:
-            slam = math.sqrt(lam)
-            loglam = math.log(lam)
-            b = 0.931 + 2.53 * slam
-            a = -0.059 + 0.02483 * b
-            invalpha = 1.1239 + 1.1328 / (b - 3.4)
-            vr = 0.9277 - 3.6224 / (b - 2)
-            while True:
-                uv = self._unit(2, np.float64)
-                u = float(uv[0]) - 0.5
-                v = float(uv[1])
-                us = 0.5 - abs(u)
-                k = math.floor((2 * a / us + b) * u + lam + 0.43)
-                if us >= 0.07 and v <= vr:
-                    return k
-                if k < 0 or (us < 0.013 and v > us):
-                    continue
-                if (math.log(v) + math.log(invalpha) - math.log(a / (us * us) + b)) <= (-lam + k * loglam - math.lgamma(k + 1.0)):
-                    return k
-        if lam == 0:
-            return 0
-        enlam = math.exp(-lam)
-        x = 0
-        prod = 1.0
+
+class _UnitReader:
+    """Float64 uniforms read one at a time from a block drawn ahead; ``close`` rewinds to what was used."""
+
+    def __init__(self, gen: Generator, guess: int) -> None:
+        self.gen = gen
+        self.snapshot = gen._bitgen.state
+        self.buf: list[float] = []
+        self.pos = 0
+        self.used = 0
+        self.guess = max(int(guess), 16)
+
+    def next(self) -> float:
+        if self.pos == len(self.buf):
+            self.buf = self.gen._unit(self.guess, np.float64).tolist()
+            self.pos = 0
+        self.pos += 1
+        self.used += 1
+        return self.buf[self.pos - 1]
+
+    def close(self) -> None:
+        self.gen._bitgen.state = self.snapshot
+        if self.used:
+            self.gen._raw32(2 * self.used)
+
+
+def _poisson_one(lam: float, unit: Any) -> int:
+    if lam >= 10:  # transformed rejection (Hoermann 1993), as PyTorch
+        slam = math.sqrt(lam)
+        loglam = math.log(lam)
+        b = 0.931 + 2.53 * slam
+        a = -0.059 + 0.02483 * b
+        invalpha = 1.1239 + 1.1328 / (b - 3.4)
+        vr = 0.9277 - 3.6224 / (b - 2)
         while True:
-            prod *= float(self._unit(1, np.float64)[0])
-            if prod > enlam:
-                x += 1
-            else:
-                return x
+            u = unit() - 0.5
+            v = unit()
+            us = 0.5 - abs(u)
+            k = math.floor((2 * a / us + b) * u + lam + 0.43)
+            if us >= 0.07 and v <= vr:
+                return k
+            if k < 0 or (us < 0.013 and v > us):
+                continue
+            if (math.log(v) + math.log(invalpha) - math.log(a / (us * us) + b)) <= (-lam + k * loglam - math.lgamma(k + 1.0)):
+                return k
+    if lam == 0:
+        return 0
+    enlam = math.exp(-lam)  # multiply uniforms until the product drops to exp(-lam)
+    x = 0
+    prod = 1.0
+    while True:
+        prod *= unit()
+        if prod > enlam:
+            x += 1
+        else:
+            return x
 
 
 # ----------------------------------------------------------------------------------------------------------------
