@@ -47,6 +47,19 @@ exactly as the PyTorch kernel for a *contiguous* tensor of that shape does:
     ``probs`` 1-D or 2-D array; returns int64 indices.
 ``gen._poisson(rates)``
     ``torch.poisson``; returns an array of the rates' dtype.
+
+The in-place fills named in :data:`TENSOR_METHODS` (``uniform_``, ``normal_`` ...)
+take the tensor first; the core attaches them as ``Tensor`` methods. A
+non-contiguous tensor is filled in the order PyTorch's TensorIterator walks it
+(memory order for permuted views).
+
+Matching notes: float32 ``normal_`` on 16+ contiguous elements replays the
+AVX2 kernel PyTorch dispatches to on x86 CPUs with AVX2 (AVX-512 CPUs use it
+too), including GCC's fused multiply-adds, in float32 NumPy arithmetic.
+float64 draws through log/sin/cos/tan/exp use NumPy where it rounds as the C
+library does and the C library itself otherwise (checked at import).
+``randperm`` is a swap loop (the shuffle is sequential) and ``poisson`` a
+per-element rejection loop; everything else is whole-array NumPy.
 """
 
 from __future__ import annotations
