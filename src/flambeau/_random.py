@@ -111,6 +111,14 @@ def _as_seed(seed: Any) -> int:
     return s & _MASK64
 
 
+def _from64(x: np.ndarray, np_dtype: Any) -> np.ndarray:
+    """Round float64 results to ``np_dtype``; float16 goes through float32, as c10::Half converts."""
+    dt = np.dtype(np_dtype)
+    if dt == np.float16:
+        return x.astype(np.float32).astype(dt)
+    return x.astype(dt)
+
+
 def _shape(size: Sequence[int] | int | Any) -> tuple[int, ...]:
     if isinstance(size, (int, np.integer)):
         return (int(size),)
@@ -404,7 +412,7 @@ class Generator:
         n = math.prod(shape)
         if n < 16:
             z = self._normal_scalar(n)
-            return _fma64(z, float(std), float(mean)).astype(dt).reshape(shape)
+            return _from64(_fma64(z, float(std), float(mean)), dt).reshape(shape)
         if dt == np.float32:
             data = self._unit(n, np.float32)
             tail = self._unit(16, np.float32) if n % 16 else None
@@ -485,22 +493,22 @@ class Generator:
     def _exponential(self, shape: Sequence[int], np_dtype: Any = np.float32, lambd: float = 1.0) -> np.ndarray:
         shape = _shape(shape)
         u = self._unit(math.prod(shape), np.float64)
-        return (-1.0 / float(lambd) * _log1p_exact(-u)).astype(np_dtype).reshape(shape)
+        return _from64(-1.0 / float(lambd) * _log1p_exact(-u), np_dtype).reshape(shape)
 
     def _cauchy(self, shape: Sequence[int], np_dtype: Any = np.float32, median: float = 0.0, sigma: float = 1.0) -> np.ndarray:
         shape = _shape(shape)
         u = self._unit(math.prod(shape), np.float64)
-        return _fma64(float(sigma), _tan_exact(math.pi * (u - 0.5)), float(median)).astype(np_dtype).reshape(shape)
+        return _from64(_fma64(float(sigma), _tan_exact(math.pi * (u - 0.5)), float(median)), np_dtype).reshape(shape)
 
     def _log_normal(self, shape: Sequence[int], np_dtype: Any = np.float32, mean: float = 1.0, std: float = 2.0) -> np.ndarray:
         shape = _shape(shape)
         z = self._normal_scalar(math.prod(shape))
-        return _exp_exact(_fma64(z, float(std), float(mean))).astype(np_dtype).reshape(shape)
+        return _from64(_exp_exact(_fma64(z, float(std), float(mean))), np_dtype).reshape(shape)
 
     def _geometric(self, shape: Sequence[int], np_dtype: Any = np.float32, p: float = 0.5) -> np.ndarray:
         shape = _shape(shape)
         u = self._unit(math.prod(shape), np.float64)
-        return np.ceil(_log_exact(u) / math.log1p(-float(p))).astype(np_dtype).reshape(shape)
+        return _from64(np.ceil(_log_exact(u) / math.log1p(-float(p))), np_dtype).reshape(shape)
 
     def _multinomial(self, probs: np.ndarray, num_samples: int, replacement: bool = False) -> np.ndarray:
         p = np.asarray(probs)
@@ -861,7 +869,7 @@ def normal_(self: Any, mean: float = 0.0, std: float = 1.0, *, generator: Genera
         a[...] = g._normal(a.shape, a.dtype, mean, std)
     else:  # scalar path, in iteration order
         view = _iter_order(a)
-        view[...] = _fma64(g._normal_scalar(n), float(std), float(mean)).astype(a.dtype).reshape(view.shape)
+        view[...] = _from64(_fma64(g._normal_scalar(n), float(std), float(mean)), a.dtype).reshape(view.shape)
     self._version[0] += 1
     return self
 

@@ -62,6 +62,9 @@ def make_cases() -> list[tuple]:
             add("randn", s, n, "float16")
             add("uniform_", s, n, "float16", (-2.0, 3.0))
             add("normal_", s, n, "float16", (0.5, 2.5))
+            add("cauchy_", s, n, "float16", (0.0, 1.0))  # float64 -> float32 -> float16, as c10::Half converts
+            add("exponential_", s, n, "float16", (0.3,))
+            add("random_", s, n, "float16")
             add("uniform_", s, n, "float32", (1e8, 1e8 + 8))  # values rounding up to `to` wrap to `from`
             for dt in ("int64", "int32", "int16", "uint8", "bool"):
                 add("random_", s, n, dt)
