@@ -297,3 +297,23 @@ def test_inplace_fills_bump_version_and_respect_views() -> None:
     w = torch.zeros(40, 6)
     w[:, ::2].normal_()
     assert np.array_equal(G._np(a), w.numpy())
+
+
+def test_random_seeds_and_sizes_live() -> None:
+    torch = pytest.importorskip("torch")
+    hyp = pytest.importorskip("hypothesis")
+    st = hyp.strategies
+
+    kinds = ["rand", "randn", "randint", "uniform_", "normal_", "exponential_", "bernoulli_", "random_", "log_normal_", "cauchy_"]
+
+    @hyp.settings(max_examples=150, deadline=None, derandomize=True)
+    @hyp.given(seed=st.integers(0, 2**64 - 1), n=st.integers(0, 70), m=st.integers(1, 3),
+               dtype=st.sampled_from(["float32", "float64"]), kind=st.sampled_from(kinds))
+    def check(seed: int, n: int, m: int, dtype: str, kind: str) -> None:
+        params = {"randint": (-7, 11), "uniform_": (-2.5, 0.75), "normal_": (0.25, 3.0), "exponential_": (0.7,),
+                  "bernoulli_": (0.6,), "log_normal_": (0.1, 0.4), "cauchy_": (1.0, 0.2)}.get(kind, ())
+        case = ("", kind, seed, (m, n), "int64" if kind == "randint" else dtype, params)
+        assert_same(G.run_case(API, case), G.run_case(torch, case), kind)
+        assert np.array_equal(G._np(API.get_rng_state()), torch.get_rng_state().numpy())
+
+    check()
