@@ -126,8 +126,11 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
             if buf is not None:
                 meta = node._meta
                 for k, g in enumerate(buf):
-                    if g is not None and (g.shape != meta[k][0] or g.dtype != meta[k][1]):
-                        buf[k] = _fit(g, meta[k], graph)
+                    if g is not None:
+                        shape, dt = meta[k]
+                        gd = g.dtype
+                        if g.shape != shape or (gd is not dt and gd != dt):  # dtypes are singletons: `is` first
+                            buf[k] = _fit(g, meta[k], graph)
                 if node._tensor_pre_hooks:
                     for nr, fn in list(node._tensor_pre_hooks):
                         if buf[nr] is not None:
