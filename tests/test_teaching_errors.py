@@ -92,9 +92,16 @@ def _backward_twice(t):
 def test_backward_through_a_freed_graph(lang):
     tail, line = teaches(_backward_twice, lang)
     assert line == _line(_backward_twice, "# fails")
-    freed_at = f"{HERE}:{_line(_backward_twice, '# frees')}"
-    assert freed_at in tail and "retain_graph=True" in tail
+    assert "retain_graph=True" in tail and "set_detect_pitfalls(True)" in tail
     assert ("recompute the forward pass" if lang == "en" else "recalculez la passe avant") in tail
+    fl.autograd.set_detect_pitfalls(True)  # then the line that freed the graph is known
+    try:
+        tail, _ = teaches(_backward_twice, lang)
+    finally:
+        fl.autograd.set_detect_pitfalls(False)
+    freed_at = f"{HERE}:{_line(_backward_twice, '# frees')}."
+    said = {"en": "freed by the backward() called at ", "fr": "libéré par le backward() appelé en "}[lang]
+    assert re.search(re.escape(said) + r"\S*" + re.escape(freed_at), tail), tail
 
 
 def _modified_saved_input(t):

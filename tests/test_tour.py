@@ -16,10 +16,11 @@ EXPECT = {
            "└─ b: AddBackward0 (y)  ↑ #1", "Step 5: AccumulateGrad  (x)", "x.grad += [6, 8, 10]   →   x.grad = [6, 8, 10]",
            "flambeau found x.grad = [6.0, 8.0, 10.0]", "epoch 10: w = 1.998, loss = 0.00027047", "epoch 100: w = 2.000",
            "Prediction after training: f(5) = 10.000", "RuntimeError: Trying to backward through the graph a second time",
-           "What this means", "UserWarning: The .grad attribute of a Tensor that is not a leaf Tensor", "`W = W - lr * W.grad`"],
+           "What this means", "It was freed by the backward() called at ",
+           "UserWarning: The .grad attribute of a Tensor that is not a leaf Tensor", "`W = W - lr * W.grad`"],
     "fr": ["Visite de flambeau", "tensor([1., 2., 3.], requires_grad=True)", "Étape 5 : AccumulateGrad  (x)",
            "AccumulateGrad (x)  [3] float32  feuille", "flambeau trouve x.grad = [6.0, 8.0, 10.0]", "époque 10 : w = 1.998, perte = 0.00027047",
-           "Prédiction après l'entraînement : f(5) = 10.000", "Ce que cela veut dire", "réaffecté"],
+           "Prédiction après l'entraînement : f(5) = 10.000", "Ce que cela veut dire", "Il a été libéré par le backward() appelé en ", "réaffecté"],
 }
 
 

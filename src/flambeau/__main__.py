@@ -76,12 +76,16 @@ def _tour() -> None:
     _section(msg("tour.errors"))
     x = torch.tensor([1., 2., 3.], requires_grad=True)
     z = ((x + 2) * (x + 2) * 3).mean()
-    print(">>> z.backward(); z.backward()")
-    z.backward()
+    print(">>> torch.autograd.set_detect_pitfalls(True); z.backward(); z.backward()")
+    watching = torch.autograd.is_detect_pitfalls_enabled()
+    torch.autograd.set_detect_pitfalls(True)  # so that the error can name the line that freed the graph
     try:
+        z.backward()
         z.backward()
     except RuntimeError as e:
         print(f"RuntimeError: {e}")
+    finally:
+        torch.autograd.set_detect_pitfalls(watching)
     print()
     print(">>> W = W - 0.01 * W.grad; W.grad")
     W = torch.tensor(0.0, requires_grad=True)

@@ -35,6 +35,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "It was freed by the backward() called at {where}.",
         "fr": "Il a été libéré par le backward() appelé en {where}.",
     },
+    "freed.unknown": {
+        "en": "It was freed by an earlier backward() (or autograd.grad()) through this graph; with "
+              "flambeau.autograd.set_detect_pitfalls(True), this message names the line of that call.",
+        "fr": "Il a été libéré par un backward() (ou autograd.grad()) précédent sur ce graphe ; avec "
+              "flambeau.autograd.set_detect_pitfalls(True), ce message indique la ligne de cet appel.",
+    },
     "freed.fix": {
         "en": "How to fix it: recompute the forward pass (call the model/loss again) before each backward(), or, if you really need "
               "two backward passes through the same graph, pass retain_graph=True to the first one.",
@@ -96,10 +102,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "nonleaf_rebound": {
         "en": "It looks like a parameter was rebound by an update such as `W = W - lr * W.grad`: that builds a new tensor (a "
-              "{node} of the old leaf, which holds the gradient), and the name now points at it. Update in place instead: "
+              "{node} of the old leaf, which held the gradient), and the name now points at it. Update in place instead: "
               "`with torch.no_grad(): W -= lr * W.grad`.",
         "fr": "On dirait qu'un paramètre a été réaffecté par une mise à jour comme `W = W - lr * W.grad` : cela construit un "
-              "nouveau tenseur (un {node} de l'ancienne feuille, qui porte le gradient), et le nom désigne maintenant ce nouveau "
+              "nouveau tenseur (un {node} de l'ancienne feuille, qui portait le gradient), et le nom désigne maintenant ce nouveau "
               "tenseur. Faites la mise à jour en place : `with torch.no_grad(): W -= lr * W.grad`.",
     },
     "broadcast": {

@@ -15,7 +15,7 @@ from .engine import run_backward
 from .explain import explain
 from .function import Function, FunctionCtx, Node, once_differentiable
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
-from .pitfalls import is_detect_pitfalls_enabled, no_grad_root_error, note_free, set_detect_pitfalls
+from .pitfalls import is_detect_pitfalls_enabled, no_grad_root_error, set_detect_pitfalls
 
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "Node", "once_differentiable", "no_grad", "enable_grad",
            "set_grad_enabled", "inference_mode", "is_grad_enabled", "set_detect_pitfalls", "is_detect_pitfalls_enabled", "explain"]
@@ -80,8 +80,6 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None, creat
         _grad_into(edges, arrays, inputs, retain_graph, create_graph)
         return
     run_backward(edges, arrays, retain_graph, create_graph)
-    if not retain_graph:
-        note_free()
 
 
 def _grad_into(edges, arrays, inputs: tuple, retain_graph: bool, create_graph: bool) -> None:

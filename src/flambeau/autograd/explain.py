@@ -140,7 +140,8 @@ class Step:
         self.formulas = formulas(node)
         self.targets = [n for n, _ in node.next_functions]
         self.target_nrs = [nr for _, nr in node.next_functions]
-        self.total = _copy(node.variable._grad) if type(node) is AccumulateGrad else None
+        leaf = node.variable if type(node) is AccumulateGrad else None
+        self.total = _copy(leaf._grad) if leaf is not None else None
 
     def lines(self, names: dict) -> list:
         """The step as text lines, naming tensors with ``names`` (``id(tensor) -> name``)."""
@@ -148,7 +149,7 @@ class Step:
         what = _label(node, names)
         out = [msg("explain.step", i=self.index, node=self.name, what=f"  ({what})" if what else "")]
         if type(node) is AccumulateGrad:
-            leaf = names.get(id(node.variable), "leaf")
+            leaf = names.get(id(node.variable), "leaf") if node.variable is not None else "leaf"
             out.append("    " + msg("explain.accumulate", leaf=leaf, g=fmt(self.grads_in[0]), total=fmt(self.total)))
             return out
         out.append("    " + msg("explain.arriving", g=", ".join(fmt(g) for g in self.grads_in)))
@@ -176,7 +177,7 @@ class Step:
 def _label(node, names: dict) -> str:
     """The user's name for what a node stands for: the leaf of an AccumulateGrad, or the tensor a node computed."""
     if type(node) is AccumulateGrad:
-        return names.get(id(node.variable), "")
+        return names.get(id(node.variable), "") if node.variable is not None else ""
     return names.get(("node", id(node)), "")
 
 

@@ -32,7 +32,7 @@ __all__ = ["set_detect_pitfalls", "is_detect_pitfalls_enabled"]
 _PKG = os.path.dirname(os.path.dirname(__file__)) + os.sep  # as the code objects spell it
 _TOUR = _PKG + "__main__.py"  # the tour is user code that lives in the package
 
-#: ``(filename, line)`` of the last backward() that freed its graph (retain_graph=False).
+#: ``(root node refs, filename, line)`` of the last backward() that freed its graph, noted while the pitfall watch is on.
 LAST_FREE: list = [None]
 
 
@@ -58,12 +58,6 @@ def location(filename: str, line: int) -> str:
     except ValueError:
         pass
     return f"{filename}:{line}"
-
-
-def note_free() -> None:
-    """Remember which backward() call frees its graph (one frame walk per backward call)."""
-    f = user_frame()
-    LAST_FREE[0] = (f.f_code.co_filename, f.f_lineno) if f is not None else None
 
 
 def names_in(frame) -> dict:
@@ -120,8 +114,8 @@ def teach_backward_error(e: RuntimeError, node) -> None:
         return
     frame = user_frame()
     if text.startswith(_FREED_START):
-        by = LAST_FREE[0]
-        teach(e, msg("freed", node=node.name()), msg("freed.by", where=location(*by)) if by else "", msg("freed.fix"),
+        by = _freed_by(node)
+        teach(e, msg("freed", node=node.name()), msg("freed.by", where=by) if by else msg("freed.unknown"), msg("freed.fix"),
               msg("at_line", where=where(frame)))
     elif text.startswith(_VERSION_START):
         found = _modified_saved(node)
@@ -131,6 +125,24 @@ def teach_backward_error(e: RuntimeError, node) -> None:
         ch = msg("version.changer", op=changer) if changer else ""
         teach(e, msg("version", saver=node.name(), tensor=desc(frame), saved=saved, now=now, changer=ch), msg("version.fix"),
               msg("at_line", where=where(frame)))
+
+
+def _freed_by(node) -> str | None:
+    """Where the backward() that freed ``node`` was called, if the pitfall watch saw it (its graph reaches ``node``)."""
+    if LAST_FREE[0] is None:
+        return None
+    refs, filename, line = LAST_FREE[0]
+    stack = [r() for r in refs if r() is not None]
+    seen = set(stack)
+    while stack:
+        n = stack.pop()
+        if n is node:
+            return location(filename, line)
+        for nxt, _ in n.next_functions:
+            if nxt is not None and nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return None
 
 
 def _modified_saved(node):
@@ -198,8 +210,8 @@ def nonleaf_grad_warning(t) -> str:
 
 
 def _rebound_leaf(node) -> bool:
-    """Whether ``node`` computes from a leaf that holds a gradient (``W = W - lr * W.grad``)."""
-    return any(type(n) is AccumulateGrad and n.variable._grad is not None for n, _ in node.next_functions if n is not None)
+    """Whether ``node`` computes from a leaf that holds a gradient or that no name reaches any more (``W = W - lr * W.grad``)."""
+    return any(type(n) is AccumulateGrad and (n.variable is None or n.variable._grad is not None) for n, _ in node.next_functions)
 
 
 # ---- the pitfall watch ---------------------------------------------------------------------------------
@@ -235,8 +247,9 @@ class _Watch:
 
     def step(self, node, grads_in: list, grads_out) -> None:
         if type(node) is AccumulateGrad:
-            self._accumulated(node.variable)
-            self._dtype(node.variable)
+            if node.variable is not None:
+                self._accumulated(node.variable)
+                self._dtype(node.variable)
         else:
             for x in getattr(node, "_saved", None) or ():
                 if isinstance(x, Tensor):
@@ -261,6 +274,9 @@ class _Watch:
             self.acc[id(t)] = (weakref.ref(t), [weakref.ref(n) for n in self.roots], weakref.ref(grad), grad._version[0])
 
     def end(self) -> None:
+        if any(n._freed for n in self.roots):
+            f = user_frame()
+            LAST_FREE[0] = ([weakref.ref(n) for n in self.roots], f.f_code.co_filename, f.f_lineno) if f is not None else None
         for name, p in self.params:
             if id(p) not in self.visited and p._rg:
                 _warn(msg("pitfall.unused_param", tensor=f"'{name}'"))
