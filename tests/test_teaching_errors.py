@@ -119,6 +119,22 @@ def test_saved_tensor_modified_in_place(lang):
     assert ("clone()" in tail) and "set_detect_anomaly" in tail
 
 
+def test_saved_tensor_modified_in_place_names_both_lines_from_anomaly_traces(lang):
+    """Anomaly mode keeps each node's forward stack as ``node._trace`` (traceback.format_list); the explanation quotes it."""
+    x = fl.tensor([1., 2., 3.], requires_grad=True)
+    a = x.exp()
+    c = (a * a).sum()
+    c.grad_fn.next_functions[0][0]._trace = ['  File "model.py", line 7, in forward\n    c = (a * a).sum()\n']
+    a.add_(1)
+    a.grad_fn._trace = ['  File "model.py", line 8, in forward\n    a.add_(1)\n']
+    e = raised(c.backward)
+    said = {"en": "Anomaly mode recorded the lines: MulBackward0 was made at model.py:7: c = (a * a).sum(); the in-place operation at "
+                  "model.py:8: a.add_(1).",
+            "fr": "Le mode anomalie a noté les lignes : MulBackward0 a été créé en model.py:7: c = (a * a).sum() ; l'opération en "
+                  "place en model.py:8: a.add_(1)."}[lang]
+    assert said in str(e)
+
+
 def _modified_saved_output(t):
     x = t.tensor([1., 2., 3.], requires_grad=True)
     e = x.exp()

@@ -55,16 +55,24 @@ MESSAGES: dict[str, dict[str, str]] = {
               "Depuis, une opération en place{changer} l'a modifié (il est maintenant à la version {now}) : la valeur sauvegardée "
               "n'est plus celle dont la dérivée a besoin.",
     },
+    "version.output": {
+        "en": "its output, of shape {shape}",
+        "fr": "sa sortie, de forme {shape}",
+    },
     "version.changer": {
         "en": " ({op})",
         "fr": " ({op})",
     },
+    "version.lines": {
+        "en": "Anomaly mode recorded the lines: {saver} was made at {made}; the in-place operation at {changed}.",
+        "fr": "Le mode anomalie a noté les lignes : {saver} a été créé en {made} ; l'opération en place en {changed}.",
+    },
     "version.fix": {
         "en": "How to fix it: use the out-of-place form (x = x + 1 instead of x += 1, x.relu() instead of x.relu_()), or clone() the "
-              "tensor before modifying it. flambeau.autograd.set_detect_anomaly(True), where available, shows the source lines.",
+              "tensor before modifying it. With flambeau.autograd.set_detect_anomaly(True), this message shows the lines of both.",
         "fr": "Comment corriger : utilisez la forme hors place (x = x + 1 au lieu de x += 1, x.relu() au lieu de x.relu_()), ou "
-              "faites un clone() du tenseur avant de le modifier. flambeau.autograd.set_detect_anomaly(True), quand il est "
-              "disponible, montre les lignes de code.",
+              "faites un clone() du tenseur avant de le modifier. Avec flambeau.autograd.set_detect_anomaly(True), ce message "
+              "montre les lignes des deux.",
     },
     "noreq": {
         "en": "What this means: {tensor} is not part of any recorded graph, so there is nothing to differentiate. Likely causes: "

@@ -18,6 +18,7 @@ The pitfall watch (off by default, free when off) warns about what raises no err
 from __future__ import annotations
 
 import os
+import re
 import sys
 import warnings
 import weakref
@@ -122,9 +123,20 @@ def teach_backward_error(e: RuntimeError, node) -> None:
         if found is None:
             return
         desc, saved, now, changer = found
-        ch = msg("version.changer", op=changer) if changer else ""
-        teach(e, msg("version", saver=node.name(), tensor=desc(frame), saved=saved, now=now, changer=ch), msg("version.fix"),
+        ch = msg("version.changer", op=changer.name()) if changer is not None else ""
+        made, changed = _forward_line(node), _forward_line(changer)
+        lines = msg("version.lines", saver=node.name(), made=made, changed=changed or "?") if made else ""
+        teach(e, msg("version", saver=node.name(), tensor=desc(frame), saved=saved, now=now, changer=ch), lines, msg("version.fix"),
               msg("at_line", where=where(frame)))
+
+
+def _forward_line(node) -> str | None:
+    """``file.py:12: code`` of the forward call that made ``node``, when anomaly mode recorded its stack (``node._trace``)."""
+    trace = getattr(node, "_trace", None) if node is not None else None
+    if not trace:
+        return None
+    m = re.search(r'File "(.*)", line (\d+), in .*\n\s*(.*)', trace[-1])
+    return f"{location(m.group(1), int(m.group(2)))}: {m.group(3).strip()}" if m else trace[-1].strip()
 
 
 def _freed_by(node) -> str | None:
@@ -146,21 +158,20 @@ def _freed_by(node) -> str | None:
 
 
 def _modified_saved(node):
-    """``(describe(frame), saved version, current version, in-place op name)`` of the saved value that changed."""
+    """``(describe(frame), saved version, current version, node of the in-place op or None)`` of the saved value that changed."""
     saved = getattr(node, "_saved", None) or ()
     vers = getattr(node, "_vers", None)
     pairs = zip(saved, vers) if vers is not None else saved  # OpNode: parallel tuples; custom Function: (tensor, version) pairs
     for x, v in pairs:
         if isinstance(x, Tensor) and x._version[0] != v:
-            changer = x._grad_fn.name() if x._grad_fn is not None else None
-            return (lambda frame, x=x: _describe_in(x, frame)), v, x._version[0], changer
+            return (lambda frame, x=x: _describe_in(x, frame)), v, x._version[0], x._grad_fn
     out = getattr(node, "_out", None)
     if out is not None:
         data, version, v = out
         if version[0] != v:
             def desc(frame):
                 name = _name_by(lambda t: t._version is version, frame)
-                what = f"its output, of shape {list(data.shape)}"
+                what = msg("version.output", shape=list(data.shape))
                 return f"{what} ('{name}')" if name else what
             return desc, v, version[0], None
     return None
