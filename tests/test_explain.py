@@ -180,3 +180,24 @@ def test_create_graph_and_large_values():
     text = str(steps)
     assert "shape [20] [0, 2, 4, 6, …]" in text
     np.testing.assert_allclose(steps[-1].total, 2 * np.arange(20.))
+
+
+def test_custom_function_steps_say_where_the_derivative_comes_from():
+    class Cube(fl.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 3
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 3 * x ** 2 * g
+
+    x = fl.tensor([1., 2.], requires_grad=True)
+    y = Cube.apply(x)
+    with fl.autograd.explain() as steps:
+        y.sum().backward()
+    text = str(steps)
+    assert "Step 2: CubeBackward  (y)" in text and "saved 0 = [1, 2]" in text
+    assert "local derivative   given by Cube.backward() (a custom Function)" in text and "x.grad = [3, 12]" in text

@@ -198,6 +198,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "(summed over the broadcast dimensions to shape {shape} on arrival)",
         "fr": "(sommé sur les dimensions diffusées jusqu'à la forme {shape} à l'arrivée)",
     },
+    "explain.saved_n": {
+        "en": "saved {i}",
+        "fr": "sauvé {i}",
+    },
+    "explain.custom": {
+        "en": "given by {fn}.backward() (a custom Function)",
+        "fr": "donnée par {fn}.backward() (une Function personnalisée)",
+    },
     "explain.no_formula": {
         "en": "(no formula text for this node)",
         "fr": "(pas de formule écrite pour ce nœud)",

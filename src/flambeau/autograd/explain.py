@@ -93,7 +93,7 @@ def saved_items(node, used_only: bool = True) -> list:
     """
     op = getattr(node, "_op", None)
     if op is None:
-        return [(f"saved {i}", t) for i, (t, _) in enumerate(getattr(node, "_saved", ()) or ()) if t is not None]
+        return [(msg("explain.saved_n", i=i), t) for i, (t, _) in enumerate(getattr(node, "_saved", ()) or ()) if t is not None]
     params = _fwd_params(op)
     names = params[: op.n_in] + ["out"] + params[op.n_in:]
     wanted = set()
@@ -159,7 +159,7 @@ class Step:
         for i, g in enumerate(self.grads_out):
             if g is None or i >= len(self.targets) or self.targets[i] is None:
                 continue
-            text = self.formulas[i] if i < len(self.formulas) else msg("explain.no_formula")
+            text = self.formulas[i] if i < len(self.formulas) else _no_formula(node)
             out.append("    " + msg("explain.local", formula=text))
             target = _label(self.targets[i], names) or self.targets[i].name()
             if type(self.targets[i]) is not AccumulateGrad:
@@ -172,6 +172,11 @@ class Step:
                 line += "  " + msg("explain.unbroadcast", shape=list(meta[0]))
             out.append(line)
         return out
+
+
+def _no_formula(node) -> str:
+    fn = getattr(node, "_fn", None)  # a custom Function's node
+    return msg("explain.custom", fn=fn.__name__) if fn is not None else msg("explain.no_formula")
 
 
 def _label(node, names: dict) -> str:
