@@ -162,8 +162,10 @@ def _computed_under_no_grad(t):
 def test_backward_on_a_tensor_that_does_not_require_grad(lang):
     tail, _ = teaches(_no_grad_anywhere, lang)
     assert "'loss'" in tail and "requires_grad=True" in tail and "no_grad()" in tail and "detach()" in tail
+    assert ("No tensor here has requires_grad=True" if lang == "en" else "Aucun tenseur ici n'a requires_grad=True") in tail
     tail, _ = teaches(_computed_under_no_grad, lang)
     assert ("switched off right now" if lang == "en" else "désactivé en ce moment") in tail
+    assert ("Tensors here that do require grad: 'w'." if lang == "en" else "Tenseurs ici qui demandent un gradient : 'w'.") in tail
 
 
 def _update_leaf_in_place(t):

@@ -86,6 +86,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": " (gradient recording is switched off right now)",
         "fr": " (l'enregistrement des gradients est désactivé en ce moment)",
     },
+    "noreq.found": {
+        "en": "Tensors here that do require grad: {names}. If {tensor} was computed from them, that happened under no_grad() "
+              "or through detach()/.data/.numpy().",
+        "fr": "Tenseurs ici qui demandent un gradient : {names}. Si {tensor} en a été calculé, c'était sous no_grad() ou à "
+              "travers detach()/.data/.numpy().",
+    },
+    "noreq.none": {
+        "en": "No tensor here has requires_grad=True: set it on the inputs (parameters) you want gradients for.",
+        "fr": "Aucun tenseur ici n'a requires_grad=True : activez-le sur les entrées (paramètres) dont vous voulez le gradient.",
+    },
     "noreq.fix": {
         "en": "How to fix it: create the inputs you want gradients for with requires_grad=True (or call x.requires_grad_()), and "
               "compute the loss outside no_grad() with tensor operations only.",

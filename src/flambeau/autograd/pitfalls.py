@@ -185,7 +185,11 @@ def no_grad_root_error(t, i: int) -> RuntimeError:
     """``backward()`` on a tensor outside any graph."""
     e = RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
     frame = user_frame()
-    return teach(e, msg("noreq", tensor=describe(t, names_in(frame)), now="" if STATE.enabled else msg("noreq.now")), msg("noreq.fix"),
+    names = names_in(frame)
+    scope = {**frame.f_globals, **frame.f_locals} if frame is not None else {}
+    tracked = sorted(f"'{k}'" for k, v in scope.items() if isinstance(v, Tensor) and v._rg and not k.startswith("_"))
+    hint = msg("noreq.found", names=", ".join(tracked), tensor=describe(t, names)) if tracked else msg("noreq.none")
+    return teach(e, msg("noreq", tensor=describe(t, names), now="" if STATE.enabled else msg("noreq.now")), hint, msg("noreq.fix"),
                  msg("at_line", where=where(frame)))
 
 
