@@ -282,6 +282,7 @@ def test_parameter_without_gradient(watch, lang):
     got = caught(lambda: (W * 2).sum().backward())
     assert len(got) == 1 and "'unused'" in got[0]
     assert ("received no gradient" if lang == "en" else "n'a reçu aucun gradient") in got[0]
+    assert caught(lambda: fl.autograd.grad((W * 2).sum(), W)) == []  # grad() fills no .grad: nothing to say
 
 
 def test_parameters_from_named_parameters_iterator(watch):

@@ -292,7 +292,7 @@ class _Watch:
         if any(n._freed for n in self.roots):
             f = user_frame()
             LAST_FREE[0] = ([weakref.ref(n) for n in self.roots], f.f_code.co_filename, f.f_lineno) if f is not None else None
-        for name, p in self.params:
+        for name, p in self.params if self.visited else ():  # autograd.grad() fills no .grad: nothing to check
             if id(p) not in self.visited and p._rg:
                 _warn(msg("pitfall.unused_param", tensor=f"'{name}'"))
         if self.f32 and self.f64:
@@ -321,7 +321,9 @@ def set_detect_pitfalls(mode: bool, params=None) -> None:
     Watched: a gradient accumulating across two forward passes without ``zero_()``; a non-scalar
     output back-propagated with a gradient of ones (an implicit sum); with ``params`` (a dict
     name→tensor, ``model.named_parameters()`` or a list), a parameter that receives no gradient;
-    float64 and float32 tensors mixed in one graph.
+    float64 and float32 tensors mixed in one graph. (Gradient accumulation over several batches on
+    purpose also warns: that is the same pattern as a forgotten ``zero_()``.) While it is on, the
+    error of a backward through a freed graph names the line of the backward() that freed it.
 
     >>> import flambeau as torch
     >>> torch.autograd.set_detect_pitfalls(True); torch.autograd.set_detect_pitfalls(False)
