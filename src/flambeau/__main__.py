@@ -74,18 +74,35 @@ def _tour() -> None:
     print(msg("tour.prediction", value=(W * 5).item()))
 
     _section(msg("tour.errors"))
+    watching = torch.autograd.is_detect_pitfalls_enabled()
+    print(">>> torch.autograd.set_detect_pitfalls(True)")
+    torch.autograd.set_detect_pitfalls(True)  # the watch also lets the freed-graph error name the line that freed it
+    try:
+        _tour_errors(X, Y)
+    finally:
+        torch.autograd.set_detect_pitfalls(watching)
+    print()
+    print(msg("tour.end"))
+
+
+def _tour_errors(X, Y) -> None:
     x = torch.tensor([1., 2., 3.], requires_grad=True)
     z = ((x + 2) * (x + 2) * 3).mean()
-    print(">>> torch.autograd.set_detect_pitfalls(True); z.backward(); z.backward()")
-    watching = torch.autograd.is_detect_pitfalls_enabled()
-    torch.autograd.set_detect_pitfalls(True)  # so that the error can name the line that freed the graph
+    print(">>> z.backward(); z.backward()")
+    z.backward()
     try:
-        z.backward()
         z.backward()
     except RuntimeError as e:
         print(f"RuntimeError: {e}")
-    finally:
-        torch.autograd.set_detect_pitfalls(watching)
+    print()
+    print(">>> for _ in range(2): (w * 2).sum().backward()   # without w.grad.zero_()")
+    w = torch.tensor([1., 2., 3.], requires_grad=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(2):
+            (w * 2).sum().backward()
+            print(f"w.grad = {w.grad.tolist()}")
+    _show(caught)
     print()
     print(">>> W = W - 0.01 * W.grad; W.grad")
     W = torch.tensor(0.0, requires_grad=True)
@@ -94,10 +111,12 @@ def _tour() -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         W.grad  # noqa: B018  (the access is what warns)
+    _show(caught)
+
+
+def _show(caught: list) -> None:
     for w in caught:
         print(f"{w.category.__name__}: {w.message}")
-    print()
-    print(msg("tour.end"))
 
 
 def main(argv: list | None = None) -> int:

@@ -153,9 +153,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     # ---- pitfall watch -------------------------------------------------------------------------------------------------------------------
     "pitfall.accumulate": {
         "en": "The gradient of {tensor} was added to the one left by a previous forward/backward pass: .grad accumulates until you "
-              "zero it. Call {tensor}.grad.zero_() (or optimizer.zero_grad()) before each backward().",
+              "zero it. Call {name}.grad.zero_() (or optimizer.zero_grad()) before each backward().",
         "fr": "Le gradient de {tensor} s'est ajouté à celui laissé par une passe avant/arrière précédente : .grad s'accumule tant "
-              "qu'on ne le remet pas à zéro. Appelez {tensor}.grad.zero_() (ou optimizer.zero_grad()) avant chaque backward().",
+              "qu'on ne le remet pas à zéro. Appelez {name}.grad.zero_() (ou optimizer.zero_grad()) avant chaque backward().",
     },
     "pitfall.implicit_sum": {
         "en": "backward() on {tensor}, of shape {shape}, with a gradient of ones differentiates the SUM of its elements. If it is a "

@@ -149,7 +149,7 @@ class Step:
         what = _label(node, names)
         out = [msg("explain.step", i=self.index, node=self.name, what=f"  ({what})" if what else "")]
         if type(node) is AccumulateGrad:
-            leaf = names.get(id(node.variable), "leaf") if node.variable is not None else "leaf"
+            leaf = names.get(id(node.variable), msg("viz.leaf")) if node.variable is not None else msg("viz.leaf")
             out.append("    " + msg("explain.accumulate", leaf=leaf, g=fmt(self.grads_in[0]), total=fmt(self.total)))
             return out
         out.append("    " + msg("explain.arriving", g=", ".join(fmt(g) for g in self.grads_in)))

@@ -284,7 +284,7 @@ class _Watch:
         if prev is not None and prev[0]() is t and grad is not None and prev[2]() is grad and grad._version[0] == prev[3] + 1 \
                 and not any(r() is n for r in prev[1] for n in self.roots):
             names = names_in(user_frame())
-            _warn(msg("pitfall.accumulate", tensor=names.get(id(t), "x")))
+            _warn(msg("pitfall.accumulate", tensor=describe(t, names), name=names.get(id(t), "tensor")))
         if grad is not None:
             self.acc[id(t)] = (weakref.ref(t), [weakref.ref(n) for n in self.roots], weakref.ref(grad), grad._version[0])
 
