@@ -70,12 +70,12 @@ class Graph:
         for e in self.edges:
             children.setdefault(e[1], []).append(e)
             parents[e[0]] = parents.get(e[0], 0) + 1
-        shared = [i for i, n in parents.items() if n > 1]
-        tag = {i: f"#{k + 1}" for k, i in enumerate(sorted(shared))}
+        tag = {i: f"#{k + 1}" for k, i in enumerate(sorted(i for i, n in parents.items() if n > 1))}  # nodes reached twice
         root = self.nodes[0]
-        lines = [self._line(root, "", tag)]
+        lines = [self._line(root, tag)]
         drawn = {root.index}
-        stack = [(e, "", k == len(children.get(0, [])) - 1) for k, e in reversed(list(enumerate(children.get(0, []))))]
+        stack: list = []
+        _push(stack, children.get(root.index, []), "")
         while stack:
             (src, _, name, grad), prefix, last = stack.pop()
             node = self.nodes[src]
@@ -85,18 +85,18 @@ class Graph:
                 lines.append(f"{head}{node.title()}  ↑ {tag[src]}{more}")
                 continue
             drawn.add(src)
-            lines.append(head + self._line(node, "", tag) + more)
+            lines.append(head + self._line(node, tag) + more)
             sub = prefix + ("   " if last else "│  ")
-            if self.show_saved and node.saved:
-                lines.append(sub + ("│  " if children.get(src) else "   ") + self._saved_text(node))
             kids = children.get(src, [])
-            stack.extend((e, sub, k == len(kids) - 1) for k, e in reversed(list(enumerate(kids))))
+            if self.show_saved and node.saved:
+                lines.append(sub + ("│  " if kids else "   ") + self._saved_text(node))
+            _push(stack, kids, sub)
         return "\n".join(lines)
 
-    def _line(self, node: GraphNode, prefix: str, tag: dict) -> str:
+    def _line(self, node: GraphNode, tag: dict) -> str:
         leaf = f"  {msg('viz.leaf')}" if node.kind == "leaf" else ""
         mark = f"  {tag[node.index]}" if node.index in tag else ""
-        return f"{prefix}{node.title()}  {node.meta()}{leaf}{mark}"
+        return f"{node.title()}  {node.meta()}{leaf}{mark}"
 
     def _saved_text(self, node: GraphNode) -> str:
         parts = [f"{k} = {msg('viz.freed') if isinstance(v, str) else fmt(v)}" for k, v in node.saved]
@@ -164,6 +164,11 @@ class Graph:
         if svg is not None:
             bundle["image/svg+xml"] = svg
         return bundle
+
+
+def _push(stack: list, edges: list, prefix: str) -> None:
+    """Queue a node's input edges so that they pop in input order, the last one drawn with └─."""
+    stack.extend((e, prefix, k == len(edges) - 1) for k, e in reversed(list(enumerate(edges))))
 
 
 def _esc(s: str) -> str:
