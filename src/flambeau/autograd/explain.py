@@ -149,29 +149,31 @@ class Step:
         what = _label(node, names)
         out = [msg("explain.step", i=self.index, node=self.name, what=f"  ({what})" if what else "")]
         if type(node) is AccumulateGrad:
-            leaf = names.get(id(node.variable), msg("viz.leaf")) if node.variable is not None else msg("viz.leaf")
-            out.append("    " + msg("explain.accumulate", leaf=leaf, g=fmt(self.grads_in[0]), total=fmt(self.total)))
+            out.append("    " + msg("explain.accumulate", leaf=what or msg("viz.leaf"), g=fmt(self.grads_in[0]), total=fmt(self.total)))
             return out
         out.append("    " + msg("explain.arriving", g=", ".join(fmt(g) for g in self.grads_in)))
         if self.saved:
             out.append("    " + msg("explain.saved", saved=", ".join(f"{k} = {v if isinstance(v, str) else fmt(v)}" for k, v in self.saved)))
         inames = input_names(node)
-        for i, g in enumerate(self.grads_out):
-            if g is None or i >= len(self.targets) or self.targets[i] is None:
+        for i, (g, target) in enumerate(zip(self.grads_out, self.targets)):
+            if g is None or target is None:
                 continue
-            text = self.formulas[i] if i < len(self.formulas) else _no_formula(node)
-            out.append("    " + msg("explain.local", formula=text))
-            target = _label(self.targets[i], names) or self.targets[i].name()
-            if type(self.targets[i]) is not AccumulateGrad:
-                target = f"{self.targets[i].name()} ({target})" if target != self.targets[i].name() else target
-            if len(self.grads_out) > 1:
-                target = f"{inames[i]} = {target}"
-            line = "    " + msg("explain.leaving", target=target, g=fmt(g))
-            meta = self.targets[i]._meta[self.target_nrs[i]] if self.targets[i]._meta else None
-            if meta is not None and tuple(meta[0]) != g.shape:
-                line += "  " + msg("explain.unbroadcast", shape=list(meta[0]))
+            out.append("    " + msg("explain.local", formula=self.formulas[i] if i < len(self.formulas) else _no_formula(node)))
+            to = _target_name(target, names)
+            line = "    " + msg("explain.leaving", target=f"{inames[i]} = {to}" if len(self.grads_out) > 1 else to, g=fmt(g))
+            shape = target._meta[self.target_nrs[i]][0] if target._meta else None
+            if shape is not None and tuple(shape) != g.shape:
+                line += "  " + msg("explain.unbroadcast", shape=list(shape))
             out.append(line)
         return out
+
+
+def _target_name(node, names: dict) -> str:
+    """``x`` for a leaf's AccumulateGrad, ``AddBackward0 (y)`` for a node whose tensor has a name, else the node's name."""
+    label = _label(node, names)
+    if type(node) is AccumulateGrad:
+        return label or node.name()
+    return f"{node.name()} ({label})" if label else node.name()
 
 
 def _no_formula(node) -> str:
