@@ -225,8 +225,10 @@ def nonleaf_grad_warning(t) -> str:
 
 
 def _rebound_leaf(node) -> bool:
-    """Whether ``node`` computes from a leaf that holds a gradient or that no name reaches any more (``W = W - lr * W.grad``)."""
-    return any(type(n) is AccumulateGrad and (n.variable is None or n.variable._grad is not None) for n, _ in node.next_functions)
+    """Whether ``node`` is an update ``W = W - lr * W.grad``: a sum or difference of a leaf that holds a gradient (or that
+    no name reaches any more, as the leaf only lives on in its graph)."""
+    return node.name() in ("SubBackward0", "AddBackward0") and any(
+        type(n) is AccumulateGrad and (n.variable is None or n.variable._grad is not None) for n, _ in node.next_functions)
 
 
 # ---- the pitfall watch ---------------------------------------------------------------------------------
