@@ -65,6 +65,18 @@ def test_every_message_exists_in_every_language_with_the_same_fields():
     assert MESSAGES["freed"]["en"] != MESSAGES["freed"]["fr"]
 
 
+def test_every_message_the_code_asks_for_is_in_the_catalogue():
+    src = os.path.join(os.path.dirname(__file__), "..", "src", "flambeau")
+    used = set()
+    for folder, _, files in os.walk(src):
+        for name in files:
+            if name.endswith(".py"):
+                with open(os.path.join(folder, name), encoding="utf-8") as f:
+                    used.update(re.findall(r"""\bmsg\(\s*["']([\w.]+)["']""", f.read()))
+    assert len(used) > 30 and used <= set(MESSAGES), used - set(MESSAGES)
+    assert set(MESSAGES) - used == set(), "entries nothing uses"
+
+
 def test_set_language_checks_its_argument():
     with pytest.raises(ValueError, match="'en', 'fr'"):
         fl.set_language("de")
