@@ -25,6 +25,7 @@ from .autograd.grad_mode import *
 from .ops.creation import *
 from .ops.elementwise import *
 from .ops.indexing import *
+from .ops.join import *
 from .ops.linalg import *
 from .ops.reduce import *
 from .ops.shape import *
