@@ -20,7 +20,7 @@ from .. import _dtype
 from .._tensor import Tensor, _c_name, _new_tensor, _wrap_dim
 from . import defop, m, record
 from .elementwise import arrays2, inplace
-from .shape import INDEX_SELECT, TAKE, as_view, expand, gather_at, gather_op, put_key, put_op, reshape, take_key
+from .shape import COPY_SLICES, INDEX_SELECT, TAKE, as_view, expand, gather_at, gather_op, put_key, put_op, reshape, take_key
 
 __all__ = ["where", "index_select", "gather", "scatter", "scatter_add", "scatter_reduce", "index_add", "index_copy", "index_fill",
            "index_put", "masked_fill", "masked_select", "masked_scatter", "take", "take_along_dim", "nonzero", "argwhere"]
@@ -131,7 +131,7 @@ def _check_dim_index(x: np.ndarray, dim: int, index: np.ndarray, fname: str, src
 
 _GETITEM = {"IndexBackward0": TAKE, **{name: gather_op(name) for name in
                                        ("SelectBackward0", "SliceBackward0", "UnsqueezeBackward0", "AliasBackward0")}}
-_SETITEM = {"CopySlices": put_op("CopySlices"), "IndexPutBackward0": put_op("IndexPutBackward0")}
+_SETITEM = {"CopySlices": COPY_SLICES, "IndexPutBackward0": put_op("IndexPutBackward0")}
 
 
 def _node_name(key: tuple, advanced: bool) -> str:

@@ -137,6 +137,7 @@ ZERO_AT = defop("IndexFillBackward0", lambda x, key: put_key(x, 0, key, False), 
 TAKE = gather_op("IndexBackward0")
 AS_STRIDED = gather_op("AsStridedBackward0")
 COPY_SLICES = put_op("CopySlices")
+COPY_SLICES.node_cls.name = lambda self: "flambeau::autograd::CopySlices"  # PyTorch's node name(), as error messages show it
 
 m.scatter_back = lambda g, key, advanced, shape: (
     apply(SCATTER_BACK, (g,), (g._data,), (key, advanced, shape)) if isinstance(g, Tensor) else scatter_key(g, key, advanced, shape))
