@@ -32,6 +32,21 @@ __all__ = ["reshape", "view", "flatten", "unflatten", "transpose", "swapaxes", "
            "flipud", "roll", "narrow", "clone", "contiguous", "pad"]
 
 
+class _Views(list):
+    """Weak references to the live views of a root tensor; dead ones are swept when the list doubles."""
+
+    __slots__ = ("cap",)
+
+    def add(self, t: Tensor) -> None:
+        self.append(weakref.ref(t))
+        if len(self) > self.cap:
+            self[:] = [r for r in self if r() is not None]
+            self.cap = max(64, 2 * len(self))
+
+    def alive(self) -> list:
+        return [t for t in (r() for r in self) if t is not None]
+
+
 def as_view(t: Tensor, base: Tensor) -> Tensor:
     """Mark ``t`` as a view of ``base``: same memory, same version counter, registered with the root base."""
     root = base._base if base._base is not None else base
@@ -40,8 +55,9 @@ def as_view(t: Tensor, base: Tensor) -> Tensor:
     if STATE.enabled:
         views = root.__dict__.get("_views")
         if views is None:
-            views = root._views = weakref.WeakValueDictionary()
-        views[id(t)] = t
+            views = root._views = _Views()
+            views.cap = 64
+        views.add(t)
     return t
 
 
@@ -185,7 +201,7 @@ def refresh_views(root: Tensor, skip: Tensor | None = None) -> None:
     """After an in-place change of ``root`` (or one of its views), re-derive every live view's history from ``root``'s."""
     views = root.__dict__.get("_views")
     if views and STATE.enabled and root._rg:
-        for t in list(views.values()):
+        for t in views.alive():
             if t is not skip:
                 _regenerate(t, root)
 
