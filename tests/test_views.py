@@ -34,7 +34,7 @@ def error_of(fn):
 VIEWS = ["b.view(12)", "b.view(2, 6)[1]", "b.reshape(3, 4)", "b.t()", "b.T", "b.mT", "b.transpose(0, 1)", "b.permute(1, 0)",
          "b.unsqueeze(1)", "b.unsqueeze(0).squeeze(0)", "b.flatten()", "b.unflatten(1, (3, 1))", "b.movedim(0, 1)", "b[1]",
          "b[:, 1:]", "b[1:3, ::2]", "b[..., 0]", "b.narrow(1, 1, 2)", "b.split(2)[1]", "b.chunk(3, 1)[2]", "b.unbind(1)[1]",
-         "b.swapaxes(0, 1)", "b.view(2, 2, 3)[1].t()[2]", "list(b)[3]"]
+         "b.swapaxes(0, 1)", "b.select(1, -1)", "b.view(2, 2, 3)[1].t()[2]", "list(b)[3]"]
 
 
 @pytest.mark.parametrize("expr", VIEWS)
@@ -198,7 +198,8 @@ NAMES = [
     "y.index_put((F.tensor([0, 1]),), y[0])", "y.masked_fill(y > 0, 2.0)", "y.masked_fill(y > 0, y[0, 0])", "y.masked_select(y > 0)",
     "y.masked_scatter(y > 0, y.flatten())", "F.take(y, F.tensor([0, 11]))", "F.take_along_dim(y, F.tensor([[0], [1], [2], [0]]), 1)",
     "P(y, (1, 2))", "P(y[None], (1, 2), mode='reflect')", "P(y[None], (1, 2, 1, 1), mode='reflect')",
-    "P(y[None], (1, 2), mode='replicate')", "P(y[None, None], (1, 2, 1, 1), mode='replicate')",
+    "P(y[None], (1, 2), mode='replicate')", "P(y[None], (2, 3), mode='circular')",
+    "y[F.tensor(1)]", "y.select(0, 2)", "P(y[None, None], (1, 2, 1, 1), mode='replicate')",
 ]
 
 
@@ -264,6 +265,9 @@ P(y, (1, 2, 3))
 P(y, (1, 1, 1, 1, 1, 1))
 P(y[None], (3, 3), mode='reflect')
 P(y, (1, 1), mode='reflect', value=2)
+P(y[None], (4, 0), mode='circular')
+P(y[None], (1, 1), mode='bogus')
+y.select(0, 4)
 y.view(3, 4).t().view(12)
 y.expand(5, 3)""".splitlines()
 

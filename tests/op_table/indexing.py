@@ -19,6 +19,7 @@ ROWS = [
     Row("getitem_basic", lambda t, a: a[1:, None, 0], (R(3, 4),), covers=("__getitem__",)),
     Row("getitem_ellipsis", lambda t, a: a[..., ::2], (R(2, 3, 4),), covers=("__getitem__",)),
     Row("getitem_int_tensor", lambda t, a, i: a[i], (R(3, 4), I(5)), covers=("__getitem__",)),
+    Row("getitem_0d_tensor", lambda t, a: a[t.tensor(1), t.tensor([0, 0])], (R(3, 4),), covers=("__getitem__",)),
     Row("getitem_lists", lambda t, a: a[[0, 0, 2], :, [1, 1, 3]], (R(3, 2, 4),), covers=("__getitem__",)),
     Row("getitem_mask", lambda t, a, m: a[m], (R(3, 4), B(3, 4)), covers=("__getitem__",)),
     Row("getitem_mask_dim", lambda t, a: a[:, t.tensor([True, False, True, True])], (R(3, 4),), covers=("__getitem__",)),

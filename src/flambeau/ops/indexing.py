@@ -37,7 +37,10 @@ def _np_key(key) -> tuple[tuple, bool]:
             k = k._data
             if k.dtype.kind not in "biu":
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
-            advanced = True
+            if k.ndim == 0 and k.dtype.kind != "b":  # a 0-d integer tensor indexes like an int: a view
+                k = int(k)
+            else:
+                advanced = True
         elif isinstance(k, list):
             k = np.asarray([x.item() if isinstance(x, Tensor) else x for x in k])
             if k.dtype.kind not in "biu":

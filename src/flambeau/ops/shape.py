@@ -29,7 +29,7 @@ from .elementwise import inplace, write_into
 
 __all__ = ["reshape", "view", "flatten", "unflatten", "transpose", "swapaxes", "swapdims", "t", "permute", "movedim", "moveaxis",
            "unsqueeze", "squeeze", "expand", "broadcast_to", "broadcast_tensors", "tile", "repeat_interleave", "flip", "fliplr",
-           "flipud", "roll", "narrow", "clone", "contiguous", "pad"]
+           "flipud", "roll", "select", "narrow", "clone", "contiguous", "pad"]
 
 
 class _Views(list):
@@ -550,6 +550,15 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
     return apply(ROLL, (input,), (input._data,), (shifts, dims))
 
 
+def select(input: Tensor, dim: int, index: int) -> Tensor:
+    """The slice at ``index`` of dim ``dim``, without that dim (a view): ``input[..., index, ...]``."""
+    d = _wrap_dim(dim, input._data.ndim)
+    size = input._data.shape[d]
+    if not -size <= index < size:
+        raise IndexError(f"select(): index {index} out of range for tensor of size {list(input._data.shape)} at dimension {d}")
+    return input[(slice(None),) * d + (int(index),)]
+
+
 def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     """The slice ``start:start+length`` of dim ``dim`` (a view)."""
     d = _wrap_dim(dim, input._data.ndim)
@@ -570,6 +579,8 @@ CONSTANT_PAD = defop("ConstantPadNdBackward0", lambda x, src, dst, shape, value,
                      text=("the unpadded part of g",))
 PAD_OPS = {(mode, k): gather_op(f"{name}{k}DBackward0") for mode, name in (("reflect", "ReflectionPad"), ("replicate", "ReplicationPad"))
            for k in (1, 2, 3)}
+PAD_OPS.update({("circular", k): gather_op("CopySlices") for k in (1, 2, 3)})  # PyTorch pads circularly by copying slices
+_NP_PAD_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 
 def _constant_pad(x: np.ndarray, src: tuple, dst: tuple, shape: tuple, value) -> np.ndarray:
@@ -581,7 +592,7 @@ def _constant_pad(x: np.ndarray, src: tuple, dst: tuple, shape: tuple, value) ->
 def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
     """Pad the last ``len(pad) // 2`` dims: ``pad = (left, right, top, bottom, ...)``, starting from the last dim.
 
-    ``mode`` is ``'constant'`` (with ``value``; negative pads crop), ``'reflect'`` or ``'replicate'``.
+    ``mode`` is ``'constant'`` (with ``value``; negative pads crop), ``'reflect'``, ``'replicate'`` or ``'circular'``.
     This is ``torch.nn.functional.pad``.
 
     >>> import flambeau as torch
@@ -607,8 +618,8 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
         return apply(CONSTANT_PAD, (input,), (d,), (src, dst, shape, 0 if value is None else value, d.shape))
     if value is not None:
         raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
-    if mode not in ("reflect", "replicate"):
-        raise NotImplementedError(f"padding mode '{mode}' is not supported by flambeau (constant, reflect and replicate are)")
+    if mode not in ("reflect", "replicate", "circular"):
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
     if not (k + 1 <= d.ndim <= k + 2) or k > 3:
         raise NotImplementedError(f"Only 2D, 3D, 4D, 5D padding with non-constant padding are supported for now (got {d.ndim}D input "
                                   f"with padding length {len(pad)})")
@@ -618,7 +629,11 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
         if mode == "reflect" and (lo >= d.shape[i] or hi >= d.shape[i]):
             raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding input dimension, but got: padding "
                                f"({lo}, {hi}) at dimension {i} of input {list(d.shape)}")
-        idx.append(np.pad(np.arange(d.shape[i]), (lo, hi), mode="reflect" if mode == "reflect" else "edge"))
+        if mode == "circular" and (lo > d.shape[i] or hi > d.shape[i]):
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+        if lo < 0 or hi < 0:
+            raise NotImplementedError(f"negative padding in mode '{mode}' is not supported by flambeau")
+        idx.append(np.pad(np.arange(d.shape[i]), (lo, hi), mode=_NP_PAD_MODE[mode]))
     return gather_at(PAD_OPS[mode, k], input, (slice(None),) * (d.ndim - k) + np.ix_(*idx))
 
 
@@ -697,6 +712,7 @@ Tensor.fliplr = fliplr
 Tensor.flipud = flipud
 Tensor.roll = roll
 Tensor.narrow = narrow
+Tensor.select = select
 Tensor.storage_offset = lambda self: 0 if self._base is None else int(
     (self._data.__array_interface__["data"][0] - self._base._data.__array_interface__["data"][0]) // self._data.itemsize)
 Tensor.clone = clone
