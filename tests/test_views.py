@@ -104,6 +104,8 @@ CASES = [
     "y = x * 1; v = y.t()[1]; v.index_add_(0, t.tensor([0, 0]), w[:2]); out = y * x; names = [y, v]",
     "y = x * 1; v = y[1:3]; v.zero_(); out = y; names = [y, v]",
     "y = x * 2; v = y.unsqueeze(0)[0, 1]; v.div_(w[:3]); out = v * y[1]; names = [y, v]",
+    "y = x.t() * 1; v = y[1]; v.mul_(w[:4]); out = y.exp(); names = [y, v]",             # a root that is not C-contiguous
+    "y = x.t() * 1; v = y[:, 1:3].t(); v.sub_(w[:3]); out = y; names = [y, v]",
 ]
 
 
@@ -218,6 +220,9 @@ y[:, 3]
 y[::-1]
 y[t.tensor([True, False])]
 y[:, t.tensor([True, False])]
+y[1:, None, t.tensor([True, False])]
+y[0, t.tensor([True, False])]
+y.view(2, 2, 3)[0, ..., t.tensor([[True] * 3] * 3)]
 y[t.tensor([0.5])]
 y[t.tensor([0, 4])]
 y.gather(0, t.tensor([[0, 5]]))

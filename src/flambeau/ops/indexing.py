@@ -59,22 +59,28 @@ def _np_key(key) -> tuple[tuple, bool]:
     return tuple(out), advanced
 
 
-def _mask_error(shape: tuple, key: tuple) -> IndexError | None:
-    """PyTorch's message when a bool mask in ``key`` does not fit the dims it indexes."""
-    n_used = sum(1 if not (k is None or k is Ellipsis) else 0 for k in key if not (isinstance(k, np.ndarray) and k.dtype == bool)) + sum(
-        k.ndim for k in key if isinstance(k, np.ndarray) and k.dtype == bool)
+def _is_mask(k) -> bool:
+    return isinstance(k, np.ndarray) and k.dtype == np.bool_
+
+
+def _mask_error(d: np.ndarray, key: tuple) -> IndexError | None:
+    """PyTorch's message when a bool mask in ``key`` does not fit the dims it indexes (after ints, slices and None apply)."""
+    basic = [p for k in key for p in ([slice(None)] * k.ndim if _is_mask(k) else [slice(None)] if isinstance(k, np.ndarray) else [k])]
+    try:
+        shape = d[tuple(basic)].shape
+    except IndexError:
+        return None
+    spans = [k.ndim if _is_mask(k) else 0 if k is Ellipsis or isinstance(k, int | np.integer) else 1 for k in key]
     dim = 0
-    for k in key:
+    for k, span in zip(key, spans):
         if k is Ellipsis:
-            dim += len(shape) - n_used
-        elif isinstance(k, np.ndarray) and k.dtype == bool:
+            dim += len(shape) - sum(spans)
+        elif _is_mask(k):
             for j, s in enumerate(k.shape):
                 if dim + j >= len(shape) or shape[dim + j] != s:
                     return IndexError(f"The shape of the mask {list(k.shape)} at index {j} does not match the shape of the indexed tensor "
                                       f"{list(shape)} at index {dim + j}")
-            dim += k.ndim
-        elif k is not None:
-            dim += 1
+        dim += span
     return None
 
 
@@ -82,7 +88,7 @@ def _get(d: np.ndarray, key: tuple) -> np.ndarray:
     try:
         return take_key(d, key)
     except IndexError:
-        raise _mask_error(d.shape, key) or IndexError(_index_message(d, key)) from None
+        raise _mask_error(d, key) or IndexError(_index_message(d, key)) from None
 
 
 def _index_message(d: np.ndarray, key: tuple) -> str:
@@ -169,7 +175,7 @@ def _put(op, x: Tensor, v, key: tuple, accumulate: bool = False, error=RuntimeEr
     try:
         return record(op, (x, v), put_key(x._data, vd, key, accumulate), (key, accumulate))
     except IndexError:
-        raise _mask_error(x._data.shape, key) or error(_index_message(x._data, key)) from None
+        raise _mask_error(x._data, key) or error(_index_message(x._data, key)) from None
     except ValueError as e:
         raise RuntimeError(str(e)) from None
 

@@ -139,16 +139,21 @@ def stack(tensors, dim: int = 0) -> Tensor:
     return apply(_stack_op(len(ts)), ts, _promoted(ts), (d,))
 
 
+def _at_least(t: Tensor, ndim: int) -> Tensor:
+    while t._data.ndim < ndim:
+        t = unsqueeze(t, 0)
+    return t
+
+
 def hstack(tensors) -> Tensor:
     """Join along dim 1 (dim 0 for 1-D tensors)."""
-    ts = [t if t._data.ndim else unsqueeze(t, 0) for t in _tensors(tensors, "hstack")]
+    ts = [_at_least(t, 1) for t in _tensors(tensors, "hstack")]
     return cat(ts, 0 if ts and ts[0]._data.ndim == 1 else 1)
 
 
 def vstack(tensors) -> Tensor:
     """Join along dim 0, 1-D tensors becoming rows."""
-    ts = _tensors(tensors, "vstack")
-    return cat([unsqueeze(t, 0) if t._data.ndim < 2 else t for t in (t if t._data.ndim else unsqueeze(t, 0) for t in ts)], 0)
+    return cat([_at_least(t, 2) for t in _tensors(tensors, "vstack")], 0)
 
 
 # ---- splitting into views ------------------------------------------------------------------------

@@ -191,9 +191,9 @@ def key_in_base(v: np.ndarray, base: np.ndarray) -> tuple:
     return np.unravel_index(flat, base.shape)
 
 
-def _regenerate(t: Tensor, root: Tensor) -> None:
-    """``t``'s history becomes 'a strided view of ``root``' (after ``root`` changed in place)."""
-    node = gather_at(AS_STRIDED, root, key_in_base(t._data, root._data))._grad_fn
+def _regenerate(t: Tensor, root: Tensor, key: tuple) -> None:
+    """``t``'s history becomes 'the elements ``key`` of ``root``' (after ``root`` changed in place)."""
+    node = gather_at(AS_STRIDED, root, key)._grad_fn
     t._grad_fn, t._output_nr, t._rg = node, 0, True
 
 
@@ -203,7 +203,7 @@ def refresh_views(root: Tensor, skip: Tensor | None = None) -> None:
     if views and STATE.enabled and root._rg:
         for t in views.alive():
             if t is not skip:
-                _regenerate(t, root)
+                _regenerate(t, root, key_in_base(t._data, root._data))
 
 
 MULTI_VIEW = ("Output {nr} of {name} is a view and is being modified inplace. This view is the output of a function that returns "
@@ -226,7 +226,7 @@ def inplace_on_view(fn, view: Tensor, *args, **kwargs) -> Tensor:
     node = record(COPY_SLICES, (root, r), root._data, (key, False))._grad_fn
     if node is not None:
         root._grad_fn, root._output_nr, root._rg = node, 0, True
-        _regenerate(view, root)
+        _regenerate(view, root, key)
         refresh_views(root, view)
     return view
 
