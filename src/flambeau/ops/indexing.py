@@ -270,7 +270,12 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None, red
 
 
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
-    """``input`` with ``src[i][j]`` added at ``[index[i][j]][j]`` (for ``dim=0``); repeated indices add up."""
+    """``input`` with ``src[i][j]`` added at ``[index[i][j]][j]`` (for ``dim=0``); repeated indices add up.
+
+    >>> import flambeau as torch
+    >>> torch.zeros(3).scatter_add(0, torch.tensor([0, 0, 2]), torch.tensor([1., 2., 3.]))
+    tensor([3., 0., 3.])
+    """
     key, _ = _scatter_key(input, dim, index, src, "scatter_add")
     return _put(SCATTER["ScatterAddBackward0"], input, _src_part(src, index.shape), key, True)
 
@@ -358,7 +363,12 @@ def _check_source(source: Tensor, d: int, n: int, fname: str, error=RuntimeError
 
 
 def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
-    """``input`` with ``alpha * source`` slices added at ``index`` along ``dim`` (repeats add up)."""
+    """``input`` with ``alpha * source`` slices added at ``index`` along ``dim`` (repeats add up).
+
+    >>> import flambeau as torch
+    >>> torch.zeros(3).index_add(0, torch.tensor([2, 2]), torch.tensor([1., 2.]))
+    tensor([0., 0., 3.])
+    """
     _same_dtype(input, source, "index_add")
     key, d, n = _along(input, dim, index, "index_add")
     _check_source(source, d, n, "index_add_")
@@ -366,7 +376,12 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1
 
 
 def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
-    """``input`` with ``source`` slices copied in at ``index`` along ``dim``."""
+    """``input`` with ``source`` slices copied in at ``index`` along ``dim``.
+
+    >>> import flambeau as torch
+    >>> torch.zeros(3).index_copy(0, torch.tensor([2, 0]), torch.tensor([1., 2.]))
+    tensor([2., 0., 1.])
+    """
     _same_dtype(input, source, "index_copy")
     key, d, n = _along(input, dim, index, "index_copy", IndexError, "index_copy_(): ")
     _check_source(source, d, n, "index_copy_", IndexError, "")
@@ -396,14 +411,25 @@ def _scalar_value(value, fname: str):
 
 
 def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
-    """``input`` with the slices ``index`` along ``dim`` set to ``value``."""
+    """``input`` with the slices ``index`` along ``dim`` set to ``value``.
+
+    >>> import flambeau as torch
+    >>> torch.zeros(2, 2).index_fill(1, torch.tensor([1]), 7.)
+    tensor([[0., 7.],
+            [0., 7.]])
+    """
     key, _, _ = _along(input, dim, index, "index_fill")
     value = _scalar_value(value, "index_fill_")
     return _put(INDEX_PUT["IndexFillBackward1" if isinstance(value, Tensor) else "IndexFillBackward0"], input, value, key)
 
 
 def index_put(input: Tensor, indices, values: Tensor, accumulate: bool = False) -> Tensor:
-    """``input`` with ``values`` written (or added, if ``accumulate``) at ``input[indices]``."""
+    """``input`` with ``values`` written (or added, if ``accumulate``) at ``input[indices]``.
+
+    >>> import flambeau as torch
+    >>> torch.zeros(3).index_put((torch.tensor([1, 1]),), torch.tensor(1.), accumulate=True)
+    tensor([0., 2., 0.])
+    """
     _same_dtype(input, values, "index_put")
     key, _ = _np_key(tuple(indices))
     return _put(INDEX_PUT["IndexPutBackward0"], input, values, key, accumulate, IndexError)
@@ -442,13 +468,23 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
 
 
 def masked_select(input: Tensor, mask: Tensor) -> Tensor:
-    """The elements of ``input`` where ``mask`` is True, as a 1-D tensor."""
+    """The elements of ``input`` where ``mask`` is True, as a 1-D tensor.
+
+    >>> import flambeau as torch
+    >>> torch.tensor([[1, 2], [3, 4]]).masked_select(torch.tensor([True, False]))
+    tensor([1, 3])
+    """
     x, key = _masked_key(input, _mask(mask, "masked_select"))
     return gather_at(MASKED_SELECT, x, key)
 
 
 def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
-    """``input`` with the first elements of ``source`` written, in order, where ``mask`` is True."""
+    """``input`` with the first elements of ``source`` written, in order, where ``mask`` is True.
+
+    >>> import flambeau as torch
+    >>> torch.zeros(3).masked_scatter(torch.tensor([True, False, True]), torch.tensor([1., 2., 3.]))
+    tensor([1., 0., 2.])
+    """
     _same_dtype(input, source, "masked_scatter")
     x, key = _masked_key(input, _mask(mask, "masked_scatter_"))
     count = int(key[0].sum())
@@ -458,7 +494,12 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
 
 
 def take(input: Tensor, index: Tensor) -> Tensor:
-    """``input`` seen as 1-D, at ``index`` (shaped like ``index``)."""
+    """``input`` seen as 1-D, at ``index`` (shaped like ``index``; negative indices count from the end).
+
+    >>> import flambeau as torch
+    >>> torch.take(torch.tensor([[1, 2], [3, 4]]), torch.tensor([0, -1]))
+    tensor([1, 4])
+    """
     i = _index_array(index, "take(): Expected a long tensor for index, but got {got}", False)
     n = input._data.size
     bad = (i >= n) | (i < -n)
@@ -468,7 +509,13 @@ def take(input: Tensor, index: Tensor) -> Tensor:
 
 
 def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
-    """``gather`` with ``indices`` broadcast against ``input`` (or on the flattened input when ``dim`` is None)."""
+    """``gather`` with ``indices`` broadcast against ``input`` (or on the flattened input when ``dim`` is None).
+
+    >>> import flambeau as torch
+    >>> torch.take_along_dim(torch.tensor([[10, 30], [20, 5]]), torch.tensor([[1], [0]]), 1)
+    tensor([[30],
+            [20]])
+    """
     if dim is None:
         return gather(reshape(input, -1), 0, reshape(indices, -1))
     x, i = input._data, indices._data
@@ -494,7 +541,13 @@ def nonzero(input: Tensor, *, as_tuple: bool = False):
 
 
 def argwhere(input: Tensor) -> Tensor:
-    """``nonzero(input)``: one row of indices per non-zero element."""
+    """``nonzero(input)``: one row of indices per non-zero element.
+
+    >>> import flambeau as torch
+    >>> torch.argwhere(torch.tensor([[0, 1], [1, 0]]))
+    tensor([[0, 1],
+            [1, 0]])
+    """
     return nonzero(input)
 
 

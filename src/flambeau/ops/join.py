@@ -146,13 +146,24 @@ def _at_least(t: Tensor, ndim: int) -> Tensor:
 
 
 def hstack(tensors) -> Tensor:
-    """Join along dim 1 (dim 0 for 1-D tensors)."""
+    """Join along dim 1 (dim 0 for 1-D tensors).
+
+    >>> import flambeau as torch
+    >>> torch.hstack([torch.tensor([1, 2]), torch.tensor([3])])
+    tensor([1, 2, 3])
+    """
     ts = [_at_least(t, 1) for t in _tensors(tensors, "hstack")]
     return cat(ts, 0 if ts and ts[0]._data.ndim == 1 else 1)
 
 
 def vstack(tensors) -> Tensor:
-    """Join along dim 0, 1-D tensors becoming rows."""
+    """Join along dim 0, 1-D tensors becoming rows.
+
+    >>> import flambeau as torch
+    >>> torch.vstack([torch.tensor([1, 2]), torch.tensor([3, 4])])
+    tensor([[1, 2],
+            [3, 4]])
+    """
     return cat([_at_least(t, 2) for t in _tensors(tensors, "vstack")], 0)
 
 
@@ -194,7 +205,12 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
 
 
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
-    """Split into ``chunks`` pieces of equal size (the last may be smaller; there may be fewer)."""
+    """Split into ``chunks`` pieces of equal size (the last may be smaller; there may be fewer).
+
+    >>> import flambeau as torch
+    >>> [t.tolist() for t in torch.arange(5).chunk(2)]
+    [[0, 1, 2], [3, 4]]
+    """
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
     n = input._data.shape[_wrap_dim(dim, input._data.ndim)]

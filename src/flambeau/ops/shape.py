@@ -379,7 +379,12 @@ def broadcast_to(input: Tensor, size) -> Tensor:
 
 
 def broadcast_tensors(*tensors) -> tuple:
-    """Every tensor expanded to their common broadcast shape."""
+    """Every tensor expanded to their common broadcast shape.
+
+    >>> import flambeau as torch
+    >>> [t.shape for t in torch.broadcast_tensors(torch.zeros(2, 1), torch.zeros(3))]
+    [flambeau.Size([2, 3]), flambeau.Size([2, 3])]
+    """
     if len(tensors) == 1 and isinstance(tensors[0], list | tuple):
         tensors = tuple(tensors[0])
     try:
@@ -460,7 +465,12 @@ def repeat(input: Tensor, *sizes) -> Tensor:
 
 
 def tile(input: Tensor, dims) -> Tensor:
-    """``repeat``, with missing leading ``dims`` taken as 1."""
+    """``repeat``, with missing leading ``dims`` taken as 1.
+
+    >>> import flambeau as torch
+    >>> torch.tile(torch.tensor([[1, 2]]), (2,))
+    tensor([[1, 2, 1, 2]])
+    """
     dims = _shape_arg((dims,))
     return repeat(input, (1,) * (input._data.ndim - len(dims)) + dims)
 
@@ -551,7 +561,12 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
 
 
 def select(input: Tensor, dim: int, index: int) -> Tensor:
-    """The slice at ``index`` of dim ``dim``, without that dim (a view): ``input[..., index, ...]``."""
+    """The slice at ``index`` of dim ``dim``, without that dim (a view): ``input[..., index, ...]``.
+
+    >>> import flambeau as torch
+    >>> torch.tensor([[1, 2], [3, 4]]).select(1, 0)
+    tensor([1, 3])
+    """
     d = _wrap_dim(dim, input._data.ndim)
     size = input._data.shape[d]
     if not -size <= index < size:
@@ -560,7 +575,12 @@ def select(input: Tensor, dim: int, index: int) -> Tensor:
 
 
 def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
-    """The slice ``start:start+length`` of dim ``dim`` (a view)."""
+    """The slice ``start:start+length`` of dim ``dim`` (a view).
+
+    >>> import flambeau as torch
+    >>> torch.arange(5).narrow(0, 1, 3)
+    tensor([1, 2, 3])
+    """
     d = _wrap_dim(dim, input._data.ndim)
     size = input._data.shape[d]
     start = int(start)
