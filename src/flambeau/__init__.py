@@ -13,7 +13,7 @@ This module only re-exports; each name lives in the module that defines it.
 
 __version__ = "0.1.0"
 
-from . import autograd
+from . import autograd, linalg
 from ._dtype import *
 from ._dtype import bool, dtype, finfo, float, iinfo, int
 from ._tensor import Size, Tensor, device, from_numpy, is_tensor, numel
