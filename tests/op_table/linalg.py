@@ -12,6 +12,30 @@ def wc(t, a):
     return a + 3 * t.eye(a.shape[-1], dtype=a.dtype)
 
 
+def signs(t, v):
+    """±1 per column making the first row of ``v`` non-negative: eigen/singular vectors are unique only up to sign
+    (LAPACK builds may differ), so rows compare them in this gauge; gradients flow through the fixed signs."""
+    return t.where(v[..., :1, :] < 0, -1.0, 1.0).to(v.dtype)
+
+
+def eigh_fixed(t, a, **kw):
+    L, Q = t.linalg.eigh(a, **kw)
+    return L, Q * signs(t, Q)
+
+
+def svd_fixed(t, a, **kw):
+    U, S, Vh = t.linalg.svd(a, **kw)
+    k = S.shape[-1]  # full_matrices: the extra columns of U (rows of Vh) are any basis of the complement; compare the first k
+    s = signs(t, U[..., :k])
+    return U[..., :k] * s, S, Vh[..., :k, :] * s.mT
+
+
+def torch_svd_fixed(t, a):
+    U, S, V = t.svd(a)
+    s = signs(t, U)
+    return U * s, S, V * s
+
+
 ROWS = [
     # matmul: every shape rule (the node PyTorch shows differs per case; tests/test_linalg.py checks them)
     Row("matmul", lambda t, a, b: t.matmul(a, b), (R(3, 4), R(4, 5)), covers=("matmul", "mm")),
@@ -79,13 +103,14 @@ ROWS = [
     Row("cholesky", lambda t, a: t.cholesky(spd(t, a)), (R(3, 3),)),
     Row("linalg_qr", lambda t, a: tuple(t.linalg.qr(a)), (R(4, 3),), covers=("linalg.qr", "qr")),
     Row("linalg_qr_square_batched", lambda t, a: tuple(t.linalg.qr(a, mode="complete")), (R(2, 3, 3),), covers=("linalg.qr",)),
-    Row("linalg_eigh", lambda t, a: tuple(t.linalg.eigh(spd(t, a))), (R(3, 3),), covers=("linalg.eigh",)),
-    Row("linalg_eigh_upper", lambda t, a: tuple(t.linalg.eigh(spd(t, a), UPLO="U")), (R(2, 4, 4),), covers=("linalg.eigh",)),
+    Row("linalg_eigh", lambda t, a: eigh_fixed(t, spd(t, a)), (R(3, 3),), covers=("linalg.eigh",)),
+    Row("linalg_eigh_upper", lambda t, a: eigh_fixed(t, spd(t, a), UPLO="U"), (R(2, 4, 4),), covers=("linalg.eigh",)),
     Row("linalg_eigvalsh", lambda t, a: t.linalg.eigvalsh(spd(t, a)), (R(3, 3),), covers=("linalg.eigvalsh",)),
-    Row("linalg_svd", lambda t, a: tuple(t.linalg.svd(a, full_matrices=False)), (R(4, 3),), covers=("linalg.svd",)),
-    Row("linalg_svd_wide", lambda t, a: tuple(t.linalg.svd(a, full_matrices=False)), (R(2, 3, 5),), covers=("linalg.svd",)),
+    Row("linalg_svd", lambda t, a: svd_fixed(t, a, full_matrices=False), (R(4, 3),), covers=("linalg.svd",)),
+    Row("linalg_svd_wide", lambda t, a: svd_fixed(t, a, full_matrices=False), (R(2, 3, 5),), covers=("linalg.svd",)),
+    Row("linalg_svd_full", lambda t, a: svd_fixed(t, a, full_matrices=True), (R(4, 3),), covers=("linalg.svd",)),
     Row("linalg_svdvals", lambda t, a: t.linalg.svdvals(a), (R(4, 3),), covers=("linalg.svdvals",)),
-    Row("svd", lambda t, a: tuple(t.svd(a)), (R(4, 3),)),
+    Row("svd", lambda t, a: torch_svd_fixed(t, a), (R(4, 3),)),
     Row("linalg_pinv", lambda t, a: t.linalg.pinv(a), (R(4, 3),), covers=("linalg.pinv",)),
     Row("pinverse", lambda t, a: t.pinverse(a), (R(3, 5),)),
     Row("matrix_power", lambda t, a: t.matrix_power(a, 3), (R(3, 3),)),
