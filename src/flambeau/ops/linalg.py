@@ -358,6 +358,12 @@ def _parse(equation: str, shapes: list) -> tuple:
     return subs, out
 
 
+def _contract(x: Tensor, y: Tensor, sx: str, sy: str, keep: str) -> Tensor:
+    a, b = arrays2(x, y)
+    op = EINSUM_BMM if set(sx + sy) - set(keep) else EINSUM_MUL
+    return apply(op, (x, y), (a, b), (f"{sx},{sy}->{keep}", (a.shape, b.shape)))
+
+
 def einsum(equation: str, *operands) -> Tensor:
     """Einstein summation: ``einsum("ij,jk->ik", a, b)`` is ``a @ b``; ellipses and implicit outputs as in PyTorch.
 
@@ -376,24 +382,17 @@ def einsum(equation: str, *operands) -> Tensor:
         path = np.einsum_path(explicit, *[x._data for x in ops], optimize="greedy")[0][1:]
     else:
         path = [(0, 1)] if len(ops) == 2 else []
-    for pair in path:
-        picked = sorted(pair, reverse=True)
+    for group in path:
+        picked = sorted(group, reverse=True)
         xs = [ops.pop(i) for i in picked][::-1]
         ss = [subs.pop(i) for i in picked][::-1]
-        if len(xs) == 1:
-            ops.insert(0, xs[0])
-            subs.insert(0, ss[0])
-            continue
-        if ops:
-            needed = set(out) | set("".join(subs))
-            keep = "".join(dict.fromkeys(c for c in ss[0] + ss[1] if c in needed))
-        else:
-            keep = out
-        a, b = arrays2(xs[0], xs[1])
-        op = EINSUM_BMM if set(ss[0] + ss[1]) - set(keep) else EINSUM_MUL
-        eq = f"{ss[0]},{ss[1]}->{keep}"
-        ops.append(apply(op, (xs[0], xs[1]), (a, b), (eq, (a.shape, b.shape))))
-        subs.append(keep)
+        x, s = xs[0], ss[0]
+        for k in range(1, len(xs)):
+            rest = "".join(ss[k + 1:] + subs)
+            keep = "".join(dict.fromkeys(c for c in s + ss[k] if c in set(out + rest))) if rest else out
+            x, s = _contract(x, xs[k], s, ss[k], keep), keep
+        ops.append(x)
+        subs.append(s)
     x, s = ops[0], subs[0]
     if s == out and len(operands) > 1:
         return x
@@ -982,10 +981,10 @@ def linalg_matrix_power(A: Tensor, n: int, *, out=None) -> Tensor:
         raise RuntimeError(f"linalg.matrix_power: A must be batches of square matrices, but they are {d.shape[-2]} by {d.shape[-1]} matrices")
     if n == 0:
         return A.clone().copy_(_new_tensor(np.eye(d.shape[-1], dtype=d.dtype), False, None, 0))
-    if n < 0:
-        A, n = linalg_inv(A), -n
     if n == 1:
         return A.clone()
+    if n < 0:
+        A, n = linalg_inv(A), -n
     result = None
     while n:
         if n & 1:
