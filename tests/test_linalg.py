@@ -56,6 +56,13 @@ GRAD_FNS = {
     "matrix_power_0": lambda t, a: t.linalg.matrix_power(a, 0), "matrix_power_1": lambda t, a: t.matrix_power(a, 1),
     "matrix_power_3": lambda t, a: t.matrix_power(a, 3), "matrix_power_-1": lambda t, a: t.matrix_power(a, -1),
     "cross": lambda t, a: t.linalg.cross(a, a.mT), "diag_embed": lambda t, a: t.diag_embed(a),
+    "addmv": lambda t, a: t.addmv(a[0], a, a[1]), "addr": lambda t, a: t.addr(a, a[0], a[1]),
+    "baddbmm": lambda t, a: t.baddbmm(a, a[None], a[None]), "addbmm": lambda t, a: t.addbmm(a, a[None], a[None]),
+    "vdot": lambda t, a: t.vdot(a[0], a[1]), "inner": lambda t, a: t.inner(a, a), "multi_dot": lambda t, a: t.linalg.multi_dot([a, a, a]),
+    "vecdot": lambda t, a: t.linalg.vecdot(a, a), "diagflat": lambda t, a: t.diagflat(a), "inv_ex": lambda t, a: t.linalg.inv_ex(a)[0],
+    "cholesky_ex": lambda t, a: t.linalg.cholesky_ex(a @ a.mT)[0], "solve_ex": lambda t, a: t.linalg.solve_ex(a, a[0])[0],
+    "cholesky_inverse": lambda t, a: t.cholesky_inverse(a.tril()), "cholesky_solve": lambda t, a: t.cholesky_solve(a, a.tril()),
+    "einsum_three": lambda t, a: t.einsum("ij,jk,kl->il", a, a, a), "kron_1d": lambda t, a: t.kron(a[0], a[1]),
 }
 
 

@@ -8,28 +8,35 @@
 from .ops.linalg import (
     LinAlgError,
     linalg_cholesky,
+    linalg_cholesky_ex,
     linalg_cross,
     linalg_det,
     linalg_eigh,
     linalg_eigvalsh,
     linalg_inv,
+    linalg_inv_ex,
     linalg_matrix_power,
+    linalg_multi_dot,
     linalg_pinv,
     linalg_qr,
     linalg_slogdet,
     linalg_solve,
+    linalg_solve_ex,
     linalg_svd,
     linalg_svdvals,
+    linalg_vecdot,
     matmul,
 )
 from .ops.linalg import diagonal as _diagonal
 
-__all__ = ["LinAlgError", "cholesky", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "matmul", "matrix_power", "pinv", "qr",
-           "slogdet", "solve", "svd", "svdvals"]
+__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "inv_ex", "matmul",
+           "matrix_power", "multi_dot", "pinv", "qr", "slogdet", "solve", "solve_ex", "svd", "svdvals", "vecdot"]
+# vector_norm / matrix_norm / norm: wired from ops/reduce.py
 
 cholesky, cross, det, eigh, eigvalsh, inv = linalg_cholesky, linalg_cross, linalg_det, linalg_eigh, linalg_eigvalsh, linalg_inv
 matrix_power, pinv, qr, slogdet = linalg_matrix_power, linalg_pinv, linalg_qr, linalg_slogdet
 solve, svd, svdvals = linalg_solve, linalg_svd, linalg_svdvals
+cholesky_ex, inv_ex, solve_ex, multi_dot, vecdot = linalg_cholesky_ex, linalg_inv_ex, linalg_solve_ex, linalg_multi_dot, linalg_vecdot
 
 
 def diagonal(A, *, offset: int = 0, dim1: int = -2, dim2: int = -1):

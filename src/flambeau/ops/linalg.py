@@ -22,9 +22,9 @@ from . import apply, defop, m, math_fn, record
 from .elementwise import arrays2, broadcast_error, inplace
 from .shape import UNSAFE_VIEW, view_op
 
-__all__ = ["matmul", "mm", "dot", "mv", "bmm", "outer", "ger", "addmm", "einsum", "tensordot", "trace", "diag", "diag_embed",
-           "diagonal", "tril", "triu", "kron", "det", "logdet", "slogdet", "inverse", "cholesky", "qr", "svd", "pinverse",
-           "matrix_power", "cross"]
+__all__ = ["matmul", "mm", "dot", "vdot", "inner", "mv", "bmm", "outer", "ger", "addmm", "addmv", "addr", "baddbmm", "addbmm",
+           "einsum", "tensordot", "trace", "diag", "diagflat", "diag_embed", "diagonal", "tril", "triu", "kron", "det", "logdet",
+           "slogdet", "inverse", "cholesky", "cholesky_inverse", "cholesky_solve", "qr", "svd", "pinverse", "matrix_power", "cross"]
 
 class LinAlgError(RuntimeError):
     """A matrix the decomposition cannot handle (singular, not positive-definite): ``flambeau.linalg.LinAlgError``."""
@@ -35,6 +35,9 @@ eigh_result = namedtuple("eigh", ["eigenvalues", "eigenvectors"])
 svd_result = namedtuple("svd", ["U", "S", "Vh"])
 svd_uv_result = namedtuple("svd", ["U", "S", "V"])
 qr_result = namedtuple("qr", ["Q", "R"])
+inv_ex_result = namedtuple("inv_ex", ["inverse", "info"])
+cholesky_ex_result = namedtuple("cholesky_ex", ["L", "info"])
+solve_ex_result = namedtuple("solve_ex", ["result", "info"])
 
 
 # ---- helpers formulas use (arrays or Tensors) ---------------------------------------------------
@@ -73,14 +76,29 @@ DOT = defop("DotBackward0",      lambda a, b: np.dot(a, b), lambda g, b: g * b, 
             text=("∂(a·b)/∂a = b", "∂(a·b)/∂b = a"))
 MV = defop("MvBackward0",        lambda a, b: a @ b, lambda g, b: m.outer(g, b),          lambda g, a: a.mT @ g,
            text=("∂(A·v)/∂A = g·vᵀ", "∂(A·v)/∂v = Aᵀ·g"))
-ADDMM = defop("AddmmBackward0",  lambda x, a, b, beta, alpha: _addmm(x, a, b, beta, alpha),
-              lambda g, beta: _scale(g, beta), lambda g, b, alpha: _scale(g @ b.mT, alpha), lambda g, a, alpha: _scale(a.mT @ g, alpha),
-              text=("∂(βX + αA·B)/∂X = β", "∂/∂A = α·g·Bᵀ", "∂/∂B = α·Aᵀ·g"))
+VDOT = defop("VdotBackward0",    lambda a, b: np.dot(a, b), lambda g, b: g * b,           lambda g, a: g * a,
+             text=("∂(a·b)/∂a = b", "∂(a·b)/∂b = a"))
+
+
+def _addmm_like(name: str, reduce_batch: bool = False):
+    """``β·X + α·A·B`` (``addmm``, ``baddbmm``; ``addbmm`` sums the batch of products): gradients as mm's, scaled."""
+    return defop(name, lambda x, a, b, beta, alpha: _plus_scaled(x, (a @ b).sum(0) if reduce_batch else a @ b, beta, alpha),
+                 lambda g, beta: _scale(g, beta), lambda g, b, alpha: _scale(g @ b.mT, alpha), lambda g, a, alpha: _scale(a.mT @ g, alpha),
+                 text=("∂(βX + αA·B)/∂X = β", "∂/∂A = α·g·Bᵀ", "∂/∂B = α·Aᵀ·g"))
+
+
+ADDMM, BADDBMM, ADDBMM = _addmm_like("AddmmBackward0"), _addmm_like("BaddbmmBackward0"), _addmm_like("AddbmmBackward0", True)
+ADDMV = defop("AddmvBackward0",  lambda x, a, b, beta, alpha: _plus_scaled(x, a @ b, beta, alpha),
+              lambda g, beta: _scale(g, beta), lambda g, b, alpha: _scale(m.outer(g, b), alpha), lambda g, a, alpha: _scale(a.mT @ g, alpha),
+              text=("∂(βx + αA·v)/∂x = β", "∂/∂A = α·g·vᵀ", "∂/∂v = α·Aᵀ·g"))
+ADDR = defop("AddrBackward0",    lambda x, a, b, beta, alpha: _plus_scaled(x, np.outer(a, b), beta, alpha),
+             lambda g, beta: _scale(g, beta), lambda g, b, alpha: _scale(g @ b, alpha), lambda g, a, alpha: _scale(g.mT @ a, alpha),
+             text=("∂(βX + αu⊗v)/∂X = β", "∂/∂u = α·g·v", "∂/∂v = α·gᵀ·u"))
 SQUEEZE4 = defop("SqueezeBackward4", lambda x, shape: x, lambda g, shape: m.reshape(g, shape), text=("reshape back",))
 
 
-def _addmm(x, a, b, beta, alpha):
-    p = _scale(a @ b, alpha)
+def _plus_scaled(x, p, beta, alpha):
+    p = _scale(p, alpha)
     return p if beta == 0 else p + _scale(x, beta)
 
 
@@ -168,6 +186,18 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:
 ger = outer
 
 
+def _add_product(op, name: str, input: Tensor, a: Tensor, b: Tensor, out_shape: tuple, beta, alpha) -> Tensor:
+    ad, bd = arrays2(a, b)
+    x = input._data.astype(ad.dtype, copy=False)
+    try:
+        np.broadcast_shapes(x.shape, out_shape)
+    except ValueError:
+        raise RuntimeError(f"{name}: The expanded size of the tensor ({out_shape[-1]}) must match the existing size ({x.shape[-1]}) at "
+                           f"non-singleton dimension {len(out_shape) - 1}.  Target sizes: {list(out_shape)}.  Tensor sizes: "
+                           f"{list(x.shape)}") from None
+    return apply(op, (input, a, b), (x, ad, bd), (beta, alpha))
+
+
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """``beta * input + alpha * (mat1 @ mat2)``, ``input`` broadcasting to the product's shape.
 
@@ -175,18 +205,136 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tens
     >>> torch.addmm(torch.ones(2, 2), torch.ones(2, 3), torch.ones(3, 2), beta=0.5).tolist()
     [[3.5, 3.5], [3.5, 3.5]]
     """
-    a, b = arrays2(mat1, mat2)
+    a, b = mat1._data, mat2._data
     if a.ndim != 2 or b.ndim != 2:
         raise RuntimeError(f"{'mat1' if a.ndim != 2 else 'mat2'} must be a matrix, got {a.ndim if a.ndim != 2 else b.ndim}-D tensor")
     if a.shape[1] != b.shape[0]:
         raise _mat_error(a, b)
-    x = input._data.astype(a.dtype, copy=False)
-    try:
-        np.broadcast_shapes(x.shape, (a.shape[0], b.shape[1]))
-    except ValueError:
-        raise RuntimeError(f"The expanded size of the tensor ({b.shape[1]}) must match the existing size ({x.shape[-1]}) at "
-                           f"non-singleton dimension 1.  Target sizes: [{a.shape[0]}, {b.shape[1]}].  Tensor sizes: {list(x.shape)}") from None
-    return apply(ADDMM, (input, mat1, mat2), (x, a, b), (beta, alpha))
+    return _add_product(ADDMM, "addmm", input, mat1, mat2, (a.shape[0], b.shape[1]), beta, alpha)
+
+
+def _batches(a: np.ndarray, b: np.ndarray) -> None:
+    if a.ndim != 3 or b.ndim != 3:
+        raise RuntimeError("batch1 must be a 3D tensor" if a.ndim != 3 else "batch2 must be a 3D tensor")
+    if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{a.shape[0]}, {a.shape[2]}] but got: "
+                           f"[{b.shape[0]}, {b.shape[1]}].")
+
+
+def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * (batch1 @ batch2)`` for batches of matrices.
+
+    >>> import flambeau as torch
+    >>> torch.baddbmm(torch.zeros(2, 1, 1), torch.ones(2, 1, 3), torch.ones(2, 3, 1)).tolist()
+    [[[3.0]], [[3.0]]]
+    """
+    a, b = batch1._data, batch2._data
+    _batches(a, b)
+    return _add_product(BADDBMM, "baddbmm", input, batch1, batch2, (a.shape[0], a.shape[1], b.shape[2]), beta, alpha)
+
+
+def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * Σ_b batch1[b] @ batch2[b]``.
+
+    >>> import flambeau as torch
+    >>> torch.addbmm(torch.zeros(1, 1), torch.ones(2, 1, 3), torch.ones(2, 3, 1)).tolist()
+    [[6.0]]
+    """
+    a, b = batch1._data, batch2._data
+    _batches(a, b)
+    return _add_product(ADDBMM, "addbmm", input, batch1, batch2, (a.shape[1], b.shape[2]), beta, alpha)
+
+
+def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * (mat @ vec)``.
+
+    >>> import flambeau as torch
+    >>> torch.addmv(torch.ones(2), torch.ones(2, 3), torch.ones(3)).tolist()
+    [4.0, 4.0]
+    """
+    a, b = mat._data, vec._data
+    if a.ndim != 2 or b.ndim != 1 or a.shape[1] != b.shape[0]:
+        raise RuntimeError(f"size mismatch, got input ({input._data.shape[0] if input._data.ndim else 1}), mat "
+                           f"({'x'.join(map(str, a.shape))}), vec ({b.shape[0] if b.ndim else 0})")
+    return _add_product(ADDMV, "addmv", input, mat, vec, (a.shape[0],), beta, alpha)
+
+
+def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * outer(vec1, vec2)``.
+
+    >>> import flambeau as torch
+    >>> torch.addr(torch.zeros(2, 2), torch.tensor([1., 2.]), torch.tensor([1., 3.])).tolist()
+    [[1.0, 3.0], [2.0, 6.0]]
+    """
+    a, b = vec1._data, vec2._data
+    if a.ndim != 1 or b.ndim != 1:
+        raise RuntimeError(f"addr: Expected 1-D argument vec{1 if a.ndim != 1 else 2}, but got {a.ndim if a.ndim != 1 else b.ndim}-D")
+    return _add_product(ADDR, "addr", input, vec1, vec2, (a.shape[0], b.shape[0]), beta, alpha)
+
+
+def vdot(input: Tensor, other: Tensor) -> Tensor:
+    """Inner product of two 1-D tensors (conjugating the first for complex; flambeau is real).
+
+    >>> import flambeau as torch
+    >>> torch.vdot(torch.tensor([1., 2.]), torch.tensor([3., 4.])).item()
+    11.0
+    """
+    a, b = arrays2(input, other)
+    if a.ndim != 1 or b.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
+    if a.shape != b.shape:
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{a.shape[0]}] and src [{b.shape[0]}] to have the same number "
+                           f"of elements, but got {a.shape[0]} and {b.shape[0]} elements respectively")
+    return apply(VDOT, (input, other), (a, b))
+
+
+def inner(input: Tensor, other: Tensor) -> Tensor:
+    """Sum of products over the last dims of both (a product with a scalar).
+
+    >>> import flambeau as torch
+    >>> torch.inner(torch.ones(2, 3), torch.ones(4, 3)).shape
+    flambeau.Size([2, 4])
+    """
+    if input._data.ndim == 0 or other._data.ndim == 0:
+        return input * other
+    if input._data.shape[-1] != other._data.shape[-1]:
+        raise RuntimeError(f"inner() the last dimension must match on both input tensors but got shapes {list(input._data.shape)} and "
+                           f"{list(other._data.shape)}")
+    return tensordot(input, other, dims=([-1], [-1]))
+
+
+def linalg_multi_dot(tensors) -> Tensor:
+    """The product of a chain of matrices (the first may be a row vector, the last a column vector).
+
+    >>> import flambeau as torch
+    >>> torch.linalg.multi_dot([torch.ones(2, 3), torch.ones(3, 4), torch.ones(4)]).tolist()
+    [12.0, 12.0]
+    """
+    tensors = list(tensors)
+    if len(tensors) < 2:
+        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {len(tensors)}")
+    first, last = tensors[0]._data.ndim, tensors[-1]._data.ndim
+    shape = (tensors[0]._data.shape[:-1] if first == 2 else ()) + (tensors[-1]._data.shape[-1:] if last == 2 else ())
+    if first == 1:
+        tensors[0] = tensors[0].unsqueeze(0)
+    if last == 1:
+        tensors[-1] = tensors[-1].unsqueeze(-1)
+    out = tensors[0]
+    for t in tensors[1:]:
+        out = mm(out, t)
+    return out.reshape(shape)
+
+
+def linalg_vecdot(x: Tensor, y: Tensor, *, dim: int = -1, out=None) -> Tensor:
+    """``(x * y).sum(dim)``: dot products of vectors along ``dim``, broadcasting the rest.
+
+    >>> import flambeau as torch
+    >>> torch.linalg.vecdot(torch.ones(2, 3), torch.ones(3)).tolist()
+    [3.0, 3.0]
+    """
+    if x._data.ndim == 1 and y._data.ndim == 1:
+        return vdot(x, y)
+    return (x * y).sum(dim)
 
 
 def _unsafe_view(t: Tensor, shape: tuple) -> Tensor:
@@ -524,6 +672,16 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
         raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {d.ndim}D")
     attrs = (diagonal, 0, 1, d.shape)
     return record(DIAG_COPY, (input,), DIAG_COPY.fwd(d, *attrs), attrs)
+
+
+def diagflat(input: Tensor, offset: int = 0) -> Tensor:
+    """The flattened ``input`` on the ``offset`` diagonal of a square matrix.
+
+    >>> import flambeau as torch
+    >>> torch.diagflat(torch.tensor([[1., 2.]])).tolist()
+    [[1.0, 0.0], [0.0, 2.0]]
+    """
+    return diag(input.reshape(-1), offset)
 
 
 def _triangle(op, name: str):
@@ -1027,6 +1185,106 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out=None) -> 
     return linalg_cross(input, other, dim=dim)
 
 
+def _ex(result, fn, A: Tensor, check_errors: bool, *args, **kwargs):
+    """``(fn(A, ...), info)`` with ``info`` 0 for every matrix (a failure raises: flambeau has no partial LAPACK results)."""
+    try:
+        out = fn(A, *args, **kwargs)
+    except LinAlgError:
+        if check_errors:
+            raise
+        raise NotImplementedError(f"{fn.__name__.replace('_', '.', 1)}_ex(check_errors=False) on a matrix that fails: flambeau cannot "
+                                  "return LAPACK's partial result; check the input first") from None
+    info = _new_tensor(np.zeros(A._data.shape[:-2], np.int32), False, None, 0)
+    return result(out, info)
+
+
+def linalg_inv_ex(A: Tensor, *, check_errors: bool = False, out=None) -> tuple:
+    """``(inverse, info)``: ``linalg.inv`` with a LAPACK status per matrix (0: success).
+
+    >>> import flambeau as torch
+    >>> torch.linalg.inv_ex(torch.eye(2)).info.item()
+    0
+    """
+    return _ex(inv_ex_result, linalg_inv, A, check_errors)
+
+
+def linalg_cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False, out=None) -> tuple:
+    """``(L, info)``: ``linalg.cholesky`` with a LAPACK status per matrix (0: success).
+
+    >>> import flambeau as torch
+    >>> torch.linalg.cholesky_ex(torch.eye(2)).L.tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
+    """
+    return _ex(cholesky_ex_result, linalg_cholesky, A, check_errors, upper=upper)
+
+
+def linalg_solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False, out=None) -> tuple:
+    """``(result, info)``: ``linalg.solve`` with a LAPACK status per matrix (0: success).
+
+    >>> import flambeau as torch
+    >>> torch.linalg.solve_ex(torch.eye(2), torch.ones(2)).result.tolist()
+    [1.0, 1.0]
+    """
+    return _ex(solve_ex_result, linalg_solve, A, check_errors, B, left=left)
+
+
+def _chol_inverse_grad(g, L, out, upper: bool):
+    """X = (L·Lᵀ)⁻¹: L̄ = −X·(g + gᵀ)·X·L (upper: −U·X·(g + gᵀ)·X)."""
+    S = out @ (g + g.mT) @ out
+    return -(L @ S) if upper else -(S @ L)
+
+
+def _chol_solve_grad_l(g, L, out, upper: bool):
+    """X = (L·Lᵀ)⁻¹·B: with Ā = −B̄·Xᵀ, B̄ = (L·Lᵀ)⁻¹·g: L̄ = (Ā + Āᵀ)·L (upper: U·(Ā + Āᵀ))."""
+    gA = -(_chol_solve_any(g, L, upper) @ out.mT)
+    return L @ (gA + gA.mT) if upper else (gA + gA.mT) @ L
+
+
+def _chol_solve_np(b, L, upper: bool):
+    U, Lo = (L, np.swapaxes(L, -1, -2)) if upper else (np.swapaxes(L, -1, -2), L)
+    return np.linalg.solve(U, np.linalg.solve(Lo, b))
+
+
+def _chol_solve_any(b, L, upper: bool):
+    return cholesky_solve(b, L, upper) if isinstance(b, Tensor) else _chol_solve_np(b, L, upper)
+
+
+CHOLESKY_INVERSE = defop("CholeskyInverseBackward0", lambda L, upper: np.linalg.inv(_gram(L, upper)), _chol_inverse_grad,
+                         text=(_chol_inverse_grad.__doc__,))
+CHOLESKY_SOLVE = defop("CholeskySolveBackward0", lambda b, L, upper: _chol_solve_np(b, L, upper),
+                       lambda g, L, upper: _chol_solve_any(g, L, upper), _chol_solve_grad_l,
+                       text=("(L·Lᵀ)⁻¹·g", _chol_solve_grad_l.__doc__))
+
+
+def _gram(L, upper: bool):
+    return np.swapaxes(L, -1, -2) @ L if upper else L @ np.swapaxes(L, -1, -2)
+
+
+def cholesky_inverse(input: Tensor, upper: bool = False, *, out=None) -> Tensor:
+    """The inverse of ``A = L Lᵀ`` (``upper``: ``Uᵀ U``) from its Cholesky factor.
+
+    >>> import flambeau as torch
+    >>> torch.cholesky_inverse(torch.tensor([[2., 0.], [0., 1.]])).tolist()
+    [[0.25, 0.0], [0.0, 1.0]]
+    """
+    d = _square("cholesky_inverse", input, "input")
+    return apply(CHOLESKY_INVERSE, (input,), (d,), (upper,))
+
+
+def cholesky_solve(input: Tensor, input2: Tensor, upper: bool = False, *, out=None) -> Tensor:
+    """The solution X of ``A X = input`` for ``A = L Lᵀ`` given its Cholesky factor ``input2`` (``upper``: ``Uᵀ U``).
+
+    >>> import flambeau as torch
+    >>> torch.cholesky_solve(torch.ones(2, 1), torch.tensor([[2., 0.], [0., 1.]])).tolist()
+    [[0.25], [1.0]]
+    """
+    b, L = arrays2(input, input2)
+    _square("cholesky_solve", input2, "input2")
+    if b.ndim < 2:
+        raise RuntimeError(f"b should have at least 2 dimensions, but has {b.ndim} dimensions instead")
+    return apply(CHOLESKY_SOLVE, (input, input2), (b, L), (upper,))
+
+
 def det(input: Tensor) -> Tensor:
     """``torch.det``: ``linalg.det``."""
     return linalg_det(input)
@@ -1062,9 +1320,11 @@ def matrix_power(input: Tensor, n: int) -> Tensor:
 
 Tensor.matmul = Tensor.__matmul__ = matmul
 Tensor.__rmatmul__ = lambda self, other: matmul(other, self)
-for _name in ("mm", "dot", "mv", "bmm", "outer", "ger", "addmm", "trace", "diag", "diag_embed", "diagonal", "tril", "triu", "kron",
+for _name in ("mm", "dot", "vdot", "inner", "mv", "bmm", "outer", "ger", "addmm", "addmv", "addr", "baddbmm", "addbmm", "diagflat", "trace",
+              "cholesky_inverse", "cholesky_solve", "diag", "diag_embed", "diagonal", "tril", "triu", "kron",
               "det", "logdet", "slogdet", "inverse", "cholesky", "qr", "svd", "pinverse", "matrix_power", "cross"):
     setattr(Tensor, _name, globals()[_name])
 Tensor.tril_ = lambda self, diagonal=0: inplace(tril, self, diagonal)
 Tensor.triu_ = lambda self, diagonal=0: inplace(triu, self, diagonal)
-Tensor.addmm_ = lambda self, mat1, mat2, *, beta=1, alpha=1: inplace(addmm, self, mat1, mat2, beta=beta, alpha=alpha)
+for _fn in (addmm, addmv, addr, baddbmm, addbmm):
+    setattr(Tensor, _fn.__name__ + "_", lambda self, a, b, *, beta=1, alpha=1, _fn=_fn: inplace(_fn, self, a, b, beta=beta, alpha=alpha))
