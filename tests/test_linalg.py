@@ -62,6 +62,7 @@ GRAD_FNS = {
     "vecdot": lambda t, a: t.linalg.vecdot(a, a), "diagflat": lambda t, a: t.diagflat(a), "inv_ex": lambda t, a: t.linalg.inv_ex(a)[0],
     "cholesky_ex": lambda t, a: t.linalg.cholesky_ex(a @ a.mT)[0], "solve_ex": lambda t, a: t.linalg.solve_ex(a, a[0])[0],
     "cholesky_inverse": lambda t, a: t.cholesky_inverse(a.tril()), "cholesky_solve": lambda t, a: t.cholesky_solve(a, a.tril()),
+    "matrix_exp": lambda t, a: t.matrix_exp(a), "tensordot_outer": lambda t, a: t.tensordot(a, a, dims=0),
     "einsum_three": lambda t, a: t.einsum("ij,jk,kl->il", a, a, a), "kron_1d": lambda t, a: t.kron(a[0], a[1]),
 }
 

@@ -79,6 +79,7 @@ ROWS = [
     Row("einsum_summed_only", lambda t, a, b: t.einsum("ij,j->", a, b), (R(3, 4), R(4)), covers=("einsum",)),
     Row("einsum_repeated", lambda t, a, b: t.einsum("ii,i->i", a, b), (R(3, 3), R(3)), covers=("einsum",)),
     Row("tensordot", lambda t, a, b: t.tensordot(a, b), (R(2, 3, 4), R(3, 4, 5))),
+    Row("tensordot_outer", lambda t, a, b: t.tensordot(a, b, dims=0), (R(2), R(3)), covers=("tensordot",)),
     Row("tensordot_lists", lambda t, a, b: t.tensordot(a, b, dims=([0, 2], [1, 0])), (R(2, 3, 4), R(4, 2, 5)), covers=("tensordot",)),
     # structure: trace, diagonals, triangles, kron
     Row("trace", lambda t, a: t.trace(a), (R(3, 4),)),
@@ -136,6 +137,8 @@ ROWS = [
     Row("linalg_matrix_power_neg", lambda t, a: t.linalg.matrix_power(wc(t, a), -2), (R(2, 3, 3),), covers=("linalg.matrix_power",)),
     Row("matrix_power_0", lambda t, a, n: a.matrix_power(n), (R(3, 3), C(0)), covers=("matrix_power",)),
     Row("matrix_power_1", lambda t, a, n: a.matrix_power(n), (R(3, 3), C(1)), covers=("matrix_power",)),
+    Row("matrix_exp", lambda t, a: t.matrix_exp(a), (R(3, 3),)),
+    Row("linalg_matrix_exp_batched", lambda t, a: t.linalg.matrix_exp(2 * a), (R(2, 3, 3),), covers=("linalg.matrix_exp",)),
     Row("linalg_cross", lambda t, a, b: t.linalg.cross(a, b), (R(4, 3), R(1, 3)), covers=("linalg.cross",)),
     Row("cross", lambda t, a, b: t.cross(a, b, dim=0), (R(3, 2), R(3, 2))),
 ]

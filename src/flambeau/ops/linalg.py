@@ -18,13 +18,15 @@ import numpy as np
 
 from .. import _dtype
 from .._tensor import Tensor, _new_tensor, _wrap_dim
+from ..autograd.grad_mode import STATE
 from . import apply, defop, m, math_fn, record
 from .elementwise import arrays2, broadcast_error, inplace
 from .shape import UNSAFE_VIEW, view_op
 
 __all__ = ["matmul", "mm", "dot", "vdot", "inner", "mv", "bmm", "outer", "ger", "addmm", "addmv", "addr", "baddbmm", "addbmm",
            "einsum", "tensordot", "trace", "diag", "diagflat", "diag_embed", "diagonal", "tril", "triu", "kron", "det", "logdet",
-           "slogdet", "inverse", "cholesky", "cholesky_inverse", "cholesky_solve", "qr", "svd", "pinverse", "matrix_power", "cross"]
+           "slogdet", "inverse", "cholesky", "cholesky_inverse", "cholesky_solve", "qr", "svd", "pinverse", "matrix_power", "matrix_exp",
+           "cross"]
 
 class LinAlgError(RuntimeError):
     """A matrix the decomposition cannot handle (singular, not positive-definite): ``flambeau.linalg.LinAlgError``."""
@@ -344,7 +346,6 @@ def _unsafe_view(t: Tensor, shape: tuple) -> Tensor:
 
 
 def _needs_grad(t: Tensor) -> bool:
-    from ..autograd.grad_mode import STATE
     return STATE.enabled and t._rg
 
 
@@ -575,7 +576,8 @@ def tensordot(a: Tensor, b: Tensor, dims=2, out=None) -> Tensor:
         sb[_wrap_dim(y, nb)] = sa[_wrap_dim(x, na)]
     summed = set(sa) & set(sb)
     out_s = [c for c in sa if c not in summed] + [c for c in sb if c not in summed]
-    return einsum(f"{''.join(sa)},{''.join(sb)}->{''.join(out_s)}", a, b)
+    result = einsum(f"{''.join(sa)},{''.join(sb)}->{''.join(out_s)}", a, b)
+    return result if summed else result.reshape(result._data.shape)  # PyTorch's tensordot always ends in a view
 
 
 # ---- diagonals, triangles, trace, kron ----------------------------------------------------------
@@ -1283,6 +1285,60 @@ def cholesky_solve(input: Tensor, input2: Tensor, upper: bool = False, *, out=No
     if b.ndim < 2:
         raise RuntimeError(f"b should have at least 2 dimensions, but has {b.ndim} dimensions instead")
     return apply(CHOLESKY_SOLVE, (input, input2), (b, L), (upper,))
+
+
+# Padé(13) coefficients of exp (Higham 2005, "The scaling and squaring method for the matrix exponential revisited")
+_PADE13 = (64764752532480000.0, 32382376266240000.0, 7771770303897600.0, 1187353796428800.0, 129060195264000.0, 10559470521600.0,
+           670442572800.0, 33522128640.0, 1323241920.0, 40840800.0, 960960.0, 16380.0, 182.0, 1.0)
+_THETA13 = 5.371920351148152
+
+
+def _expm(a: np.ndarray) -> np.ndarray:
+    """exp(A) by scaling and squaring with a degree-13 Padé approximant (one scaling for the whole batch)."""
+    b = _PADE13
+    norm = float(np.abs(a).sum(axis=-2).max()) if a.size else 0.0
+    s = max(0, int(np.ceil(np.log2(norm / _THETA13)))) if norm > _THETA13 else 0
+    a = a / 2.0 ** s
+    eye = np.eye(a.shape[-1], dtype=a.dtype)
+    a2 = a @ a
+    a4 = a2 @ a2
+    a6 = a4 @ a2
+    u = a @ (a6 @ (b[13] * a6 + b[11] * a4 + b[9] * a2) + b[7] * a6 + b[5] * a4 + b[3] * a2 + b[1] * eye)
+    v = a6 @ (b[12] * a6 + b[10] * a4 + b[8] * a2) + b[6] * a6 + b[4] * a4 + b[2] * a2 + b[0] * eye
+    r = np.linalg.solve(v - u, v + u)
+    for _ in range(s):
+        r = r @ r
+    return r.astype(a.dtype, copy=False)
+
+
+def _matrix_exp_grad(g, a):
+    """Ā = the top-right block of exp([[Aᵀ, g], [0, Aᵀ]]) (the Fréchet derivative of exp at Aᵀ in direction g)."""
+    n = a.shape[-1]
+    if isinstance(a, Tensor):
+        e11, e12 = (_const(a, np.array(m_, dtype=a._data.dtype)) for m_ in ([[1.0, 0.0], [0.0, 1.0]], [[0.0, 1.0], [0.0, 0.0]]))
+        return linalg_matrix_exp(kron(e11, a.mT) + kron(e12, g))[..., :n, n:]
+    block = np.zeros(np.broadcast_shapes(a.shape, g.shape)[:-2] + (2 * n, 2 * n), np.result_type(a, g))
+    block[..., :n, :n] = block[..., n:, n:] = np.swapaxes(a, -1, -2)
+    block[..., :n, n:] = g
+    return _expm(block)[..., :n, n:]
+
+
+MATRIX_EXP = defop("LinalgMatrixExpBackward0", lambda a: _expm(a), _matrix_exp_grad, text=(_matrix_exp_grad.__doc__,))
+
+
+def linalg_matrix_exp(A: Tensor) -> Tensor:
+    """The matrix exponential ``Σ Aᵏ/k!`` of a square matrix (or of each in a batch).
+
+    >>> import flambeau as torch
+    >>> torch.linalg.matrix_exp(torch.zeros(2, 2)).tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
+    """
+    return apply(MATRIX_EXP, (A,), (_square("linalg.matrix_exp", A),))
+
+
+def matrix_exp(A: Tensor) -> Tensor:
+    """``torch.matrix_exp``: ``linalg.matrix_exp``."""
+    return linalg_matrix_exp(A)
 
 
 def det(input: Tensor) -> Tensor:
