@@ -127,6 +127,11 @@ def test_dot_escapes_quotes_and_newlines():
     assert 'the \\"x\\"\\nAccumulateGrad' in g.dot()
 
 
+def test_graph_of_something_else_is_a_type_error():
+    with pytest.raises(TypeError, match="expected a Tensor, got list"):
+        viz.graph([1, 2])
+
+
 def test_a_tensor_without_history_is_one_node():
     t = fl.tensor([1., 2.])
     g = viz.graph(t)

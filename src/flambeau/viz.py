@@ -187,6 +187,8 @@ def graph(tensor: Tensor, params=None, show_saved: bool = False, show_grads: boo
     >>> [n.name for n in g.nodes]
     ['tensor', 'SumBackward0', 'MulBackward0', 'AccumulateGrad']
     """
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"graph(): expected a Tensor, got {type(tensor).__name__}")
     names = name_map(sys._getframe(1), params)
     nodes = [GraphNode(0, "tensor", "tensor", names.get(id(tensor), ""), tuple(tensor._data.shape), str(tensor._data.dtype), [], None)]
     edges = []
