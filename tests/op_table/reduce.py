@@ -1,6 +1,14 @@
 """Reduction rows."""
 
-from . import R, Row
+import importlib
+
+from . import B, I, R, Row
+
+
+def linalg(t):
+    """``torch.linalg`` or, for flambeau, the module defining its norms (until ``flambeau.linalg`` exposes them)."""
+    return t.linalg if hasattr(t, "linalg") else importlib.import_module("flambeau.ops.reduce")
+
 
 ROWS = [
     Row("sum", lambda t, a: t.sum(a), (R(3, 4),)),
@@ -8,4 +16,64 @@ ROWS = [
     Row("sum_dims", lambda t, a: a.sum((0, 2)), (R(2, 3, 4),), covers=("sum",)),
     Row("mean", lambda t, a: t.mean(a), (R(3, 4),)),
     Row("mean_dim", lambda t, a: t.mean(a, -1), (R(3, 4),), covers=("mean",)),
+    Row("nansum", lambda t, a: t.nansum(a), (R(3, 4),)),
+    Row("nansum_dim", lambda t, a: a.nansum(1, keepdim=True), (R(3, 4),), covers=("nansum",)),
+    Row("nansum_nan", lambda t, a: t.nansum(t.log(a), 0), (R(3, 4),), grad=False, covers=("nansum",)),
+    Row("prod", lambda t, a: t.prod(a), (R(3, 4),)),
+    Row("prod_dim", lambda t, a: a.prod(1, keepdim=True), (R(3, 4),), covers=("prod",)),
+    Row("max", lambda t, a: t.max(a), (R(3, 4),)),
+    Row("max_dim", lambda t, a: t.max(a, 1), (R(3, 4),), covers=("max",)),
+    Row("max_dim_keepdim", lambda t, a: a.max(dim=0, keepdim=True), (R(3, 4),), covers=("max",)),
+    Row("max_binary", lambda t, a, b: t.max(a, b), (R(3, 4), R(4)), covers=("max",)),
+    Row("min", lambda t, a: a.min(), (R(3, 4),)),
+    Row("min_dim", lambda t, a: t.min(a, -1), (R(3, 4),), covers=("min",)),
+    Row("min_binary", lambda t, a, b: t.min(a, b), (R(3, 4), R(3, 1)), covers=("min",)),
+    Row("amax", lambda t, a: t.amax(a, 1), (R(3, 4),)),
+    Row("amax_dims", lambda t, a: a.amax((0, 2), keepdim=True), (R(2, 3, 4),), covers=("amax",)),
+    Row("amin", lambda t, a: t.amin(a), (R(3, 4),)),
+    Row("argmax", lambda t, a: (t.argmax(a), a.argmax(1), t.argmax(a, 0, keepdim=True)), (R(3, 4),), grad=False),
+    Row("argmin", lambda t, a: (t.argmin(a), a.argmin(-1)), (R(3, 4),), grad=False),
+    Row("std", lambda t, a: t.std(a), (R(3, 4),)),
+    Row("std_dim", lambda t, a: a.std(1, keepdim=True), (R(3, 4),), covers=("std",)),
+    Row("std_correction", lambda t, a: t.std(a, dim=0, correction=0), (R(3, 4),), covers=("std",)),
+    Row("std_unbiased", lambda t, a: (t.std(a, False), t.std(a, 1, False, True)), (R(3, 4),), covers=("std",)),
+    Row("var", lambda t, a: t.var(a), (R(3, 4),)),
+    Row("var_dims", lambda t, a: a.var((0, 2), correction=2), (R(3, 2, 4),), covers=("var",)),
+    Row("std_mean", lambda t, a: t.std_mean(a, 1), (R(3, 4),)),
+    Row("var_mean", lambda t, a: t.var_mean(a, dim=0, keepdim=True), (R(3, 4),)),
+    Row("var_mean_only_mean", lambda t, a: t.var_mean(a)[1], (R(3, 4),), covers=("var_mean",)),
+    Row("logsumexp", lambda t, a: t.logsumexp(a, 1), (R(3, 4),)),
+    Row("logsumexp_dims", lambda t, a: a.logsumexp((0, 1), keepdim=True), (R(3, 4, 2),), covers=("logsumexp",)),
+    Row("norm", lambda t, a: a.norm(), (R(3, 4),)),
+    Row("norm_p1_dim", lambda t, a: t.norm(a, p=1, dim=1), (R(3, 4),), covers=("norm",)),
+    Row("norm_p3", lambda t, a: a.norm(p=3, dim=0, keepdim=True), (R(3, 4),), covers=("norm",)),
+    Row("norm_inf", lambda t, a: a.norm(p=float("inf"), dim=1), (R(3, 4),), covers=("norm",)),
+    Row("norm_fro", lambda t, a: a.norm(p="fro", dim=(0, 1)), (R(3, 4),), covers=("norm",)),
+    Row("vector_norm", lambda t, a: linalg(t).vector_norm(a), (R(3, 4),)),
+    Row("vector_norm_inf", lambda t, a: linalg(t).vector_norm(a, float("-inf"), dim=0), (R(3, 4),), covers=("vector_norm",)),
+    Row("vector_norm_p0", lambda t, a: linalg(t).vector_norm(a, 0), (R(3, 4),), covers=("vector_norm",)),
+    Row("matrix_norm", lambda t, a: linalg(t).matrix_norm(a), (R(2, 3, 4),)),
+    Row("matrix_norm_1", lambda t, a: linalg(t).matrix_norm(a, 1), (R(2, 3, 4),), covers=("matrix_norm",)),
+    Row("matrix_norm_inf", lambda t, a: linalg(t).matrix_norm(a, float("inf"), keepdim=True), (R(2, 3, 4),), covers=("matrix_norm",)),
+    Row("matrix_norm_neg1", lambda t, a: linalg(t).matrix_norm(a, -1, dim=(0, 2)), (R(2, 3, 4),), covers=("matrix_norm",)),
+    Row("cumsum", lambda t, a: t.cumsum(a, 1), (R(3, 4),)),
+    Row("cumsum_int", lambda t, a: a.cumsum(0), (I(3, 4),), grad=False, covers=("cumsum",)),
+    Row("cumprod", lambda t, a: t.cumprod(a, 0), (R(3, 4),)),
+    Row("cumprod_", lambda t, a: (a * 1).cumprod_(1), (R(3, 4),), covers=("cumprod",)),
+    Row("all", lambda t, a: (t.all(a), a.all(1), t.all(a, dim=(0, 1), keepdim=True)), (B(3, 4),), grad=False),
+    Row("any", lambda t, a: (t.any(a), a.any(0), t.any(a, 1, keepdim=True)), (I(3, 4, high=2),), grad=False),
+    Row("count_nonzero", lambda t, a: (t.count_nonzero(a), a.count_nonzero(dim=0)), (I(3, 4),), grad=False),
+    Row("median", lambda t, a: t.median(a), (R(3, 4),)),
+    Row("median_dim", lambda t, a: a.median(1), (R(3, 5),), covers=("median",)),
+    Row("median_dim_keepdim", lambda t, a: t.median(a, 0, keepdim=True), (R(4, 3),), covers=("median",)),
+    Row("sort", lambda t, a: t.sort(a, 1), (R(3, 4),)),
+    Row("sort_descending", lambda t, a: a.sort(dim=0, descending=True, stable=True), (R(3, 4),), covers=("sort",)),
+    Row("argsort", lambda t, a: (t.argsort(a), a.argsort(0, descending=True)), (R(3, 4),), grad=False),
+    Row("topk", lambda t, a: t.topk(a, 2, dim=1), (R(3, 4),)),
+    Row("topk_smallest", lambda t, a: a.topk(2, 0, largest=False), (R(3, 4),), covers=("topk",)),
+    Row("kthvalue", lambda t, a: t.kthvalue(a, 2, 1, True), (R(3, 4),)),
+    Row("kthvalue_dim0", lambda t, a: a.kthvalue(3, dim=0), (R(3, 4),), covers=("kthvalue",)),
+    Row("unique", lambda t, a: t.unique(a, return_inverse=True, return_counts=True), (I(3, 4, high=5),), grad=False),
+    Row("unique_plain", lambda t, a: a.unique(), (I(3, 4, high=5),), grad=False, covers=("unique",)),
+    Row("unique_dim", lambda t, a: t.unique(a, dim=0, return_counts=True), (I(6, 2, high=2),), grad=False, covers=("unique",)),
 ]
