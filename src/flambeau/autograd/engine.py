@@ -14,6 +14,8 @@ graph of their own and the result can be differentiated again). The engine knows
 
 from __future__ import annotations
 
+import numpy as np
+
 from .function import AccumulateGrad, _call_tensor_hook
 from .grad_mode import STATE
 
@@ -114,6 +116,7 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
         useful = _prune(root_nodes, targets)
     ready = [n for n in root_nodes if deps.get(n, 0) == 0]
     prev_mode = STATE.enabled
+    prev_err = np.seterr(all="ignore")  # derivatives reach inf/nan silently, as PyTorch's do
     STATE.enabled = graph
     try:
         while ready:
@@ -158,6 +161,7 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
                     ready.append(nxt)
     finally:
         STATE.enabled = prev_mode
+        np.seterr(**prev_err)
     return captured
 
 

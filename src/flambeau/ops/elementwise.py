@@ -107,11 +107,11 @@ MUL = defop("MulBackward0",      lambda a, b: a * b,                      lambda
             text=("∂(a·b)/∂a = b", "∂(a·b)/∂b = a"))
 DIV = defop("DivBackward0",      lambda a, b: a / b,                      lambda g, b: g / b,            lambda g, a, b: -g * a / (b * b),
             text=("∂(a/b)/∂a = 1/b", "∂(a/b)/∂b = -a/b²"))
-POW_SCALAR = defop("PowBackward0", lambda x, exponent: x ** exponent,
-                   lambda g, x, exponent: g * 0.0 if exponent == 0 else g * (exponent * x ** (exponent - 1)),
+POW_SCALAR = defop("PowBackward0", lambda x, exponent: _power(x, exponent),
+                   lambda g, x, exponent: g * 0.0 if exponent == 0 else g * (exponent * _power(x, exponent - 1)),
                    text=("∂(xⁿ)/∂x = n·xⁿ⁻¹",))
 POW = defop("PowBackward1",      lambda a, b: a ** b,
-                                 lambda g, a, b: g * (b * a ** (b - 1)),
+                                 lambda g, a, b: m.where(b == 0, 0.0, g * (b * a ** (b - 1))),
                                  lambda g, a, b, out: g * m.where((a == 0) & (b >= 0), 0.0, out * m.log(a)),
             text=("∂(aᵇ)/∂a = b·aᵇ⁻¹", "∂(aᵇ)/∂b = aᵇ·ln a"))
 RPOW = defop("PowBackward2",     lambda x, base: base ** x,
@@ -270,6 +270,17 @@ def _no_derivative(fwd, what: str):
     return defop("NotImplemented", fwd, fail, fail)
 
 
+def _power(x, exponent):
+    """``x ** exponent`` for a Python-number exponent; ±0.5 go through sqrt as PyTorch's kernel does (so (-0)^-½ is -inf)."""
+    if isinstance(x, Tensor):
+        return x ** exponent
+    if exponent == 0.5:
+        return np.sqrt(x)
+    if exponent == -0.5:
+        return 1 / np.sqrt(x)
+    return x ** exponent
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     # exp of -|x| never overflows: sigmoid(-1000) is 0, not nan
     e = np.exp(-np.abs(x))
@@ -388,7 +399,7 @@ def pow(input, exponent) -> Tensor:
     if d.dtype.kind in "iu" and type(exponent) is int and exponent < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
     with np.errstate(divide="ignore", invalid="ignore"):
-        return record(POW_SCALAR, (input,), d ** exponent, (exponent,))
+        return record(POW_SCALAR, (input,), _power(d, exponent), (exponent,))
 
 
 def _rpow(x: Tensor, base) -> Tensor:
