@@ -33,9 +33,6 @@ ROWS = [
     Row("le", lambda t, a, b: t.le(a, b), (R(3, 4), R(4)), grad=False, covers=("less_equal", "__le__")),
     Row("gt", lambda t, a, b: t.gt(a, b), (R(3, 4), R(4)), grad=False, covers=("greater", "__gt__")),
     Row("ge", lambda t, a, b: t.ge(a, b), (R(3, 4), R(4)), grad=False, covers=("greater_equal", "__ge__")),
-]
-
-ROWS += [
     Row("exp2", lambda t, a: t.exp2(a), (R(3, 2),)),
     Row("expm1", lambda t, a: t.expm1(a), (R(3, 2),)),
     Row("log2", lambda t, a: t.log2(a), (P(3, 2),)),
@@ -112,4 +109,8 @@ ROWS += [
     Row("allclose", lambda t, a, b: t.tensor([t.allclose(a, a + b * 1e-9), t.allclose(a, a + b), a.allclose(a)]), (R(3, 4), R(4)),
         grad=False),
     Row("equal", lambda t, a, b: t.tensor([t.equal(a, a * 1), t.equal(a, b), a.equal(a[:1])]), (R(3, 4), R(3, 4)), grad=False),
+    Row("clamp_min_tensor", lambda t, a, b: t.clamp_min(a, b), (R(3, 4), R(4)), broadcast=True, covers=("clamp_min",)),
+    Row("clamp_max_tensor", lambda t, a, b: a.clamp_max(b), (R(3, 4), R(3, 1)), broadcast=True, covers=("clamp_max",)),
+    Row("clamp_min_scalar", lambda t, a: t.clamp_min(a, 0.2), (R(3, 4),), covers=("clamp_min",)),
+    Row("clamp_max_", lambda t, a: (a * 1).clamp_max_(-0.2), (R(3, 4),), covers=("clamp_max",)),
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype
-from .._tensor import Tensor, _new_tensor
+from .._tensor import Tensor, _c_name, _new_tensor
 from ..autograd.grad_mode import STATE
 from . import _special, defop, m, math_fn, record
 
@@ -158,7 +158,7 @@ ERFC = defop("ErfcBackward0",   lambda x: _special.erfc(x).astype(x.dtype),   la
              text=("∂erfc x/∂x = -2/√π·e^(-x²)",))
 ERFINV = defop("ErfinvBackward0", lambda x: _special.erfinv(x).astype(x.dtype), lambda g, out: g * m.exp(out * out) / _TWO_OVER_SQRT_PI,
                text=("∂erfinv y/∂y = √π/2·e^(erfinv(y)²)",))
-SIGN = defop("SignBackward0",   lambda x: np.sign(x),                         lambda g: g * 0.0,                      text=("∂sign x/∂x = 0",))
+SIGN = defop("SignBackward0",   lambda x: np.sign(x) if x.dtype.kind != "b" else x.copy(), lambda g: g * 0.0, text=("∂sign x/∂x = 0",))
 FLOOR = defop("FloorBackward0", lambda x: np.floor(x),                        lambda g: g * 0.0,                      text=("∂⌊x⌋/∂x = 0",))
 CEIL = defop("CeilBackward0",   lambda x: np.ceil(x),                         lambda g: g * 0.0,                      text=("∂⌈x⌉/∂x = 0",))
 ROUND = defop("RoundBackward0", lambda x: np.round(x),                        lambda g: g * 0.0,                      text=("∂round x/∂x = 0",))
@@ -169,6 +169,8 @@ NAN_TO_NUM = defop("NanToNumBackward0", lambda x, nan, posinf, neginf: np.nan_to
                    lambda g, x: g * m.isfinite(x), text=("∂nan_to_num x/∂x = [x finite]",))
 CLAMP = defop("ClampBackward1", lambda x, min, max: _clip(x, min, max),       lambda g, x, min, max: g * _within(x, min, max),
               text=("∂clamp(x)/∂x = [min ≤ x ≤ max]",))
+CLAMP_MIN = defop("ClampMinBackward0", lambda x, min: np.maximum(x, min),   lambda g, x, min: g * (x >= min),       text=("∂max(x, c)/∂x = [x ≥ c]",))
+CLAMP_MAX = defop("ClampMaxBackward0", lambda x, max: np.minimum(x, max),   lambda g, x, max: g * (x <= max),       text=("∂min(x, c)/∂x = [x ≤ c]",))
 
 #                                          forward on arrays                    ∂ℒ/∂a                                    ∂ℒ/∂b
 ATAN2 = defop("Atan2Backward0", lambda a, b: np.arctan2(a, b),               lambda g, a, b: g * b / (a * a + b * b),
@@ -196,6 +198,12 @@ FMAX = defop("FmaxBackward0",   lambda a, b: np.fmax(a, b),                  lam
 FMIN = defop("FminBackward0",   lambda a, b: np.fmin(a, b),                  lambda g, a, b: g * ((a <= b) | m.isnan(b)),
                                                                                lambda g, a, b: g * ~((a <= b) | m.isnan(b)),
              text=("∂fmin(a,b)/∂a = [a ≤ b or b is nan]", "∂fmin(a,b)/∂b = the rest"))
+CLAMP_MIN_TENSOR = defop("ClampMinBackward1", lambda x, min: np.maximum(x, min), lambda g, x, min: g * (x >= min),
+                                                                               lambda g, x, min: g * (x < min),
+                         text=("∂max(x, m)/∂x = [x ≥ m]", "∂max(x, m)/∂m = [x < m]"))
+CLAMP_MAX_TENSOR = defop("ClampMaxBackward1", lambda x, max: np.minimum(x, max), lambda g, x, max: g * (x <= max),
+                                                                               lambda g, x, max: g * (x > max),
+                         text=("∂min(x, m)/∂x = [x ≤ m]", "∂min(x, m)/∂m = [x > m]"))
 LERP = defop("LerpBackward0",   lambda a, b, weight: _lerp(a, b, weight),    lambda g, weight: g * (1 - weight),     lambda g, weight: g * weight,
              text=("∂lerp/∂start = 1 - w", "∂lerp/∂end = w"))
 
@@ -396,6 +404,8 @@ def pow(input, exponent) -> Tensor:
     d = input._data
     if type(exponent) is float and d.dtype.kind != "f":
         d = as_float(d)
+    elif d.dtype.kind == "b":
+        d = d.astype(np.int64)
     if d.dtype.kind in "iu" and type(exponent) is int and exponent < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -418,6 +428,8 @@ def neg(input: Tensor) -> Tensor:
 
 def abs(input: Tensor) -> Tensor:
     """``|input|``; its gradient at 0 is 0."""
+    if input._data.dtype.kind == "b":
+        raise NotImplementedError("\"abs_cpu\" not implemented for 'Bool'")
     return unary(ABS, input)
 
 
@@ -502,9 +514,14 @@ def _math(op, x: Tensor, attrs: tuple = (), keep_int: bool = False) -> Tensor:
         return record(op, (x,), op.fwd(d, *attrs), attrs)
 
 
-def _unary_math(op, name: str, doc: str, keep_int: bool = False):
-    """A public unary function ``name(input)`` running ``op``; integers compute in the default float dtype unless ``keep_int``."""
+def _unary_math(op, name: str, doc: str, keep_int: bool = False, kernel: str = ""):
+    """A public unary function ``name(input)`` running ``op``; integers compute in the default float dtype unless ``keep_int``.
+
+    ``kernel`` names PyTorch's kernel for ops it does not define on bool tensors (the error message names it).
+    """
     def fn(input: Tensor) -> Tensor:
+        if kernel and input._data.dtype.kind == "b":
+            raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
         return _math(op, input, (), keep_int)
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = (f"{doc}\\n\\n    >>> import flambeau as torch\\n    >>> torch.{name}(torch.tensor([0.5, 0.25])).shape\\n"
@@ -531,9 +548,9 @@ erf = _unary_math(ERF, "erf", "The error function ``2/√π ∫₀ˣ e^(-t²) dt
 erfc = _unary_math(ERFC, "erfc", "``1 - erf(input)``, keeping its digits for large inputs.")
 erfinv = _unary_math(ERFINV, "erfinv", "The inverse error function (``±inf`` at ±1, ``nan`` outside).")
 sign = _unary_math(SIGN, "sign", "-1, 0 or 1 by the sign of each element (same dtype).", keep_int=True)
-floor = _unary_math(FLOOR, "floor", "Largest integer not above each element (integers unchanged).", keep_int=True)
-ceil = _unary_math(CEIL, "ceil", "Smallest integer not below each element (integers unchanged).", keep_int=True)
-trunc = _unary_math(TRUNC, "trunc", "Rounds toward zero (integers unchanged).", keep_int=True)
+floor = _unary_math(FLOOR, "floor", "Largest integer not above each element (integers unchanged).", keep_int=True, kernel="floor_vml_cpu")
+ceil = _unary_math(CEIL, "ceil", "Smallest integer not below each element (integers unchanged).", keep_int=True, kernel="ceil_vml_cpu")
+trunc = _unary_math(TRUNC, "trunc", "Rounds toward zero (integers unchanged).", keep_int=True, kernel="trunc_vml_cpu")
 fix = trunc
 arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
 
@@ -561,6 +578,8 @@ def round(input: Tensor, *, decimals: int = 0) -> Tensor:
     >>> torch.round(torch.tensor([0.5, 1.5, 1.234]), decimals=0)
     tensor([0., 2., 1.])
     """
+    if input._data.dtype.kind == "b":
+        raise NotImplementedError("\"round_vml_cpu\" not implemented for 'Bool'")
     if decimals == 0:
         return _math(ROUND, input, (), keep_int=True)
     _float_only(input, "round")
@@ -619,14 +638,33 @@ def clamp(input: Tensor, min=None, max=None) -> Tensor:
 clip = clamp
 
 
+def _one_bound(scalar_op, tensor_op, input: Tensor, bound) -> Tensor:
+    if isinstance(bound, Tensor):
+        return binary(tensor_op, input, bound)
+    bound = _bound(bound)
+    with np.errstate(invalid="ignore"):
+        return record(scalar_op, (input,), scalar_op.fwd(*arrays2(input, bound)), (bound,))
+
+
 def clamp_min(input: Tensor, min) -> Tensor:
-    """``clamp(input, min=min)``."""
-    return clamp(input, min=min)
+    """``max(input, min)`` elementwise; ``min`` a number or a tensor.
+
+    >>> import flambeau as torch
+    >>> torch.clamp_min(torch.tensor([-1., 2.]), 0)
+    tensor([0., 2.])
+    """
+    return _one_bound(CLAMP_MIN, CLAMP_MIN_TENSOR, input, min)
 
 
 def clamp_max(input: Tensor, max) -> Tensor:
-    """``clamp(input, max=max)``."""
-    return clamp(input, max=max)
+    """``min(input, max)`` elementwise; ``max`` a number or a tensor."""
+    return _one_bound(CLAMP_MAX, CLAMP_MAX_TENSOR, input, max)
+
+
+def _tensor_other(name: str, other) -> None:
+    """PyTorch's check for the ops whose ``other`` must be a tensor (``maximum``, ``atan2`` ...)."""
+    if not isinstance(other, Tensor):
+        raise TypeError(f"{name}(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
 
 
 def _binary_float(op, a, b) -> Tensor:
@@ -651,6 +689,7 @@ def atan2(input: Tensor, other: Tensor) -> Tensor:
     >>> torch.atan2(torch.tensor([1.]), torch.tensor([1.]))
     tensor([0.7854])
     """
+    _tensor_other("atan2", other)
     return _binary_float(ATAN2, input, other)
 
 
@@ -664,7 +703,9 @@ def hypot(input: Tensor, other: Tensor) -> Tensor:
     >>> torch.hypot(torch.tensor([3.]), torch.tensor([4.]))
     tensor([5.])
     """
-    _float_only(input, "hypot")
+    _tensor_other("hypot", other)
+    if _dtype.result_type(input, other).np.kind != "f":
+        raise NotImplementedError(f"\"hypot_cpu\" not implemented for '{_dtype.result_type(input, other)._tensor_type[:-6]}'")
     return _binary_float(HYPOT, input, other)
 
 
@@ -718,11 +759,13 @@ def maximum(input: Tensor, other: Tensor) -> Tensor:
     >>> torch.maximum(torch.tensor([1., 5.]), torch.tensor([3., 2.]))
     tensor([3., 5.])
     """
+    _tensor_other("maximum", other)
     return binary(MAXIMUM, input, other)
 
 
 def minimum(input: Tensor, other: Tensor) -> Tensor:
     """Elementwise minimum (NaN propagates); ties share the gradient equally."""
+    _tensor_other("minimum", other)
     return binary(MINIMUM, input, other)
 
 
@@ -733,11 +776,13 @@ def fmax(input: Tensor, other: Tensor) -> Tensor:
     >>> torch.fmax(torch.tensor([float('nan'), 1.]), torch.tensor([2., 3.]))
     tensor([2., 3.])
     """
+    _tensor_other("fmax", other)
     return binary(FMAX, input, other)
 
 
 def fmin(input: Tensor, other: Tensor) -> Tensor:
     """Elementwise minimum ignoring NaN (NaN only where both are NaN)."""
+    _tensor_other("fmin", other)
     return binary(FMIN, input, other)
 
 
@@ -769,8 +814,7 @@ def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
     """
     _float_only(input, "lerp_kernel_scalar")
     if input._data.dtype != end._data.dtype:
-        raise RuntimeError(f"expected dtype {input.dtype.__repr__().split('.')[-1]} for `end` but got dtype "
-                           f"{end.dtype.__repr__().split('.')[-1]}")
+        raise RuntimeError(f"expected dtype {_c_name(input._data.dtype)} for `end` but got dtype {_c_name(end._data.dtype)}")
     if isinstance(weight, Tensor):
         return _ternary(LERP_TENSOR, (input, end, weight))
     return binary(LERP, input, end, (_bound(weight),))
@@ -846,6 +890,7 @@ def _pair(input, other) -> tuple:
 
 def _bool_op(ufunc, name: str):
     def fn(input: Tensor, other: Tensor) -> Tensor:
+        _tensor_other(name, other)
         a = input._data if isinstance(input, Tensor) else input
         b = other._data if isinstance(other, Tensor) else other
         try:
@@ -885,8 +930,6 @@ def _bitwise_op(ufunc, name: str):
         _integral(np.asarray(a), name)
         if isinstance(b, np.ndarray):
             _integral(b, name)
-        elif type(b) is float:
-            raise RuntimeError(f'"{name}_cpu" not implemented for \'Float\'')
         try:
             out = ufunc(a, b)
         except ValueError:
@@ -901,6 +944,12 @@ def _bitwise_op(ufunc, name: str):
 bitwise_and = _bitwise_op(np.bitwise_and, "bitwise_and")
 bitwise_or = _bitwise_op(np.bitwise_or, "bitwise_or")
 bitwise_xor = _bitwise_op(np.bitwise_xor, "bitwise_xor")
+
+
+def _invert(self: Tensor) -> Tensor:
+    if self._data.dtype.kind not in "biu":
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
+    return bitwise_not(self)
 
 
 def bitwise_not(input: Tensor) -> Tensor:
@@ -927,6 +976,7 @@ def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-
     >>> torch.isclose(torch.tensor([1., 2.]), torch.tensor([1. + 1e-9, 2.1]))
     tensor([ True, False])
     """
+    _tensor_other("isclose", other)
     _same_dtype(input, other)
     a, b = input._data, other._data
     with np.errstate(invalid="ignore", over="ignore"):
@@ -1064,7 +1114,7 @@ Tensor.__rfloordiv__ = lambda self, other: floor_divide(other, self)
 Tensor.__and__ = Tensor.__rand__ = bitwise_and
 Tensor.__or__ = Tensor.__ror__ = bitwise_or
 Tensor.__xor__ = Tensor.__rxor__ = bitwise_xor
-Tensor.__invert__ = bitwise_not
+Tensor.__invert__ = _invert
 Tensor.__imod__ = _method_inplace(remainder, "__imod__")
 Tensor.__ifloordiv__ = _method_inplace(floor_divide, "__ifloordiv__")
 Tensor.__iand__ = _method_inplace(bitwise_and, "__iand__")

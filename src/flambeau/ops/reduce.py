@@ -115,12 +115,16 @@ def _rev_cumsum(x, dim: int):
 
 def _take(x, idx, dim: int, keepdim: bool):
     """The elements at ``idx`` (indices along ``dim``, in keepdim form); ``dim`` dropped unless ``keepdim``."""
+    if x.ndim == 0:
+        return x
     out = np.take_along_axis(x, idx, dim)
     return out if keepdim else out.squeeze(dim)
 
 
 def _put(g, idx, dim: int, keepdim: bool, shape: tuple):
     """The gradient of :func:`_take`: zeros of ``shape`` with ``g`` placed at ``idx``."""
+    if not shape:
+        return g
     out = np.zeros(shape, g.dtype)
     np.put_along_axis(out, idx, g if keepdim else np.expand_dims(g, dim), dim)
     return out
@@ -165,7 +169,7 @@ def _std_grad(g, x, out, dims, correction, shape):
 
 def _var_grad(g, x, dims, correction, shape):
     """∂var/∂x = 2 (x - mean) / (N - correction)."""
-    return expand_back(g, shape, dims) * (x - m.mean(x, dims, True)) * (2 / (reduced_size(shape, dims) - correction))
+    return expand_back(g, shape, dims) * (x - m.mean(x, dims, True)) * float(np.divide(2.0, reduced_size(shape, dims) - correction))
 
 
 def _moments_grad(g, x, out, dims, correction, shape, spread):
@@ -295,7 +299,9 @@ def _require_float(x: Tensor, message: str) -> None:
 def _reduce(op, x: Tensor, dim, keepdim: bool, *extra, data: np.ndarray | None = None) -> Tensor:
     """Run a reduction row whose attrs are ``(dims, *extra, keepdim, shape)``."""
     d = x._data if data is None else data
-    dims = norm_dims(dim, d.ndim)
+    dims = norm_dims(dim, builtins.max(d.ndim, 1))
+    if d.ndim == 0:
+        dims = None
     with np.errstate(all="ignore"):
         return apply(op, (x,), (d,), (dims, *extra, keepdim, d.shape))
 
@@ -306,6 +312,8 @@ def _long(a) -> Tensor:
 
 def _indexed(kind, op, x: Tensor, idx: np.ndarray, dim: int, keepdim: bool):
     """The ``(values, indices)`` named tuple of a selection with indices ``idx`` (keepdim form) along ``dim``."""
+    if x._data.ndim == 0:
+        idx, keepdim = idx.reshape(()), True
     values = apply(op, (x,), (x._data,), (idx, dim, keepdim, x._data.shape))
     return kind(values, _long(idx if keepdim else idx.squeeze(dim)))
 
@@ -314,10 +322,11 @@ def _one_dim(x: Tensor, dim: int) -> int:
     return _wrap_dim(dim, builtins.max(x._data.ndim, 1))
 
 
-def _as_1d(x: Tensor) -> Tensor:
-    """A 0-dim tensor seen as shape (1,) (PyTorch lets dim 0/-1 index a scalar)."""
-    from .shape import reshape
-    return reshape(x, (1,)) if x._data.ndim == 0 else x
+def _along(x: Tensor, dim: int) -> tuple:
+    """``(data, dim)`` for an op along ``dim``: a 0-dim tensor is seen as shape (1,) (PyTorch lets dim 0/-1 index a scalar)."""
+    d = x._data
+    d = d.reshape(1) if d.ndim == 0 else d
+    return d, _wrap_dim(dim, d.ndim)
 
 
 def _empty_check(x: Tensor, name: str) -> None:
@@ -370,10 +379,8 @@ def _extreme(name: str, whole, along, kind, pick, binary):
         if dim is None:
             _empty_check(input, name)
             return _reduce(whole, input, None, False)
-        x = _as_1d(input)
-        dim = _wrap_dim(dim, x._data.ndim)
-        idx = np.expand_dims(pick(x._data, axis=dim), dim)
-        return _indexed(kind, along, x if input._data.ndim else input, idx, dim, keepdim or input._data.ndim == 0)
+        d, dim = _along(input, dim)
+        return _indexed(kind, along, input, np.expand_dims(pick(d, axis=dim), dim), dim, keepdim)
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = (f"The {name}imum of all elements; with ``dim``, a ``(values, indices)`` named tuple; with a tensor, "
                   f"``{name}imum(input, other)``.\n\n    >>> import flambeau as torch\n"
@@ -411,6 +418,8 @@ def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
 def _arg_extreme(pick):
     def fn(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
         d = input._data
+        if d.dtype.kind == "b":
+            raise RuntimeError(f"{pick.__name__}(): does not support bool input")
         if dim is None:
             i = pick(d)
             return _long(np.full((1,) * d.ndim, i) if keepdim else i)
@@ -435,7 +444,7 @@ def _correction(dim, unbiased, correction) -> tuple:
     if isinstance(dim, bool):
         dim, unbiased = None, dim
     if correction is not None and unbiased is not None:
-        raise RuntimeError("Cannot specify both unbiased and correction")
+        raise TypeError("std()/var() received an invalid combination of arguments - got both unbiased and correction")
     if correction is None:
         correction = 0 if unbiased is False else 1
     return dim, correction
@@ -537,12 +546,11 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
 
 
 def _scan(op, input: Tensor, dim: int, dtype) -> Tensor:
+    if input._data.ndim == 0:   # a scan of a scalar (dim 0 or -1) is the scalar
+        return _scan(op, input.reshape(1), _wrap_dim(dim, 1), dtype).reshape(())
     d = input._data
     npd = _sum_dtype(input, dtype)
-    d = d if npd is None else d.astype(npd, copy=False)
-    x = _as_1d(input)
-    out = apply(op, (x,), (d.reshape(x._data.shape),), (_wrap_dim(dim, x._data.ndim),))
-    return out if input._data.ndim else out.reshape(())
+    return apply(op, (input,), (d if npd is None else d.astype(npd, copy=False),), (_wrap_dim(dim, d.ndim),))
 
 
 def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
@@ -598,17 +606,17 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False):
     >>> torch.median(torch.tensor([4., 1., 3., 2.]))
     tensor(2.)
     """
+    if input._data.dtype.kind == "b":
+        raise NotImplementedError("\"median_cpu\" not implemented for 'Bool'")
     if dim is None:
         _empty_check(input, "median")
         return _reduce(MEDIAN_ALL, input, None, False)
-    x = _as_1d(input)
-    dim = _wrap_dim(dim, x._data.ndim)
-    d = x._data
+    d, dim = _along(input, dim)
     order = np.argsort(d, axis=dim, kind="stable")
     pos = np.take(order, [(d.shape[dim] - 1) // 2], axis=dim)
     last = np.take(order, [d.shape[dim] - 1], axis=dim)
     idx = np.where(np.isnan(np.take_along_axis(d, last, dim)), last, pos)   # a NaN in the slice is the median, as PyTorch
-    return _indexed(return_types.median, MEDIAN_DIM, x, idx, dim, keepdim or input._data.ndim == 0)
+    return _indexed(return_types.median, MEDIAN_DIM, input, idx, dim, keepdim)
 
 
 def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
@@ -618,10 +626,8 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
     >>> torch.sort(torch.tensor([3., 1., 2.]), descending=True).indices
     tensor([0, 2, 1])
     """
-    x = _as_1d(input)
-    dim = _wrap_dim(dim, x._data.ndim)
-    out = _indexed(return_types.sort, SORT, x, _arg_sort(x._data, dim, descending), dim, True)
-    return out if input._data.ndim else return_types.sort(out.values.reshape(()), out.indices.reshape(()))
+    d, dim = _along(input, dim)
+    return _indexed(return_types.sort, SORT, input, _arg_sort(d, dim, descending), dim, True)
 
 
 def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
@@ -644,14 +650,11 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     >>> torch.topk(torch.tensor([1., 4., 2., 3.]), 2).values
     tensor([4., 3.])
     """
-    x = _as_1d(input)
-    dim = _wrap_dim(dim, x._data.ndim)
-    n = x._data.shape[dim]
-    if k < 0 or k > n:
+    d, dim = _along(input, dim)
+    if k < 0 or k > d.shape[dim]:
         raise RuntimeError("selected index k out of range")
-    idx = np.take(_arg_sort(x._data, dim, largest), np.arange(k), axis=dim)
-    out = _indexed(return_types.topk, TOPK, x, idx, dim, True)
-    return out if input._data.ndim else return_types.topk(out.values.reshape(()), out.indices.reshape(()))
+    idx = np.take(_arg_sort(d, dim, largest), np.arange(k), axis=dim)
+    return _indexed(return_types.topk, TOPK, input, idx, dim, True)
 
 
 def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False):
@@ -661,13 +664,11 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False):
     >>> torch.kthvalue(torch.tensor([3., 1., 2.]), 2).values
     tensor(2.)
     """
-    x = _as_1d(input)
-    dim = _wrap_dim(dim, x._data.ndim)
-    n = x._data.shape[dim]
-    if not 1 <= k <= n:
+    d, dim = _along(input, dim)
+    if not 1 <= k <= d.shape[dim]:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {dim}")
-    idx = np.take(_arg_sort(x._data, dim, False), [k - 1], axis=dim)
-    return _indexed(return_types.kthvalue, KTHVALUE, x, idx, dim, keepdim or input._data.ndim == 0)
+    idx = np.take(_arg_sort(d, dim, False), [k - 1], axis=dim)
+    return _indexed(return_types.kthvalue, KTHVALUE, input, idx, dim, keepdim)
 
 
 def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False, dim: int | None = None):
