@@ -133,23 +133,34 @@ RECIPROCAL = defop("ReciprocalBackward0", lambda x: 1 / x,                lambda
 
 
 #                                          forward on arrays                    ∂ℒ/∂x
-EXP2 = defop("Exp2Backward0",   lambda x: np.exp2(x),                         lambda g, out: g * out * _LN2,          text=("∂(2ˣ)/∂x = 2ˣ·ln 2",))
-EXPM1 = defop("Expm1Backward0", lambda x: np.expm1(x),                        lambda g, out: g * (out + 1),           text=("∂(eˣ-1)/∂x = eˣ",))
-LOG2 = defop("Log2Backward0",   lambda x: np.log2(x),                       lambda g, x: g / (x * _LN2),          text=("∂(log₂x)/∂x = 1/(x·ln 2)",))
-LOG10 = defop("Log10Backward0", lambda x: np.log10(x),                     lambda g, x: g / (x * _LN10),        text=("∂(log₁₀x)/∂x = 1/(x·ln 10)",))
-LOG1P = defop("Log1PBackward0", lambda x: np.log1p(x),                        lambda g, x: g / (x + 1),               text=("∂ln(1+x)/∂x = 1/(1+x)",))
+EXP2 = defop("Exp2Backward0",    lambda x: np.exp2(x),                          lambda g, out: g * out * _LN2,           text=("∂(2ˣ)/∂x = 2ˣ·ln 2",))
+EXPM1 = defop("Expm1Backward0",  lambda x: np.expm1(x),                         lambda g, out: g * (out + 1),            text=("∂(eˣ-1)/∂x = eˣ",))
+LOG2 = defop("Log2Backward0",    lambda x: np.log2(x),                          lambda g, x: g / (x * _LN2),
+              text=("∂(log₂x)/∂x = 1/(x·ln 2)",))
+LOG10 = defop("Log10Backward0",  lambda x: np.log10(x),                         lambda g, x: g / (x * _LN10),
+               text=("∂(log₁₀x)/∂x = 1/(x·ln 10)",))
+LOG1P = defop("Log1PBackward0",  lambda x: np.log1p(x),                         lambda g, x: g / (x + 1),
+               text=("∂ln(1+x)/∂x = 1/(1+x)",))
 RSQRT = defop("RsqrtBackward0", lambda x: 1 / np.sqrt(x),                     lambda g, out: g * out * out * out * -0.5,
               text=("∂(x^-½)/∂x = -½·x^-³ᐟ²",))
-TAN = defop("TanBackward0",    lambda x: np.tan(x),                         lambda g, out: g * (out * out + 1),    text=("∂(tan x)/∂x = 1 + tan²x",))
-ASIN = defop("AsinBackward0",   lambda x: np.arcsin(x),                      lambda g, x: g / m.sqrt(1 - x * x),    text=("∂asin x/∂x = 1/√(1-x²)",))
-ACOS = defop("AcosBackward0",   lambda x: np.arccos(x),                      lambda g, x: -g / m.sqrt(1 - x * x),   text=("∂acos x/∂x = -1/√(1-x²)",))
-ATAN = defop("AtanBackward0",   lambda x: np.arctan(x),                       lambda g, x: g / (x * x + 1),           text=("∂atan x/∂x = 1/(1+x²)",))
-SINH = defop("SinhBackward0",   lambda x: np.sinh(x),                         lambda g, x: g * m.cosh(x),             text=("∂sinh x/∂x = cosh x",))
-COSH = defop("CoshBackward0",   lambda x: np.cosh(x),                         lambda g, x: g * m.sinh(x),             text=("∂cosh x/∂x = sinh x",))
-ASINH = defop("AsinhBackward0", lambda x: np.arcsinh(x),                     lambda g, x: g / m.sqrt(x * x + 1),    text=("∂asinh x/∂x = 1/√(x²+1)",))
+TAN = defop("TanBackward0",      lambda x: np.tan(x),                           lambda g, out: g * (out * out + 1),
+             text=("∂(tan x)/∂x = 1 + tan²x",))
+ASIN = defop("AsinBackward0",    lambda x: np.arcsin(x),                        lambda g, x: g / m.sqrt(1 - x * x),
+              text=("∂asin x/∂x = 1/√(1-x²)",))
+ACOS = defop("AcosBackward0",    lambda x: np.arccos(x),                        lambda g, x: -g / m.sqrt(1 - x * x),
+              text=("∂acos x/∂x = -1/√(1-x²)",))
+ATAN = defop("AtanBackward0",    lambda x: np.arctan(x),                        lambda g, x: g / (x * x + 1),
+              text=("∂atan x/∂x = 1/(1+x²)",))
+SINH = defop("SinhBackward0",    lambda x: np.sinh(x),                          lambda g, x: g * m.cosh(x),
+              text=("∂sinh x/∂x = cosh x",))
+COSH = defop("CoshBackward0",    lambda x: np.cosh(x),                          lambda g, x: g * m.sinh(x),
+              text=("∂cosh x/∂x = sinh x",))
+ASINH = defop("AsinhBackward0",  lambda x: np.arcsinh(x),                       lambda g, x: g / m.sqrt(x * x + 1),
+               text=("∂asinh x/∂x = 1/√(x²+1)",))
 ACOSH = defop("AcoshBackward0", lambda x: np.arccosh(x),                      lambda g, x: g / m.sqrt((x - 1) * (x + 1)),
               text=("∂acosh x/∂x = 1/√(x²-1)",))
-ATANH = defop("AtanhBackward0", lambda x: np.arctanh(x),                     lambda g, x: g / (1 - x * x),          text=("∂atanh x/∂x = 1/(1-x²)",))
+ATANH = defop("AtanhBackward0",  lambda x: np.arctanh(x),                       lambda g, x: g / (1 - x * x),
+               text=("∂atanh x/∂x = 1/(1-x²)",))
 LOGIT = defop("LogitBackward0", lambda x, eps: _logit(x, eps),                lambda g, x, eps: _logit_grad(g, x, eps),
               text=("∂logit x/∂x = 1/(x(1-x)), 0 outside [eps, 1-eps]",))
 ERF = defop("ErfBackward0",     lambda x: _special.erf(x).astype(x.dtype),    lambda g, x: g * m.exp(-x * x) * _TWO_OVER_SQRT_PI,
@@ -158,19 +169,23 @@ ERFC = defop("ErfcBackward0",   lambda x: _special.erfc(x).astype(x.dtype),   la
              text=("∂erfc x/∂x = -2/√π·e^(-x²)",))
 ERFINV = defop("ErfinvBackward0", lambda x: _special.erfinv(x).astype(x.dtype), lambda g, out: g * m.exp(out * out) / _TWO_OVER_SQRT_PI,
                text=("∂erfinv y/∂y = √π/2·e^(erfinv(y)²)",))
-SIGN = defop("SignBackward0",   lambda x: np.sign(x) if x.dtype.kind != "b" else x.copy(), lambda g: g * 0.0, text=("∂sign x/∂x = 0",))
-FLOOR = defop("FloorBackward0", lambda x: np.floor(x),                        lambda g: g * 0.0,                      text=("∂⌊x⌋/∂x = 0",))
-CEIL = defop("CeilBackward0",   lambda x: np.ceil(x),                         lambda g: g * 0.0,                      text=("∂⌈x⌉/∂x = 0",))
-ROUND = defop("RoundBackward0", lambda x: np.round(x),                        lambda g: g * 0.0,                      text=("∂round x/∂x = 0",))
-ROUND_DEC = defop("RoundBackward1", lambda x, decimals: np.round(x, decimals), lambda g: g * 0.0,                     text=("∂round x/∂x = 0",))
-TRUNC = defop("TruncBackward0", lambda x: np.trunc(x),                        lambda g: g * 0.0,                      text=("∂trunc x/∂x = 0",))
-FRAC = defop("FracBackward0",   lambda x: x - np.trunc(x),                    lambda g: g,                            text=("∂(x - trunc x)/∂x = 1",))
+SIGN = defop("SignBackward0",    lambda x: np.sign(x) if x.dtype.kind != "b" else x.copy(), lambda g: g * 0.0,
+              text=("∂sign x/∂x = 0",))
+FLOOR = defop("FloorBackward0",  lambda x: np.floor(x),                         lambda g: g * 0.0,                       text=("∂⌊x⌋/∂x = 0",))
+CEIL = defop("CeilBackward0",    lambda x: np.ceil(x),                          lambda g: g * 0.0,                       text=("∂⌈x⌉/∂x = 0",))
+ROUND = defop("RoundBackward0",  lambda x: np.round(x),                         lambda g: g * 0.0,                       text=("∂round x/∂x = 0",))
+ROUND_DEC = defop("RoundBackward1",lambda x, decimals: np.round(x, decimals),     lambda g: g * 0.0,                       text=("∂round x/∂x = 0",))
+TRUNC = defop("TruncBackward0",  lambda x: np.trunc(x),                         lambda g: g * 0.0,                       text=("∂trunc x/∂x = 0",))
+FRAC = defop("FracBackward0",    lambda x: x - np.trunc(x),                     lambda g: g,
+              text=("∂(x - trunc x)/∂x = 1",))
 NAN_TO_NUM = defop("NanToNumBackward0", lambda x, nan, posinf, neginf: np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf),
                    lambda g, x: g * m.isfinite(x), text=("∂nan_to_num x/∂x = [x finite]",))
 CLAMP = defop("ClampBackward1", lambda x, min, max: _clip(x, min, max),       lambda g, x, min, max: g * _within(x, min, max),
               text=("∂clamp(x)/∂x = [min ≤ x ≤ max]",))
-CLAMP_MIN = defop("ClampMinBackward0", lambda x, min: np.maximum(x, min),   lambda g, x, min: g * (x >= min),       text=("∂max(x, c)/∂x = [x ≥ c]",))
-CLAMP_MAX = defop("ClampMaxBackward0", lambda x, max: np.minimum(x, max),   lambda g, x, max: g * (x <= max),       text=("∂min(x, c)/∂x = [x ≤ c]",))
+CLAMP_MIN = defop("ClampMinBackward0",lambda x, min: np.maximum(x, min),             lambda g, x, min: g * (x >= min),
+                   text=("∂max(x, c)/∂x = [x ≥ c]",))
+CLAMP_MAX = defop("ClampMaxBackward0",lambda x, max: np.minimum(x, max),             lambda g, x, max: g * (x <= max),
+                   text=("∂min(x, c)/∂x = [x ≤ c]",))
 
 #                                          forward on arrays                    ∂ℒ/∂a                                    ∂ℒ/∂b
 ATAN2 = defop("Atan2Backward0", lambda a, b: np.arctan2(a, b),               lambda g, a, b: g * b / (a * a + b * b),
@@ -185,7 +200,8 @@ REMAINDER_SCALAR = defop("RemainderBackward0", lambda a, other: _int_checked(np.
                          text=("∂(a mod c)/∂a = 1",))
 FMOD = defop("FmodBackward1",   lambda a, b: _int_checked(np.fmod, a, b),   lambda g: g,                          lambda g, a, b: -g * m.trunc(a / b),
              text=("∂fmod(a,b)/∂a = 1", "∂fmod(a,b)/∂b = -trunc(a/b)"))
-FMOD_SCALAR = defop("FmodBackward0", lambda a, other: _int_checked(np.fmod, a, other), lambda g: g, text=("∂fmod(a,c)/∂a = 1",))
+FMOD_SCALAR = defop("FmodBackward0",lambda a, other: _int_checked(np.fmod, a, other), lambda g: g,
+                     text=("∂fmod(a,c)/∂a = 1",))
 MAXIMUM = defop("MaximumBackward0", lambda a, b: np.maximum(a, b),           lambda g, a, b: _tie_half(g, a, b, a < b),
                                                                                lambda g, a, b: _tie_half(g, a, b, a > b),
                 text=("∂max(a,b)/∂a = [a > b] (½ at a = b)", "∂max(a,b)/∂b = [b > a] (½ at a = b)"))
