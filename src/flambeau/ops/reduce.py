@@ -15,6 +15,7 @@ import numpy as np
 from .. import _dtype, return_types
 from .._tensor import Tensor, _new_tensor, _wrap_dim
 from . import apply, defop, m, math_fn
+from .elementwise import _method_inplace, as_float, maximum, minimum
 
 __all__ = ["sum", "mean", "nansum", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "std", "var", "std_mean", "var_mean",
            "logsumexp", "norm", "cumsum", "cumprod", "all", "any", "count_nonzero", "median", "sort",
@@ -389,15 +390,8 @@ def _extreme(name: str, whole, along, kind, pick, binary):
     return fn
 
 
-def _elementwise(name):
-    def call(a, b):
-        from . import elementwise
-        return getattr(elementwise, name)(a, b)
-    return call
-
-
-max = _extreme("max", MAX_ALL, MAX_DIM, return_types.max, np.argmax, _elementwise("maximum"))
-min = _extreme("min", MIN_ALL, MIN_DIM, return_types.min, np.argmin, _elementwise("minimum"))
+max = _extreme("max", MAX_ALL, MAX_DIM, return_types.max, np.argmax, maximum)
+min = _extreme("min", MIN_ALL, MIN_DIM, return_types.min, np.argmin, minimum)
 
 
 def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
@@ -493,7 +487,6 @@ def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
     >>> torch.logsumexp(torch.tensor([10000., 10000.]), 0)
     tensor(10000.6934)
     """
-    from .elementwise import as_float
     return _reduce(LOGSUMEXP, input, dim, keepdim, data=as_float(input._data))
 
 
@@ -697,8 +690,6 @@ for _name, _fn in {"sum": sum, "mean": mean, "nansum": nansum, "prod": prod, "ma
                    "argsort": argsort, "topk": topk, "kthvalue": kthvalue, "unique": unique}.items():
     setattr(Tensor, _name, _fn)
 
-
-from .elementwise import _method_inplace  # noqa: E402  (elementwise is imported first by the package)
 
 Tensor.cumsum_ = _method_inplace(cumsum, "cumsum_")
 Tensor.cumprod_ = _method_inplace(cumprod, "cumprod_")
