@@ -7,7 +7,7 @@ from . import B, I, R, Row
 
 def linalg(t):
     """``torch.linalg`` or, for flambeau, the module defining its norms (until ``flambeau.linalg`` exposes them)."""
-    return t.linalg if hasattr(t, "linalg") else importlib.import_module("flambeau.ops.reduce")
+    return t.linalg if hasattr(getattr(t, "linalg", None), "vector_norm") else importlib.import_module("flambeau.ops.reduce")
 
 
 ROWS = [
@@ -55,6 +55,9 @@ ROWS = [
     Row("matrix_norm", lambda t, a: linalg(t).matrix_norm(a), (R(2, 3, 4),)),
     Row("matrix_norm_1", lambda t, a: linalg(t).matrix_norm(a, 1), (R(2, 3, 4),), covers=("matrix_norm",)),
     Row("matrix_norm_inf", lambda t, a: linalg(t).matrix_norm(a, float("inf"), keepdim=True), (R(2, 3, 4),), covers=("matrix_norm",)),
+    Row("matrix_norm_2", lambda t, a: linalg(t).matrix_norm(a, 2), (R(2, 3, 4),), covers=("matrix_norm",)),
+    Row("matrix_norm_neg2", lambda t, a: linalg(t).matrix_norm(a, -2, dim=(0, 2)), (R(3, 2, 4),), covers=("matrix_norm",)),
+    Row("matrix_norm_nuc", lambda t, a: linalg(t).matrix_norm(a, "nuc", keepdim=True), (R(2, 3, 4),), covers=("matrix_norm",)),
     Row("matrix_norm_neg1", lambda t, a: linalg(t).matrix_norm(a, -1, dim=(0, 2)), (R(2, 3, 4),), covers=("matrix_norm",)),
     Row("cumsum", lambda t, a: t.cumsum(a, 1), (R(3, 4),)),
     Row("cumsum_int", lambda t, a: a.cumsum(0), (I(3, 4),), grad=False, covers=("cumsum",)),

@@ -16,6 +16,8 @@ from .. import _dtype, return_types
 from .._tensor import Tensor, _new_tensor, _wrap_dim
 from . import apply, defop, m, math_fn
 from .elementwise import _method_inplace, as_float, maximum, minimum
+from .linalg import linalg_svdvals
+from .shape import permute
 
 __all__ = ["sum", "mean", "nansum", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "std", "var", "std_mean", "var_mean",
            "logsumexp", "norm", "cumsum", "cumprod", "all", "any", "count_nonzero", "median", "sort",
@@ -37,6 +39,8 @@ def norm_dims(dim, ndim: int) -> tuple | None:
 
 def expand_back(g, shape: tuple, dims: tuple | None):
     """Gradient of a reduction: put the reduced dims back (size 1), then broadcast to ``shape``."""
+    if dims is None and type(g) is np.ndarray and g.size == 1 and len(shape) < 3 and reduced_size(shape, None) <= 4096:
+        return np.full(shape, g, g.dtype)  # small: a fresh array is cheaper than a broadcast view
     kshape = tuple(1 if dims is None or i in dims else s for i, s in enumerate(shape))
     return m.expand(m.reshape(g, kshape), shape)
 
@@ -49,15 +53,28 @@ def reduced_size(shape: tuple, dims: tuple | None) -> int:
     return n
 
 
-#                                       forward                                           ∂ℒ/∂x
-SUM = defop("SumBackward0",   lambda x, shape: x.sum(),                                 lambda g, shape: expand_back(g, shape, None),
+#                                 forward                                               ∂ℒ/∂x
+SUM = defop("SumBackward0",       lambda x, shape: np.add.reduce(x, axis=None),         lambda g, shape: expand_back(g, shape, None),
             text=("∂(Σx)/∂xᵢ = 1",))
-SUM_DIM = defop("SumBackward1", lambda x, dims, keepdim, shape: x.sum(axis=dims, keepdims=keepdim),
-                lambda g, dims, shape: expand_back(g, shape, dims), text=("∂(Σx)/∂xᵢ = 1",))
-MEAN = defop("MeanBackward0", lambda x, shape: x.mean(),
-             lambda g, shape: expand_back(g, shape, None) / reduced_size(shape, None), text=("∂(mean x)/∂xᵢ = 1/n",))
-MEAN_DIM = defop("MeanBackward1", lambda x, dims, keepdim, shape: x.mean(axis=dims, keepdims=keepdim),
-                 lambda g, dims, shape: expand_back(g, shape, dims) / reduced_size(shape, dims), text=("∂(mean x)/∂xᵢ = 1/n",))
+SUM_DIM = defop("SumBackward1",   lambda x, dims, keepdim, shape: np.add.reduce(x, axis=dims, keepdims=keepdim),
+                                                                                        lambda g, dims, shape: expand_back(g, shape, dims),
+                text=("∂(Σx)/∂xᵢ = 1",))
+MEAN = defop("MeanBackward0",     lambda x, shape: _mean(x, None, False),               lambda g, shape: mean_back(g, shape, None),
+             text=("∂(mean x)/∂xᵢ = 1/n",))
+MEAN_DIM = defop("MeanBackward1", lambda x, dims, keepdim, shape: _mean(x, dims, keepdim),
+                                                                                        lambda g, dims, shape: mean_back(g, shape, dims),
+                 text=("∂(mean x)/∂xᵢ = 1/n",))
+
+
+def mean_back(g, shape: tuple, dims: tuple | None):
+    return expand_back(g, shape, dims) / reduced_size(shape, dims)
+
+
+def _mean(x: np.ndarray, dims: tuple | None, keepdim: bool) -> np.ndarray:
+    n = reduced_size(x.shape, dims)
+    if x.dtype == np.float16:  # accumulate half precision in float32, as PyTorch does
+        return (np.add.reduce(x, axis=dims, keepdims=keepdim, dtype=np.float32) / n).astype(np.float16)
+    return np.asarray(np.add.reduce(x, axis=dims, keepdims=keepdim) / n, x.dtype)
 
 
 def _sum_dtype(x: Tensor, dtype) -> np.dtype | None:
@@ -504,19 +521,20 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
 
 
 def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
-    """``torch.norm``: a vector norm over ``dim`` (all elements by default); ``p='fro'`` is the 2-norm.
+    """``torch.norm``: a vector norm over ``dim`` (all elements by default); ``p='fro'`` is the 2-norm, ``'nuc'`` the nuclear norm.
 
     >>> import flambeau as torch
     >>> torch.tensor([[3., 4.]]).norm()
     tensor(5.)
     """
     if p == "nuc":
-        raise NotImplementedError("torch.norm with p='nuc' (the nuclear norm needs the SVD) is not implemented in flambeau")
+        return matrix_norm(input, "nuc", (-2, -1) if dim is None else dim, keepdim, dtype=dtype)
     return vector_norm(input, 2 if p in ("fro", None) else p, dim, keepdim, dtype=dtype)
 
 
 def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None) -> Tensor:
-    """Matrix norm over the two dims ``dim``: ``'fro'``, or 1/-1 (max/min column abs sum), inf/-inf (max/min row abs sum).
+    """Matrix norm over the two dims ``dim``: ``'fro'``, ``'nuc'``, 2/-2 (largest/smallest singular value), 1/-1 (max/min
+    column abs sum), inf/-inf (max/min row abs sum).
 
     >>> import flambeau as torch
     >>> torch.linalg.matrix_norm(torch.tensor([[1., -2.], [3., 4.]]), 1)
@@ -529,13 +547,24 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
     if ord == "fro":
         return vector_norm(A, 2, (d0, d1), keepdim, dtype=dtype)
     if ord in ("nuc", 2, -2):
-        raise NotImplementedError(f"linalg.matrix_norm with ord={ord!r} (it needs the SVD) is not implemented in flambeau")
+        return _spectral_norm(A if dtype is None else A.to(dtype), ord, d0, d1, keepdim)
     if ord not in (1, -1, np.inf, -np.inf):
         raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
     summed, kept = (d0, d1) if builtins.abs(ord) == 1 else (d1, d0)
     sums = vector_norm(A, 1, summed, keepdim, dtype=dtype)
     pick = amax if ord > 0 else amin
     return pick(sums, kept if keepdim or kept < summed else kept - 1, keepdim)
+
+
+def _spectral_norm(A: Tensor, ord, d0: int, d1: int, keepdim: bool) -> Tensor:
+    """Matrix norms of the singular values: their sum (``'nuc'``), largest (2) or smallest (-2)."""
+    nd = A._data.ndim
+    rest = tuple(i for i in range(nd) if i not in (d0, d1))
+    sv = linalg_svdvals(A if (d0, d1) == (nd - 2, nd - 1) else permute(A, rest + (d0, d1)))
+    out = sum(sv, -1) if ord == "nuc" else (amax if ord == 2 else amin)(sv, -1)
+    if keepdim:
+        out = out.reshape(tuple(1 if i in (d0, d1) else s for i, s in enumerate(A._data.shape)))
+    return out
 
 
 def _scan(op, input: Tensor, dim: int, dtype) -> Tensor:
