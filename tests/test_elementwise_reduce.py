@@ -5,6 +5,8 @@ import pytest
 
 import flambeau
 from flambeau.ops import reduce as freduce
+from op_table import families, tensors_for
+from op_table.runner import weights
 
 torch = pytest.importorskip("torch")
 RNG = np.random.RandomState(0)
@@ -264,3 +266,39 @@ def test_scalar_inputs():
                  lambda t, a: t.prod(a, 0), lambda t, a: t.amax(a, 0)):
         f, t = call(flambeau, flambeau.tensor(2.5)), call(torch, torch.tensor(2.5))
         assert tuple(f.shape) == tuple(t.shape) and f.tolist() == t.tolist()
+
+
+MY_ROWS = [r for f in ("elementwise", "reduce") for r in families()[f] if r.grad and r.gradgrad is True]
+
+
+def _second_order(row, lib) -> list | None:
+    """Gradients of a fixed weighting of the row's input gradients (taken with ``create_graph=True``); None if they are constant."""
+    ins = tensors_for(row, lib, "float64")
+    out = row.fn(lib, *ins)
+    outs = tuple(out) if isinstance(out, tuple | list) else (out,)
+    diff = [x for x in ins if getattr(x, "requires_grad", False)]
+    loss = sum((o * lib.tensor(w)).sum() for o, w in zip(outs, weights(row, outs)) if o.requires_grad)
+    grads = lib.autograd.grad(loss, diff, create_graph=True, allow_unused=True)
+    live = [g for g in grads if g is not None and g.requires_grad]
+    if not live:
+        return None
+    total = sum((g * lib.tensor(np.cos(np.arange(g.numel())).reshape(tuple(g.shape)))).sum() for g in live)
+    result = []
+    for g in lib.autograd.grad(total, diff, allow_unused=True):
+        if g is not None and lib is torch and g._is_zerotensor():
+            g = None
+        result.append(None if g is None else g.detach().numpy())
+    return result
+
+
+@pytest.mark.parametrize("row", MY_ROWS, ids=[r.name for r in MY_ROWS])
+def test_rows_double_backward(row):
+    """Every elementwise/reduction row: second derivatives (the formulas run on Tensors) match PyTorch's."""
+    f, t = _second_order(row, flambeau), _second_order(row, torch)
+    f = [None] * len(t) if f is None and t is not None else f
+    t = [None] * len(f) if t is None and f is not None else t
+    for a, b in zip(f or [], t or []):
+        if a is None or b is None:
+            assert not np.any(a if a is not None else 0) and not np.any(b if b is not None else 0), row.name
+        else:
+            np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-10, err_msg=row.name)
