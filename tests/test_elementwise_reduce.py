@@ -199,6 +199,10 @@ def test_operators():
     lambda t: t.tensor([1.0, 2.0], requires_grad=True).clamp_(0, 1),
     lambda t: t.maximum(t.ones(2, 3), t.ones(4)),
     lambda t: t.atan2(t.ones(2, 3), t.ones(2)),
+    lambda t: t.clamp(t.ones(2, 3), t.ones(3), t.ones(2)),
+    lambda t: t.addcmul(t.ones(2, 3), t.ones(3), t.ones(4, 1, 1, 2)),
+    lambda t: t.lerp(t.ones(2, 3), t.ones(3), t.ones(5)),
+    lambda t: t.fmod(2.0, t.ones(2)),
     lambda t: t.round(t.tensor([1, 2]), decimals=1),
 ])
 def test_errors_match_pytorch(fn):

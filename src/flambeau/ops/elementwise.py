@@ -65,6 +65,16 @@ def broadcast_error(sa: tuple, sb: tuple) -> RuntimeError:
     return RuntimeError(f"shapes {list(sa)} and {list(sb)} cannot be broadcast together")
 
 
+def check_broadcast(shapes: list) -> None:
+    """PyTorch's error for the first of several shapes that does not broadcast with those before it."""
+    acc = shapes[0]
+    for s in shapes[1:]:
+        try:
+            acc = np.broadcast_shapes(acc, s)
+        except ValueError:
+            raise broadcast_error(acc, s) from None
+
+
 def _tensor_first(a, b) -> tuple:
     if isinstance(a, Tensor):
         return a, b
@@ -641,11 +651,9 @@ def clamp(input: Tensor, min=None, max=None) -> Tensor:
         bounds = [t for t in (lo, hi) if t is not None]
         dt = _dtype.result_type(input, *bounds).np
         arrays = (input._data.astype(dt, copy=False),) + tuple(None if t is None else t._data.astype(dt, copy=False) for t in (lo, hi))
+        check_broadcast([a.shape for a in arrays if a is not None])
         with np.errstate(invalid="ignore"):
-            try:
-                return record(CLAMP_TENSOR, (input, lo, hi), CLAMP_TENSOR.fwd(*arrays))
-            except ValueError:
-                raise broadcast_error(input.shape, (bounds[0] if len(bounds) == 1 else bounds[0] + bounds[1]).shape) from None
+            return record(CLAMP_TENSOR, (input, lo, hi), CLAMP_TENSOR.fwd(*arrays))
     min, max = _bound(min), _bound(max)
     dt = _dtype.result_type(input, *(v for v in (min, max) if v is not None)).np
     return record(CLAMP, (input,), _clip(input._data.astype(dt, copy=False), min, max), (min, max))
@@ -728,6 +736,9 @@ def hypot(input: Tensor, other: Tensor) -> Tensor:
 def _modulo(tensor_op, scalar_op, input, other) -> Tensor:
     with np.errstate(all="ignore"):
         if not isinstance(input, Tensor):
+            if tensor_op is not REMAINDER:
+                raise TypeError(f"fmod() received an invalid combination of arguments - got ({type(input).__name__}, Tensor), but expected one "
+                                "of:\n * (Tensor input, Tensor other)\n * (Tensor input, Number other)")
             return binary(REMAINDER_RSCALAR, *_tensor_first(input, other))
         if isinstance(other, Tensor):
             return binary(tensor_op, input, other)
@@ -813,12 +824,9 @@ def _promoted(*ts) -> tuple:
 
 def _ternary(op, ts: tuple, attrs: tuple = ()) -> Tensor:
     ts, arrays = _promoted(*ts)
+    check_broadcast([a.shape for a in arrays])
     with np.errstate(all="ignore"):
-        try:
-            out = op.fwd(*arrays, *attrs)
-        except ValueError:
-            raise broadcast_error(arrays[0].shape, np.broadcast_shapes(*(a.shape for a in arrays[1:]))) from None
-    return record(op, ts, out, attrs)
+        return record(op, ts, op.fwd(*arrays, *attrs), attrs)
 
 
 def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
