@@ -166,3 +166,13 @@ def test_logit_outside_the_unit_interval():
     x = np.array([-0.5, 0.0, 0.05, 0.5, 1.0, 1.5])
     assert_same(lambda t, a: t.logit(a), x)
     assert_same(lambda t, a: t.logit(a, eps=0.1), x)
+
+
+def test_xlogy_sinc_logaddexp_edges():
+    a = np.array([0.0, 0.0, 0.0, 2.0, 1.0])
+    b = np.array([0.0, 3.0, np.nan, 0.0, np.inf])
+    assert_same(lambda t, x, y: t.xlogy(x, y), a, b)
+    assert_same(lambda t, x: t.sinc(x), np.array([0.0, 1.0, -0.5, 1e-9]))
+    big = np.array([1e4, -1e4, 1e308, -np.inf])
+    assert_same(lambda t, x, y: t.logaddexp(x, y), big, big[::-1].copy())
+    assert_same(lambda t, x, y: t.logaddexp2(x, y), big, np.array([1e4, 3.0, 1.0, -np.inf]))

@@ -113,4 +113,18 @@ ROWS = [
     Row("clamp_max_tensor", lambda t, a, b: a.clamp_max(b), (R(3, 4), R(3, 1)), broadcast=True, covers=("clamp_max",)),
     Row("clamp_min_scalar", lambda t, a: t.clamp_min(a, 0.2), (R(3, 4),), covers=("clamp_min",)),
     Row("clamp_max_", lambda t, a: (a * 1).clamp_max_(-0.2), (R(3, 4),), covers=("clamp_max",)),
+    Row("deg2rad", lambda t, a: t.deg2rad(a), (R(3, 4),)),
+    Row("rad2deg", lambda t, a: a.rad2deg(), (R(3, 4),)),
+    Row("sinc", lambda t, a: t.sinc(a * 2), (R(3, 4),)),
+    Row("sgn", lambda t, a: t.sgn(a) + a, (R(3, 4),)),  # + a: torch gives a ZeroTensor as the gradient of sgn alone
+    Row("positive", lambda t, a: t.positive(a) * 2, (R(3, 4),)),
+    Row("signbit", lambda t, a: (t.signbit(a), a.signbit()), (R(3, 4),), grad=False),
+    Row("copysign", lambda t, a, b: t.copysign(a, b), (R(3, 4), R(3, 4, grad=False)), broadcast=True),  # ∂/∂other: a ZeroTensor in torch
+    Row("copysign_scalar", lambda t, a: a.copysign(-1.5), (R(3, 4),), covers=("copysign",)),
+    Row("logaddexp", lambda t, a, b: t.logaddexp(a, b), (R(3, 4), R(3, 4)), broadcast=True),
+    Row("logaddexp2", lambda t, a, b: t.logaddexp2(a, b), (R(3, 4), R(3, 4)), broadcast=True),
+    Row("xlogy", lambda t, a, b: t.xlogy(a, b), (R(3, 4), P(3, 4)), broadcast=True),
+    Row("xlogy_scalars", lambda t, a, b: (t.xlogy(a, 2.5), t.xlogy(1.5, b), a.xlogy(b)), (R(3, 4), P(4)), covers=("xlogy",)),
+    Row("float_power", lambda t, a, b: (t.float_power(a, b), a.float_power(2), t.float_power(2, b)), (P(3, 4), R(3, 4)), covers=("float_power",)),
+    Row("heaviside", lambda t, a, b: t.heaviside(t.round(a), b), (R(3, 4), R(4)), grad=False, broadcast=True),
 ]

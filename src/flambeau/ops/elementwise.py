@@ -21,7 +21,9 @@ __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_d
            "round", "trunc", "fix", "frac", "nan_to_num", "clamp", "clip", "clamp_min", "clamp_max", "atan2", "arctan2", "hypot",
            "remainder", "fmod", "floor_divide", "maximum", "minimum", "fmax", "fmin", "lerp", "addcmul", "addcdiv",
            "isnan", "isinf", "isfinite", "isposinf", "isneginf", "logical_and", "logical_or", "logical_xor", "logical_not",
-           "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "isclose", "allclose", "equal"]
+           "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "isclose", "allclose", "equal",
+           "deg2rad", "rad2deg", "sinc", "sgn", "positive", "signbit", "copysign", "logaddexp", "logaddexp2", "xlogy", "float_power",
+           "heaviside"]
 
 _DEFAULTS = _dtype.DEFAULTS
 
@@ -179,7 +181,7 @@ ERFC = defop("ErfcBackward0",   lambda x: _special.erfc(x).astype(x.dtype),   la
              text=("∂erfc x/∂x = -2/√π·e^(-x²)",))
 ERFINV = defop("ErfinvBackward0", lambda x: _special.erfinv(x).astype(x.dtype), lambda g, out: g * m.exp(out * out) / _TWO_OVER_SQRT_PI,
                text=("∂erfinv y/∂y = √π/2·e^(erfinv(y)²)",))
-SIGN = defop("SignBackward0",    lambda x: np.sign(x) if x.dtype.kind != "b" else x.copy(), lambda g: g * 0.0,
+SIGN = defop("SignBackward0",    lambda x: _sign(x),                             lambda g: g * 0.0,
               text=("∂sign x/∂x = 0",))
 FLOOR = defop("FloorBackward0",  lambda x: np.floor(x),                         lambda g: g * 0.0,                       text=("∂⌊x⌋/∂x = 0",))
 CEIL = defop("CeilBackward0",    lambda x: np.ceil(x),                          lambda g: g * 0.0,                       text=("∂⌈x⌉/∂x = 0",))
@@ -247,6 +249,30 @@ CLAMP_TENSOR = defop("ClampBackward0", lambda x, min, max: _clip(x, min, max),
                      lambda g, x, min, max: g * _within(x, min, max), lambda g, x, min: g * (x < min), lambda g, x, max: g * (x > max),
                      text=("∂clamp/∂x = [min ≤ x ≤ max]", "∂clamp/∂min = [x < min]", "∂clamp/∂max = [x > max]"))
 
+DEG2RAD = defop("Deg2RadBackward0", lambda x: np.deg2rad(x),                 lambda g: g * _RAD_PER_DEG,              text=("∂(x·π/180)/∂x = π/180",))
+RAD2DEG = defop("Rad2DegBackward0", lambda x: np.rad2deg(x),                 lambda g: g / _RAD_PER_DEG,              text=("∂(x·180/π)/∂x = 180/π",))
+SGN = defop("SgnBackward0",      lambda x: _sign(x),                            lambda g: g * 0.0,                       text=("∂sgn x/∂x = 0",))
+SINC = defop("SincBackward0",    lambda x: np.sinc(x),                          lambda g, x, out: _sinc_grad(g, x, out),
+             text=("∂sinc x/∂x = (cos πx - sinc x)/x",))
+COPYSIGN_SCALAR = defop("CopysignBackward1", lambda a, other: np.copysign(a, other), lambda g, a, out: _copysign_grad(g, a, out),
+                        text=("∂copysign(a, c)/∂a = sign(a)·sign(out), 0 at a = 0",))
+COPYSIGN = defop("CopysignBackward0", lambda a, b: np.copysign(a, b),        lambda g, a, out: _copysign_grad(g, a, out),
+                                                                               lambda g: g * 0.0,
+                 text=("∂copysign(a,b)/∂a = out/a (0 at a = 0)", "∂copysign(a,b)/∂b = 0"))
+LOGADDEXP = defop("LogaddexpBackward0", lambda a, b: np.logaddexp(a, b),     lambda g, a, out: g * m.exp(a - out),
+                                                                               lambda g, b, out: g * m.exp(b - out),
+                  text=("∂log(eᵃ+eᵇ)/∂a = eᵃ⁻ᵒᵘᵗ", "∂log(eᵃ+eᵇ)/∂b = eᵇ⁻ᵒᵘᵗ"))
+LOGADDEXP2 = defop("Logaddexp2Backward0", lambda a, b: np.logaddexp2(a, b),  lambda g, a, out: g * m.exp((a - out) * _LN2),
+                                                                               lambda g, b, out: g * m.exp((b - out) * _LN2),
+                   text=("∂log₂(2ᵃ+2ᵇ)/∂a = 2ᵃ⁻ᵒᵘᵗ", "∂log₂(2ᵃ+2ᵇ)/∂b = 2ᵇ⁻ᵒᵘᵗ"))
+XLOGY = defop("XlogyBackward0",  lambda a, b: _xlogy(a, b),                   lambda g, a, b: _xlogy_grad_self(g, a, b),
+                                                                               lambda g, a, b: g * a / b,
+              text=("∂(a·log b)/∂a = log b (0 where a = 0 and b ≤ 0)", "∂(a·log b)/∂b = a/b"))
+XLOGY_SELF_SCALAR = defop("XlogyBackward1", lambda b, self: _xlogy(self, b), lambda g, b, self: g * self / b, text=("∂(c·log b)/∂b = c/b",))
+XLOGY_OTHER_SCALAR = defop("XlogyBackward2", lambda a, other: _xlogy(a, other), lambda g, a, other: _xlogy_grad_self(g, a, other),
+                           text=("∂(a·log c)/∂a = log c",))
+
+_RAD_PER_DEG = float(np.pi / 180)
 _LN2, _LN10, _TWO_OVER_SQRT_PI = float(np.log(2)), float(np.log(10)), float(2 / np.sqrt(np.pi))
 
 
@@ -295,6 +321,28 @@ def _check_int_division(a, b) -> None:
 def _int_checked(ufunc, a, b):
     _check_int_division(a, b)
     return ufunc(a, b)
+
+
+def _sign(x):
+    return np.sign(x) if x.dtype.kind != "b" else x.copy()
+
+
+def _sinc_grad(g, x, out):
+    safe = m.where(x == 0, 1.0, x)
+    return m.where(x == 0, 0.0, g * (m.cos(x * np.pi) - out) / safe)
+
+
+def _copysign_grad(g, a, out):
+    return m.where(a == 0, 0.0, g * out / m.where(a == 0, 1.0, a))
+
+
+def _xlogy(a, b):
+    with np.errstate(all="ignore"):
+        return np.where((a == 0) & ~np.isnan(b), 0.0, a * np.log(b)).astype(np.result_type(a, b), copy=False)
+
+
+def _xlogy_grad_self(g, a, b):
+    return m.where((a == 0) & (b <= 0), 0.0, g * m.log(b))
 
 
 def _no_derivative(fwd, what: str):
@@ -402,6 +450,7 @@ DIV_ROUNDED = defop("DivBackward2", lambda a, b, mode: _rounded(a, b, mode), lam
                     text=("∂round(a/b)/∂a = 0", "∂round(a/b)/∂b = 0"))
 FLOOR_DIVIDE = _no_derivative(lambda a, b: _rounded(a, b, "floor"), "aten::floor_divide")
 REMAINDER_RSCALAR = _no_derivative(lambda a, b: _int_checked(np.remainder, a, b), "aten::remainder")
+HEAVISIDE = _no_derivative(lambda a, b: np.heaviside(a, b), "aten::heaviside")
 
 
 def _rounded(a, b, mode: str):
@@ -581,6 +630,35 @@ fix = trunc
 arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
 
 
+deg2rad = _unary_math(DEG2RAD, "deg2rad", "Degrees to radians.")
+rad2deg = _unary_math(RAD2DEG, "rad2deg", "Radians to degrees.")
+sinc = _unary_math(SINC, "sinc", "The normalised sinc ``sin(πx)/(πx)`` (1 at 0).")
+sgn = _unary_math(SGN, "sgn", "``sign`` (for real tensors; the unit complex number for complex ones, which flambeau lacks).", keep_int=True)
+
+
+def positive(input: Tensor) -> Tensor:
+    """``input`` itself (``+input``); an error for bool tensors, as PyTorch.
+
+    >>> import flambeau as torch
+    >>> torch.positive(torch.tensor([-1.]))
+    tensor([-1.])
+    """
+    if input._data.dtype.kind == "b":
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+    return input
+
+
+def signbit(input: Tensor) -> Tensor:
+    """Whether the sign bit is set (true for -0.0 too).
+
+    >>> import flambeau as torch
+    >>> torch.signbit(torch.tensor([-0.0, 1.0]))
+    tensor([ True, False])
+    """
+    d = input._data
+    return _new_tensor(np.signbit(d if d.dtype.kind == "f" else d.astype(np.float64)), False, None, 0)
+
+
 def _float_only(x: Tensor, name: str) -> None:
     if x._data.dtype.kind != "f":
         raise NotImplementedError(f'"{name}_cpu" not implemented for \'{_dtype.FROM_NP[x._data.dtype]._tensor_type[:-6]}\'')
@@ -731,6 +809,93 @@ def hypot(input: Tensor, other: Tensor) -> Tensor:
     if _dtype.result_type(input, other).np.kind != "f":
         raise NotImplementedError(f"\"hypot_cpu\" not implemented for '{_dtype.result_type(input, other)._tensor_type[:-6]}'")
     return _binary_float(HYPOT, input, other)
+
+
+def copysign(input: Tensor, other) -> Tensor:
+    """``|input|`` with the sign of ``other`` (a tensor or a number); integers give floats.
+
+    >>> import flambeau as torch
+    >>> torch.copysign(torch.tensor([1., -2.]), -1)
+    tensor([-1., -2.])
+    """
+    if isinstance(other, Tensor):
+        return _binary_float(COPYSIGN, input, other)
+    ad, b = arrays2(input, other)
+    ad = as_float(ad)
+    return record(COPYSIGN_SCALAR, (input,), np.copysign(ad, b).astype(ad.dtype, copy=False), (b,))
+
+
+def logaddexp(input: Tensor, other: Tensor) -> Tensor:
+    """``log(exp(input) + exp(other))`` without overflow (floating dtypes only).
+
+    >>> import flambeau as torch
+    >>> torch.logaddexp(torch.tensor([1000.]), torch.tensor([1000.]))
+    tensor([1000.6931])
+    """
+    _tensor_other("logaddexp", other)
+    _float_result(input, other, "logaddexp")
+    return _binary_float(LOGADDEXP, input, other)
+
+
+def logaddexp2(input: Tensor, other: Tensor) -> Tensor:
+    """``log2(2**input + 2**other)`` without overflow (floating dtypes only)."""
+    _tensor_other("logaddexp2", other)
+    _float_result(input, other, "logaddexp2")
+    return _binary_float(LOGADDEXP2, input, other)
+
+
+def _float_result(input: Tensor, other: Tensor, name: str) -> None:
+    dt = _dtype.result_type(input, other)
+    if dt.np.kind != "f":
+        raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{dt._tensor_type[:-6]}'")
+
+
+def xlogy(input, other) -> Tensor:
+    """``input * log(other)``, 0 where ``input`` is 0 (unless ``other`` is NaN); either may be a number.
+
+    >>> import flambeau as torch
+    >>> torch.xlogy(torch.tensor([0., 2.]), torch.tensor([0., 1.]))
+    tensor([0., 0.])
+    """
+    with np.errstate(all="ignore"):
+        if not isinstance(input, Tensor):
+            bd, a = arrays2(other, input)
+            bd = as_float(bd)
+            return record(XLOGY_SELF_SCALAR, (other,), _xlogy(np.asarray(a, bd.dtype), bd), (a,))
+        if not isinstance(other, Tensor):
+            ad, b = arrays2(input, other)
+            ad = as_float(ad)
+            return record(XLOGY_OTHER_SCALAR, (input,), _xlogy(ad, np.asarray(b, ad.dtype)), (b,))
+        return _binary_float(XLOGY, input, other)
+
+
+def float_power(input, exponent) -> Tensor:
+    """``input ** exponent`` computed in float64 (either may be a number).
+
+    >>> import flambeau as torch
+    >>> torch.float_power(torch.tensor([2]), 2)
+    tensor([4.], dtype=torch.float64)
+    """
+    if isinstance(input, Tensor):
+        input = input.double()
+    if isinstance(exponent, Tensor):
+        exponent = exponent.double()
+    elif isinstance(exponent, int) and not isinstance(exponent, bool):
+        exponent = float(exponent)
+    return pow(input, exponent)
+
+
+def heaviside(input: Tensor, values: Tensor) -> Tensor:
+    """The step function: 0 below zero, 1 above, ``values`` at zero (PyTorch defines no derivative for it).
+
+    >>> import flambeau as torch
+    >>> torch.heaviside(torch.tensor([-1., 0., 2.]), torch.tensor([0.5]))
+    tensor([0.0000, 0.5000, 1.0000])
+    """
+    _tensor_other("heaviside", values)
+    if input._data.dtype != values._data.dtype:
+        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
+    return binary(HEAVISIDE, input, values)
 
 
 def _modulo(tensor_op, scalar_op, input, other) -> Tensor:
@@ -1102,11 +1267,12 @@ _METHODS = {"add": add, "sub": sub, "mul": mul, "div": div, "pow": pow, "neg": n
             "atan2": atan2, "arctan2": atan2, "hypot": hypot, "remainder": remainder, "fmod": fmod, "floor_divide": floor_divide,
             "lerp": lerp, "addcmul": addcmul, "addcdiv": addcdiv, "logical_and": logical_and, "logical_or": logical_or,
             "logical_xor": logical_xor, "logical_not": logical_not, "bitwise_and": bitwise_and, "bitwise_or": bitwise_or,
-            "bitwise_xor": bitwise_xor, "bitwise_not": bitwise_not}
+            "bitwise_xor": bitwise_xor, "bitwise_not": bitwise_not, "deg2rad": deg2rad, "rad2deg": rad2deg, "sinc": sinc, "sgn": sgn,
+            "copysign": copysign, "xlogy": xlogy, "float_power": float_power, "heaviside": heaviside}
 _NO_INPLACE = {"maximum": maximum, "minimum": minimum, "fmax": fmax, "fmin": fmin, "isnan": isnan, "isinf": isinf, "isfinite": isfinite,
                "isposinf": isposinf, "isneginf": isneginf, "isclose": isclose, "allclose": allclose, "equal": equal, "eq": eq, "ne": ne,
                "lt": lt, "le": le, "gt": gt, "ge": ge, "greater": gt, "greater_equal": ge, "less": lt, "less_equal": le,
-               "not_equal": ne}
+               "not_equal": ne, "positive": positive, "signbit": signbit, "logaddexp": logaddexp, "logaddexp2": logaddexp2}
 for _name, _fn in {**_METHODS, **_NO_INPLACE}.items():
     setattr(Tensor, _name, _fn)
 for _name, _fn in _METHODS.items():
