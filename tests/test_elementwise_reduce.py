@@ -31,7 +31,9 @@ REDUCTIONS = {
     "median": lambda t, a: t.median(a, 0)[0], "sort": lambda t, a: t.sort(a, 1)[0], "topk": lambda t, a: t.topk(a, 2)[0],
     "kthvalue": lambda t, a: t.kthvalue(a, 2)[0], "nansum": lambda t, a: t.nansum(a, 0), "std_mean": lambda t, a: t.std_mean(a, 1)[0],
     "var_mean": lambda t, a: t.var_mean(a, 0)[1], "median_all": lambda t, a: t.median(a), "min_all": lambda t, a: a.min(),
-    "amin": lambda t, a: t.amin(a, 1),
+    "amin": lambda t, a: t.amin(a, 1), "aminmax": lambda t, a: t.aminmax(a, dim=0).max, "cummax": lambda t, a: t.cummax(a, 1).values,
+    "cummin": lambda t, a: a.cummin(0).values, "dist": lambda t, a: t.dist(a, a * a, 3), "nanmean": lambda t, a: t.nanmean(a, 1),
+    "msort": lambda t, a: t.msort(a),
 }
 
 
@@ -210,6 +212,8 @@ def test_operators():
     lambda t: t.logaddexp(t.tensor([1]), t.tensor([2])),
     lambda t: t.positive(t.tensor([True])),
     lambda t: t.heaviside(t.tensor([1.0]), t.tensor([1.0], dtype=t.float64)),
+    lambda t: t.nanmean(t.tensor([1, 2])),
+    lambda t: t.aminmax(t.tensor([])),
     lambda t: t.round(t.tensor([1, 2]), decimals=1),
 ])
 def test_errors_match_pytorch(fn):

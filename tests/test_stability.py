@@ -147,7 +147,8 @@ def test_max_min_ties_share_the_gradient_as_pytorch():
     for fn in (lambda t, a: t.amax(a, 1), lambda t, a: t.amin(a, (0, 1)), lambda t, a: a.max(), lambda t, a: a.min(),
                lambda t, a: a.max(1).values, lambda t, a: t.median(a), lambda t, a: t.norm(a, p=float("inf"), dim=1),
                lambda t, a: t.maximum(a, t.tensor([1.0, 3.0, 0.0], dtype=a.dtype)),
-               lambda t, a: t.fmin(a, t.tensor([1.0, 3.0, 2.0], dtype=a.dtype))):
+               lambda t, a: t.fmin(a, t.tensor([1.0, 3.0, 2.0], dtype=a.dtype)), lambda t, a: t.cummax(a, 1).values * 2,
+               lambda t, a: t.cummin(a, 0).values, lambda t, a: sum(t.aminmax(a, dim=1)), lambda t, a: t.aminmax(a).min * 3):
         assert_same(fn, x)
 
 

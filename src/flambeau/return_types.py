@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-__all__ = ["max", "min", "median", "sort", "topk", "kthvalue"]
+__all__ = ["max", "min", "median", "sort", "topk", "kthvalue", "cummax", "cummin", "aminmax"]
 
 
-def _return_type(name: str) -> type:
-    fields = ("values", "indices")
+def _return_type(name: str, fields: tuple = ("values", "indices")) -> type:
     base = namedtuple(name, fields)
 
     def __repr__(self) -> str:
@@ -28,3 +27,6 @@ median = _return_type("median")
 sort = _return_type("sort")
 topk = _return_type("topk")
 kthvalue = _return_type("kthvalue")
+cummax = _return_type("cummax")
+cummin = _return_type("cummin")
+aminmax = _return_type("aminmax", ("min", "max"))

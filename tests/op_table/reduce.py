@@ -79,4 +79,13 @@ ROWS = [
     Row("unique", lambda t, a: t.unique(a, return_inverse=True, return_counts=True), (I(3, 4, high=5),), grad=False),
     Row("unique_plain", lambda t, a: a.unique(), (I(3, 4, high=5),), grad=False, covers=("unique",)),
     Row("unique_dim", lambda t, a: t.unique(a, dim=0, return_counts=True), (I(6, 2, high=2),), grad=False, covers=("unique",)),
+    Row("nanmean", lambda t, a: (t.nanmean(a), a.nanmean(1, keepdim=True)), (R(3, 4),)),
+    Row("nanmean_nan", lambda t, a: t.nanmean(t.log(a), 0), (R(3, 4),), grad=False, covers=("nanmean",)),
+    Row("aminmax", lambda t, a: tuple(t.aminmax(a)), (R(3, 4),)),
+    Row("aminmax_dim", lambda t, a: tuple(a.aminmax(dim=1, keepdim=True)), (R(3, 4),), covers=("aminmax",)),
+    Row("cummax", lambda t, a: t.cummax(a, 1), (R(3, 4),)),
+    Row("cummin", lambda t, a: a.cummin(0), (R(3, 4),)),
+    Row("msort", lambda t, a: t.msort(a), (R(3, 4),)),
+    Row("dist", lambda t, a, b: t.dist(a, b), (R(3, 4), R(4))),
+    Row("dist_p", lambda t, a, b: (a.dist(b, 3), t.dist(a, b, 1), t.dist(a, b, float("inf"))), (R(3, 4), R(3, 1)), covers=("dist",)),
 ]

@@ -15,13 +15,13 @@ import numpy as np
 from .. import _dtype, return_types
 from .._tensor import Tensor, _new_tensor, _wrap_dim
 from . import apply, defop, m, math_fn
-from .elementwise import _method_inplace, as_float, maximum, minimum
+from .elementwise import _method_inplace, as_float, binary, isnan, maximum, minimum
 from .linalg import linalg_svdvals
 from .shape import permute
 
 __all__ = ["sum", "mean", "nansum", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "std", "var", "std_mean", "var_mean",
            "logsumexp", "norm", "cumsum", "cumprod", "all", "any", "count_nonzero", "median", "sort",
-           "argsort", "topk", "kthvalue", "unique"]
+           "argsort", "topk", "kthvalue", "unique", "nanmean", "aminmax", "cummax", "cummin", "msort", "dist"]
 
 
 def norm_dims(dim, ndim: int) -> tuple | None:
@@ -123,6 +123,8 @@ math_fn("cumsum", lambda x, dim: np.cumsum(x, axis=dim))
 math_fn("rev_cumsum", lambda x, dim: _rev_cumsum(x, dim), lambda x, dim: apply(REV_CUMSUM, (x,), (x._data,), (dim,)))
 math_fn("take_along", lambda x, idx, dim, keepdim: _take(x, idx, dim, keepdim),
         lambda x, idx, dim, keepdim: apply(GATHER, (x,), (x._data,), (idx, dim, keepdim, x._data.shape)))
+math_fn("add_along", lambda g, idx, dim, shape: _add_along(g, idx, dim, shape),
+        lambda g, idx, dim, shape: apply(SCATTER_ADD, (g,), (g._data,), (idx, dim, shape)))
 math_fn("put_along", lambda g, idx, dim, keepdim, shape: _put(g, idx, dim, keepdim, shape),
         lambda g, idx, dim, keepdim, shape: apply(SCATTER, (g,), (g._data,), (idx, dim, keepdim, shape)))
 
@@ -146,6 +148,28 @@ def _put(g, idx, dim: int, keepdim: bool, shape: tuple):
     out = np.zeros(shape, g.dtype)
     np.put_along_axis(out, idx, g if keepdim else np.expand_dims(g, dim), dim)
     return out
+
+
+def _add_along(g, idx, dim: int, shape: tuple):
+    """Zeros of ``shape`` with ``g`` added at ``idx`` along ``dim`` (indices may repeat: cummax, cummin)."""
+    out = np.zeros(shape, g.dtype)
+    where = list(np.indices(idx.shape, sparse=True))
+    where[dim] = idx
+    np.add.at(out, tuple(where), g)
+    return out
+
+
+def _aminmax_grad(g, x, out, dims, shape):
+    total = 0
+    for gk, ok in zip(g, out):
+        if gk is not None:
+            total = total + even_share(gk, x, ok, dims, shape)
+    return total
+
+
+def _dist_grad(g, a, b, out, p, sign):
+    d = a - b
+    return _vector_norm_grad(g, d, out, p, None, tuple(d.shape)) * sign
 
 
 def even_share(g, x, out, dims, shape):
@@ -280,6 +304,19 @@ LOGSUMEXP = defop("LogsumexpBackward0", lambda x, dims, keepdim, shape: _logsume
                   text=("∂logΣeˣ/∂xᵢ = e^(xᵢ - out)",))
 VECTOR_NORM = defop("LinalgVectorNormBackward0", lambda x, dims, ord, keepdim, shape: _vector_norm(x, ord, dims, keepdim),
                     lambda g, x, out, ord, dims, shape: _vector_norm_grad(g, x, out, ord, dims, shape), text=("∂‖x‖₂/∂x = x/‖x‖₂",))
+SCATTER_ADD = defop("ScatterAddBackward0", lambda g, idx, dim, shape: _add_along(g, idx, dim, shape),
+                    lambda g, idx, dim: m.take_along(g, idx, dim, True), text=("∂ℒ/∂src = g at the indices",))
+CUMMAX = defop("CummaxBackward0",  lambda x, idx, dim, shape: np.take_along_axis(x, idx, dim),
+               lambda g, idx, dim, shape: m.add_along(g, idx, dim, shape), text=("∂ℒ/∂xᵢ = Σ of g where the running max is xᵢ",))
+CUMMIN = defop("CumminBackward0",  lambda x, idx, dim, shape: np.take_along_axis(x, idx, dim),
+               lambda g, idx, dim, shape: m.add_along(g, idx, dim, shape), text=("∂ℒ/∂xᵢ = Σ of g where the running min is xᵢ",))
+AMINMAX = defop("AminmaxBackward0", lambda x, dims, keepdim, shape: (np.min(x, axis=dims, keepdims=keepdim),
+                                                                     np.max(x, axis=dims, keepdims=keepdim)),
+                lambda g, x, out, dims, shape: _aminmax_grad(g, x, out, dims, shape), nout=2,
+                text=("∂ℒ/∂x = g shared equally by the elements equal to the min (and to the max)",))
+DIST = defop("DistBackward0",      lambda a, b, p: _vector_norm(a - b, p, None, False),
+             lambda g, a, b, out, p: _dist_grad(g, a, b, out, p, 1), lambda g, a, b, out, p: _dist_grad(g, a, b, out, p, -1),
+             text=("∂‖a-b‖/∂a = ∂‖d‖/∂d", "∂‖a-b‖/∂b = -∂‖d‖/∂d"))
 CUMSUM = defop("CumsumBackward0",  lambda x, dim: np.cumsum(x, axis=dim),       lambda g, dim: m.rev_cumsum(g, dim),
                text=("∂ℒ/∂xᵢ = Σ_{j≥i} gⱼ",))
 REV_CUMSUM = defop("RevCumsumBackward0", lambda x, dim: _rev_cumsum(x, dim),    lambda g, dim: m.cumsum(g, dim),
@@ -711,12 +748,87 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, ret
     return out[0] if len(out) == 1 else out
 
 
+def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Mean of the non-NaN elements (NaN where all are NaN).
+
+    >>> import flambeau as torch
+    >>> torch.nanmean(torch.tensor([1., float('nan'), 3.]))
+    tensor(2.)
+    """
+    d = input._data if dtype is None else input._data.astype(_dtype.to_dtype(dtype).np)
+    if d.dtype.kind != "f":
+        raise RuntimeError(f"nanmean(): expected input to have floating point or complex dtype but got {_type_name(d)}")
+    return nansum(input, dim, keepdim, dtype=dtype) / sum(~isnan(input), dim, keepdim)
+
+
+def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False):
+    """``(min, max)`` as a named tuple, overall or along ``dim``; tied elements share each gradient equally.
+
+    >>> import flambeau as torch
+    >>> torch.aminmax(torch.tensor([3., 1., 2.])).max
+    tensor(3.)
+    """
+    if input._data.size == 0:
+        raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the operation has no identity.")
+    return return_types.aminmax(*_reduce(AMINMAX, input, dim, keepdim))
+
+
+def _running(kind, op, accumulate, input: Tensor, dim: int):
+    """Running max/min along ``dim`` with the index each value came from (the latest one on ties, as PyTorch)."""
+    if input._data.ndim == 0:
+        r = _running(kind, op, accumulate, input.reshape(1), _wrap_dim(dim, 1))
+        return kind(r.values.reshape(()), r.indices.reshape(()))
+    d = input._data
+    dim = _wrap_dim(dim, d.ndim)
+    position = np.arange(d.shape[dim]).reshape((-1,) + (1,) * (d.ndim - dim - 1))
+    idx = np.maximum.accumulate(np.where(d == accumulate(d, axis=dim), position, 0), axis=dim)
+    return kind(apply(op, (input,), (d,), (idx, dim, d.shape)), _long(idx))
+
+
+def cummax(input: Tensor, dim: int):
+    """Running maximum along ``dim`` and the index where each was reached, as a named tuple.
+
+    >>> import flambeau as torch
+    >>> torch.cummax(torch.tensor([1., 3., 2.]), 0).indices
+    tensor([0, 1, 1])
+    """
+    return _running(return_types.cummax, CUMMAX, np.maximum.accumulate, input, dim)
+
+
+def cummin(input: Tensor, dim: int):
+    """Running minimum along ``dim`` and the index where each was reached, as a named tuple."""
+    return _running(return_types.cummin, CUMMIN, np.minimum.accumulate, input, dim)
+
+
+def msort(input: Tensor) -> Tensor:
+    """``sort(input, dim=0).values``.
+
+    >>> import flambeau as torch
+    >>> torch.msort(torch.tensor([[2., 1.], [0., 3.]]))
+    tensor([[0., 1.],
+            [2., 3.]])
+    """
+    return sort(input, 0).values
+
+
+def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
+    """The ``p``-norm of ``input - other`` (broadcasting).
+
+    >>> import flambeau as torch
+    >>> torch.dist(torch.tensor([3., 0.]), torch.tensor([0., 4.]))
+    tensor(5.)
+    """
+    _require_float(input, "linalg.vector_norm: Expected a floating point or complex tensor as input. Got {}")
+    return binary(DIST, input, other, (float(p),))
+
+
 # ---- Tensor methods -------------------------------------------------------------------------------
 
 for _name, _fn in {"sum": sum, "mean": mean, "nansum": nansum, "prod": prod, "max": max, "min": min, "amax": amax, "amin": amin,
                    "argmax": argmax, "argmin": argmin, "std": std, "var": var, "logsumexp": logsumexp, "norm": norm, "cumsum": cumsum,
                    "cumprod": cumprod, "all": all, "any": any, "count_nonzero": count_nonzero, "median": median, "sort": sort,
-                   "argsort": argsort, "topk": topk, "kthvalue": kthvalue, "unique": unique}.items():
+                   "argsort": argsort, "topk": topk, "kthvalue": kthvalue, "unique": unique, "nanmean": nanmean, "aminmax": aminmax,
+                   "cummax": cummax, "cummin": cummin, "msort": msort, "dist": dist}.items():
     setattr(Tensor, _name, _fn)
 
 
