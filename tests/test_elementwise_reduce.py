@@ -182,6 +182,9 @@ def test_operators():
         a %= 5
         a //= 2
         assert a.tolist() == [1, 0]
+        a <<= 3
+        a >>= 1
+        assert a.tolist() == [4, 0]
 
 
 @pytest.mark.parametrize("fn", [
@@ -213,6 +216,8 @@ def test_operators():
     lambda t: t.positive(t.tensor([True])),
     lambda t: t.heaviside(t.tensor([1.0]), t.tensor([1.0], dtype=t.float64)),
     lambda t: t.nanmean(t.tensor([1, 2])),
+    lambda t: t.tensor([1.5]) << 1,
+    lambda t: t.bitwise_right_shift(t.tensor([1.5]), 1),
     lambda t: t.aminmax(t.tensor([])),
     lambda t: t.round(t.tensor([1, 2]), decimals=1),
 ])

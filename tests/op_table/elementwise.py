@@ -127,4 +127,8 @@ ROWS = [
     Row("xlogy_scalars", lambda t, a, b: (t.xlogy(a, 2.5), t.xlogy(1.5, b), a.xlogy(b)), (R(3, 4), P(4)), covers=("xlogy",)),
     Row("float_power", lambda t, a, b: (t.float_power(a, b), a.float_power(2), t.float_power(2, b)), (P(3, 4), R(3, 4)), covers=("float_power",)),
     Row("heaviside", lambda t, a, b: t.heaviside(t.round(a), b), (R(3, 4), R(4)), grad=False, broadcast=True),
+    Row("bitwise_shifts", lambda t, a, b: (t.bitwise_left_shift(a, b), a.bitwise_right_shift(b), a << 2, a >> 1, 3 << b, 100 >> b, -a >> b,
+                                           a << 70, -a >> 70), (I(3, 4, high=16), I(4, high=5)), grad=False,
+        covers=("bitwise_left_shift", "bitwise_right_shift", "__lshift__", "__rshift__", "__rlshift__", "__rrshift__")),
+    Row("isreal", lambda t, a: t.isreal(a), (R(3, 4),), grad=False),
 ]

@@ -23,7 +23,7 @@ __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_d
            "isnan", "isinf", "isfinite", "isposinf", "isneginf", "logical_and", "logical_or", "logical_xor", "logical_not",
            "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "isclose", "allclose", "equal",
            "deg2rad", "rad2deg", "sinc", "sgn", "positive", "signbit", "copysign", "logaddexp", "logaddexp2", "xlogy", "float_power",
-           "heaviside"]
+           "heaviside", "bitwise_left_shift", "bitwise_right_shift", "isreal"]
 
 _DEFAULTS = _dtype.DEFAULTS
 
@@ -1113,12 +1113,12 @@ def _integral(d: np.ndarray, name: str) -> None:
         raise NotImplementedError(f'"{name}_cpu" not implemented for \'{_dtype.FROM_NP[d.dtype]._tensor_type[:-6]}\'')
 
 
-def _bitwise_op(ufunc, name: str):
+def _bitwise_op(ufunc, name: str, kernel: str = ""):
     def fn(input, other) -> Tensor:
         a, b = _pair(input, other)
-        _integral(np.asarray(a), name)
+        _integral(np.asarray(a), kernel or name)
         if isinstance(b, np.ndarray):
-            _integral(b, name)
+            _integral(b, kernel or name)
         try:
             out = ufunc(a, b)
         except ValueError:
@@ -1126,13 +1126,37 @@ def _bitwise_op(ufunc, name: str):
         return _flag(np.asarray(out).astype(np.asarray(a).dtype, copy=False))
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = (f"Elementwise ``{name}`` of integer or bool tensors.\n\n    >>> import flambeau as torch\n"
-                  f"    >>> torch.{name}(torch.tensor([12]), torch.tensor([10]))\n    tensor([{int(ufunc(12, 10))}])\n    ")
+                  f"    >>> torch.{name}(torch.tensor([12]), torch.tensor([3]))\n    tensor([{int(ufunc(np.int64(12), 3))}])\n    ")
     return fn
 
 
 bitwise_and = _bitwise_op(np.bitwise_and, "bitwise_and")
 bitwise_or = _bitwise_op(np.bitwise_or, "bitwise_or")
 bitwise_xor = _bitwise_op(np.bitwise_xor, "bitwise_xor")
+
+
+def _shift_left(a, b):
+    bits = np.asarray(a).dtype.itemsize * 8   # PyTorch: shifting by the width or more gives 0
+    return np.where(np.asarray(b) >= bits, 0, np.left_shift(a, np.minimum(b, bits - 1)))
+
+
+def _shift_right(a, b):
+    bits = np.asarray(a).dtype.itemsize * 8   # arithmetic: by the width or more gives 0 or -1
+    return np.right_shift(a, np.minimum(b, bits - 1))
+
+
+bitwise_left_shift = _bitwise_op(_shift_left, "bitwise_left_shift", "lshift")
+bitwise_right_shift = _bitwise_op(_shift_right, "bitwise_right_shift", "rshift")
+
+
+def isreal(input: Tensor) -> Tensor:
+    """Whether each element is real: always true, as flambeau has no complex dtypes.
+
+    >>> import flambeau as torch
+    >>> torch.isreal(torch.tensor([1., 2.]))
+    tensor([True, True])
+    """
+    return _flag(np.ones(input._data.shape, np.bool_))
 
 
 def _invert(self: Tensor) -> Tensor:
@@ -1268,11 +1292,12 @@ _METHODS = {"add": add, "sub": sub, "mul": mul, "div": div, "pow": pow, "neg": n
             "lerp": lerp, "addcmul": addcmul, "addcdiv": addcdiv, "logical_and": logical_and, "logical_or": logical_or,
             "logical_xor": logical_xor, "logical_not": logical_not, "bitwise_and": bitwise_and, "bitwise_or": bitwise_or,
             "bitwise_xor": bitwise_xor, "bitwise_not": bitwise_not, "deg2rad": deg2rad, "rad2deg": rad2deg, "sinc": sinc, "sgn": sgn,
-            "copysign": copysign, "xlogy": xlogy, "float_power": float_power, "heaviside": heaviside}
+            "copysign": copysign, "xlogy": xlogy, "float_power": float_power, "heaviside": heaviside,
+            "bitwise_left_shift": bitwise_left_shift, "bitwise_right_shift": bitwise_right_shift}
 _NO_INPLACE = {"maximum": maximum, "minimum": minimum, "fmax": fmax, "fmin": fmin, "isnan": isnan, "isinf": isinf, "isfinite": isfinite,
                "isposinf": isposinf, "isneginf": isneginf, "isclose": isclose, "allclose": allclose, "equal": equal, "eq": eq, "ne": ne,
                "lt": lt, "le": le, "gt": gt, "ge": ge, "greater": gt, "greater_equal": ge, "less": lt, "less_equal": le,
-               "not_equal": ne, "positive": positive, "signbit": signbit, "logaddexp": logaddexp, "logaddexp2": logaddexp2}
+               "not_equal": ne, "positive": positive, "signbit": signbit, "logaddexp": logaddexp, "logaddexp2": logaddexp2, "isreal": isreal}
 for _name, _fn in {**_METHODS, **_NO_INPLACE}.items():
     setattr(Tensor, _name, _fn)
 for _name, _fn in _METHODS.items():
@@ -1308,6 +1333,12 @@ Tensor.__and__ = Tensor.__rand__ = bitwise_and
 Tensor.__or__ = Tensor.__ror__ = bitwise_or
 Tensor.__xor__ = Tensor.__rxor__ = bitwise_xor
 Tensor.__invert__ = _invert
+Tensor.__lshift__ = bitwise_left_shift
+Tensor.__rlshift__ = lambda self, other: bitwise_left_shift(other, self)
+Tensor.__rshift__ = bitwise_right_shift
+Tensor.__rrshift__ = lambda self, other: bitwise_right_shift(other, self)
+Tensor.__ilshift__ = _method_inplace(bitwise_left_shift, "__ilshift__")
+Tensor.__irshift__ = _method_inplace(bitwise_right_shift, "__irshift__")
 Tensor.__imod__ = _method_inplace(remainder, "__imod__")
 Tensor.__ifloordiv__ = _method_inplace(floor_divide, "__ifloordiv__")
 Tensor.__iand__ = _method_inplace(bitwise_and, "__iand__")
