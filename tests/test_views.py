@@ -285,3 +285,27 @@ def test_errors_as_pytorch(expr):
     f, t = run(fl), run(torch)
     assert t[0] is not None, "torch raised nothing: the test is wrong"
     assert f[0] is t[0] and f[1].replace("flambeau", "torch") == t[1], (f, t)
+
+
+# ---- edge cases: empty pieces, single outputs, mixed dtypes -------------------------------------
+
+EDGES = ["x.unbind(2)", "x[:1].unbind(0)", "x[:, :0].unbind(1)", "x.split(10)", "x[:0].chunk(3)", "t.cat([x, t.zeros(0, dtype=t.float64)])",
+         "t.cat([t.zeros(0, dtype=t.float64), x])", "t.stack([x[0]] * 3, 2)", "x.repeat(0, 1, 1)", "x.flip(())", "x.roll(0)", "x[x > 100]",
+         "x.expand(2, -1, -1, -1)", "t.cat([x.int(), x])", "t.stack([x.int(), x])", "x.unflatten(-1, (-1, 1))", "x[[[0]]]",
+         "x.gather(2, t.zeros(2, 3, 0, dtype=t.long))", "t.take(x, t.tensor([], dtype=t.long))", "x.index_select(0, t.tensor([], dtype=t.long))",
+         "x.tile((2, 1, 1, 1))", "x.repeat_interleave(0, dim=0)", "x.narrow(2, 0, 0)", "t.hstack([t.tensor(1.), t.tensor(2.)])"]
+
+
+@pytest.mark.filterwarnings("ignore:Using a non-tuple sequence")
+@pytest.mark.parametrize("expr", EDGES)
+def test_edge_cases(expr):
+    def run(t):
+        x = t.tensor(np.arange(24.).reshape(2, 3, 4), dtype=t.float64, requires_grad=True)
+        r = eval(expr)
+        rs = r if isinstance(r, tuple) else (r,)
+        used = [o for o in rs if o.requires_grad and o.numel()]
+        if used:
+            sum((o.double() * (1 + t.arange(o.numel(), dtype=t.float64).reshape(o.shape))).sum() for o in used).backward()
+        return ([tuple(o.shape) for o in rs], [str(o.dtype).split(".")[1] for o in rs], [o.detach().numpy().tolist() for o in rs],
+                None if x.grad is None else x.grad.numpy().tolist())
+    assert run(fl) == run(torch)

@@ -14,6 +14,8 @@ A ``dim``-and-``index`` op becomes a NumPy key of index arrays (:func:`_dim_key`
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .. import _dtype
@@ -30,6 +32,11 @@ __all__ = ["where", "index_select", "gather", "scatter", "scatter_add", "scatter
 
 def _np_key(key) -> tuple[tuple, bool]:
     """The key as NumPy understands it, and whether it has an advanced (array) part."""
+    if isinstance(key, list) and len(key) < 32 and any(isinstance(k, list | tuple | slice | Tensor) or k is None or k is Ellipsis for k in key):
+        warnings.warn("Using a non-tuple sequence for multidimensional indexing is deprecated and will be changed in pytorch 2.9; use "
+                      "x[tuple(seq)] instead of x[seq]. In pytorch 2.9 this will be interpreted as tensor index, x[torch.tensor(seq)], "
+                      "which will result either in an error or a different result", UserWarning, stacklevel=3)
+        key = tuple(key)
     parts = key if isinstance(key, tuple) else (key,)
     out, advanced = [], False
     for k in parts:

@@ -51,8 +51,16 @@ _stack_op = _cached(lambda n: _variadic("StackBackward0", n, lambda xs, dim: np.
                                         lambda k: lambda g, dim: m.index(g, (slice(None),) * dim + (k,), False), ("dim",)))
 
 
+def _pieces(x: np.ndarray, bounds: tuple, dim: int) -> tuple:
+    """Views of ``x`` between consecutive ``bounds`` along ``dim``."""
+    lead = (slice(None),) * dim
+    return tuple(x[lead + (slice(a, b),)] for a, b in zip(bounds, bounds[1:]))
+
+
 def _join_grads(g: tuple, shapes: tuple, dim: int, stacked: bool):
     """The output gradients of split/unbind joined back into the input's gradient (zeros where none came)."""
+    if not isinstance(g, tuple):  # a single piece: the op has one output
+        g = (g,)
     ref = next(x for x in g if x is not None)
     graph = isinstance(ref, Tensor)
     parts = []
@@ -66,7 +74,7 @@ def _join_grads(g: tuple, shapes: tuple, dim: int, stacked: bool):
     return np.stack(parts, dim) if stacked else np.concatenate(parts, dim)
 
 
-_split_op = _cached(lambda n: {name: defop(name, lambda x, bounds, dim, shapes: tuple(np.split(x, bounds[1:-1], dim)),
+_split_op = _cached(lambda n: {name: defop(name, lambda x, bounds, dim, shapes: _pieces(x, bounds, dim),
                                            lambda g, dim, shapes: _join_grads(g, shapes, dim, False), nout=n)
                                for name in ("SplitBackward0", "SplitWithSizesBackward0")})
 _unbind_op = _cached(lambda n: defop("UnbindBackward0", lambda x, dim, shapes: tuple(np.moveaxis(x, dim, 0)),
@@ -189,8 +197,10 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     n = x.shape[d]
     if isinstance(split_size_or_sections, int | np.integer):
         size = int(split_size_or_sections)
-        if size < 0 or (size == 0 and n):
+        if size < 0:
             raise RuntimeError(f"split expects split_size be non-negative, but got split_size={size}")
+        if size == 0 and n:
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
         sizes = [size] * (n // size) + ([n % size] if n % size else []) if size else [0]
         name = "SplitBackward0"
     else:
@@ -214,7 +224,7 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
     n = input._data.shape[_wrap_dim(dim, input._data.ndim)]
-    return split(input, max(math.ceil(n / chunks), 1) if n else 1, dim)
+    return split(input, math.ceil(n / chunks), dim) if n else split(input, [0] * chunks, dim)
 
 
 def unbind(input: Tensor, dim: int = 0) -> tuple:

@@ -680,7 +680,10 @@ def to(self: Tensor, *args, **kwargs) -> Tensor:
             check_device(a)
     if dtype is None or _dtype.to_dtype(dtype).np == self._data.dtype:
         return clone(self) if copy else self
-    return apply(TO_COPY, (self,), (self._data, _dtype.to_dtype(dtype).np))
+    npd = _dtype.to_dtype(dtype).np
+    if npd.kind != "f":  # integer and bool results are outside the graph, as in PyTorch
+        return _new_tensor(self._data.astype(npd), False, None, 0)
+    return apply(TO_COPY, (self,), (self._data, npd))
 
 
 def _caster(dt: _dtype.dtype):
