@@ -309,3 +309,19 @@ def test_edge_cases(expr):
         return ([tuple(o.shape) for o in rs], [str(o.dtype).split(".")[1] for o in rs], [o.detach().numpy().tolist() for o in rs],
                 None if x.grad is None else x.grad.numpy().tolist())
     assert run(fl) == run(torch)
+
+
+@pytest.mark.parametrize("code", ["y.unsqueeze_(0)", "y.squeeze_()", "y.squeeze_(1)", "y.squeeze_((1,))", "y.transpose_(0, 2)",
+                                  "y.swapaxes_(0, 2)", "y.swapdims_(0, 2)", "y[:, 0].t_()", "x.unsqueeze_(0)"])
+def test_inplace_restride(code):
+    def run(lib):
+        x = lib.tensor(np.arange(6.).reshape(3, 1, 2), requires_grad=True)
+        y = x * 1
+        try:
+            r = eval(code)
+        except RuntimeError as e:
+            return str(e)
+        out = (r * lib.arange(6.).reshape(r.shape)).sum()
+        out.backward()
+        return name(r), tuple(r.shape), r is y, y._version if lib is torch else y._version[0], r.stride(), x.grad.tolist()
+    assert run(fl) == run(torch)

@@ -299,21 +299,31 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return reshape(input, shape[:s] + (math.prod(shape[s: e + 1]),) + shape[e + 1:])
 
 
-def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
-    """Swap two dims (a view)."""
+def _transpose(input: Tensor, dim0: int, dim1: int) -> tuple:
     n = input._data.ndim
     d0, d1 = _wrap_dim(dim0, n), _wrap_dim(dim1, n)
-    return view_op(TRANSPOSE, input, np.swapaxes(input._data, d0, d1), (d0, d1))
+    return TRANSPOSE, np.swapaxes(input._data, d0, d1), (d0, d1)
+
+
+def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    """Swap two dims (a view)."""
+    op, out, attrs = _transpose(input, dim0, dim1)
+    return view_op(op, input, out, attrs)
 
 
 swapaxes = swapdims = transpose
 
 
-def t(input: Tensor) -> Tensor:
-    """Transpose a tensor of at most 2 dims."""
+def _t(input: Tensor) -> tuple:
     if input._data.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input._data.ndim}D")
-    return view_op(T, input, input._data.T, ())
+    return T, input._data.T, ()
+
+
+def t(input: Tensor) -> Tensor:
+    """Transpose a tensor of at most 2 dims."""
+    op, out, attrs = _t(input)
+    return view_op(op, input, out, attrs)
 
 
 def permute(input: Tensor, *dims) -> Tensor:
@@ -326,22 +336,53 @@ def permute(input: Tensor, *dims) -> Tensor:
     return view_op(PERMUTE, input, np.transpose(input._data, perm), (perm,))
 
 
+def _unsqueeze(input: Tensor, dim: int) -> tuple:
+    d = input._data
+    return UNSQUEEZE, np.expand_dims(d, _wrap_dim(dim, d.ndim + 1)), (d.shape,)
+
+
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
     """Insert a dim of size 1 at ``dim``."""
+    op, out, attrs = _unsqueeze(input, dim)
+    return view_op(op, input, out, attrs)
+
+
+def _squeeze(input: Tensor, dim=None) -> tuple:
     d = input._data
-    k = _wrap_dim(dim, d.ndim + 1)
-    return view_op(UNSQUEEZE, input, np.expand_dims(d, k), (d.shape,))
+    if dim is None:
+        return SQUEEZE, d.reshape(tuple(s for s in d.shape if s != 1)), (d.shape,)
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    keep = {_wrap_dim(k, d.ndim) for k in dims}
+    shape = tuple(s for i, s in enumerate(d.shape) if not (i in keep and s == 1))
+    return SQUEEZE_DIM if isinstance(dim, int) else SQUEEZE_DIMS, d.reshape(shape), (d.shape,)
 
 
 def squeeze(input: Tensor, dim=None) -> Tensor:
     """Remove dims of size 1 (all of them, or those named by ``dim``)."""
-    d = input._data
-    if dim is None:
-        return view_op(SQUEEZE, input, d.reshape(tuple(s for s in d.shape if s != 1)), (d.shape,))
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    keep = {_wrap_dim(k, d.ndim) for k in dims}
-    shape = tuple(s for i, s in enumerate(d.shape) if not (i in keep and s == 1))
-    return view_op(SQUEEZE_DIM if isinstance(dim, int) else SQUEEZE_DIMS, input, d.reshape(shape), (d.shape,))
+    op, out, attrs = _squeeze(input, dim)
+    return view_op(op, input, out, attrs)
+
+
+# in-place forms change the tensor's shape and strides; PyTorch names their nodes apart
+_RESTRIDED = {op: defop(name, op.fwd, *(f for f, _ in op.rules), text=op.formula_text) for op, name in (
+    (UNSQUEEZE, "UnsqueezeBackward1"), (SQUEEZE, "SqueezeBackward3"), (SQUEEZE_DIM, "SqueezeBackward4"), (SQUEEZE_DIMS, "SqueezeBackward5"),
+    (TRANSPOSE, "TransposeBackward1"), (T, "TBackward1"))}
+
+
+def _restrided(parts):
+    """The in-place method of a view op whose ``parts(self, ...)`` gives ``(op, new array, attrs)``."""
+    def method(self: Tensor, *args) -> Tensor:
+        if STATE.enabled and self._rg and self._grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        op, out, attrs = parts(self, *args)
+        node = record(_RESTRIDED[op], (self,), out, attrs)._grad_fn
+        self._data = out
+        self._version[0] += 1
+        if node is not None:
+            self._grad_fn, self._output_nr = node, 0
+        return self
+    method.__doc__ = "In place: this tensor takes the new shape and strides (same memory)."
+    return method
 
 
 def expand(input: Tensor, *sizes) -> Tensor:
@@ -722,6 +763,10 @@ Tensor.t = t
 Tensor.permute = permute
 Tensor.unsqueeze = unsqueeze
 Tensor.squeeze = squeeze
+Tensor.unsqueeze_ = _restrided(_unsqueeze)
+Tensor.squeeze_ = _restrided(_squeeze)
+Tensor.transpose_ = Tensor.swapaxes_ = Tensor.swapdims_ = _restrided(_transpose)
+Tensor.t_ = _restrided(_t)
 Tensor.expand = expand
 Tensor.expand_as = expand_as
 Tensor.broadcast_to = broadcast_to
