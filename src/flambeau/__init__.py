@@ -35,3 +35,6 @@ from .ops.shape import *
 for _name in random.TENSOR_METHODS:  # uniform_, normal_, bernoulli_ ... as Tensor methods
     setattr(Tensor, _name, getattr(random, _name))
 del _name
+
+# isort: split
+from . import linalg

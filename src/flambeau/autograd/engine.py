@@ -158,7 +158,11 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
                             # the same array handed to two inputs (x + y) must not end up shared by two .grad
                             b[nr] = g.copy() if i and not graph and _handed_twice(out, i, g) else g
                         else:
-                            b[nr] = b[nr] + g
+                            prev = b[nr]
+                            if prev.shape != g.shape:  # two broadcast gradients of one tensor: shape both to it first
+                                meta = nxt._meta[nr]
+                                prev, g = _fit(prev, meta, graph), _fit(g, meta, graph)
+                            b[nr] = prev + g
                 left = deps[nxt] - 1
                 if left:
                     deps[nxt] = left
