@@ -16,9 +16,10 @@ import numpy as np
 from .. import _dtype
 from .._tensor import Tensor, _new_tensor, _wrap_dim, short_node_name
 from . import apply, defop, m, record
-from .shape import as_view, unsqueeze
+from .shape import as_view, atleast_3d, reshape, unsqueeze
 
-__all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "split", "chunk", "unbind"]
+__all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "row_stack", "dstack", "column_stack", "split", "chunk", "unbind",
+           "tensor_split", "hsplit", "vsplit", "dsplit"]
 
 
 # ---- variadic ops: one Op per input count --------------------------------------------------------
@@ -175,6 +176,25 @@ def vstack(tensors) -> Tensor:
     return cat([_at_least(t, 2) for t in _tensors(tensors, "vstack")], 0)
 
 
+row_stack = vstack
+
+
+def dstack(tensors) -> Tensor:
+    """Join along dim 2, after giving every tensor at least 3 dims."""
+    return cat([atleast_3d(t) for t in _tensors(tensors, "dstack")], 2)
+
+
+def column_stack(tensors) -> Tensor:
+    """Join as columns: 0-D and 1-D tensors become columns, the rest join along dim 1.
+
+    >>> import flambeau as torch
+    >>> torch.column_stack([torch.tensor([1, 2]), torch.tensor([3, 4])])
+    tensor([[1, 3],
+            [2, 4]])
+    """
+    return cat([reshape(t, (t._data.size, 1)) if t._data.ndim <= 1 else t for t in _tensors(tensors, "column_stack")], 1)
+
+
 # ---- splitting into views ------------------------------------------------------------------------
 
 def _views_of(op, x: Tensor, arrays_attrs: tuple) -> tuple:
@@ -242,6 +262,54 @@ def unbind(input: Tensor, dim: int = 0) -> tuple:
     return _views_of(_unbind_op(x.shape[d]), input, (d, (shape,) * x.shape[d]))
 
 
+def tensor_split(input: Tensor, indices_or_sections, dim: int = 0) -> tuple:
+    """Views split at ``indices`` (a list), or into ``sections`` nearly equal parts (an int; the first ones one longer).
+
+    >>> import flambeau as torch
+    >>> [t.tolist() for t in torch.arange(5).tensor_split(2)]
+    [[0, 1, 2], [3, 4]]
+    """
+    d = _wrap_dim(dim, input._data.ndim)
+    n = input._data.shape[d]
+    ios = indices_or_sections
+    if isinstance(ios, Tensor):
+        ios = ios.item() if ios._data.ndim == 0 else ios.tolist()
+    if isinstance(ios, int | np.integer):
+        if ios <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {ios}")
+        q, r = divmod(n, int(ios))
+        bounds = np.cumsum([0] + [q + 1] * r + [q] * (int(ios) - r)).tolist()
+    else:
+        bounds = [0] + [min(max(int(i), 0), n) for i in ios] + [n]
+    lead = (slice(None),) * d
+    return tuple(input[lead + (slice(a, max(a, b)),)] for a, b in zip(bounds, bounds[1:]))
+
+
+def _split_on(name: str, dim_of):
+    def fn(input: Tensor, indices_or_sections) -> tuple:
+        d = dim_of(input)
+        if input._data.ndim <= d if name != "hsplit" else input._data.ndim < 1:
+            raise RuntimeError(f"torch.{name} requires a tensor with at least {d + 1} dimension, but got a tensor with "
+                               f"{input._data.ndim} dimensions!")
+        n = input._data.shape[d]
+        if isinstance(indices_or_sections, int | np.integer) and (indices_or_sections == 0 or n % indices_or_sections):
+            raise RuntimeError(f"torch.{name} attempted to split along dimension {d}, but the size of the dimension {n} is not divisible "
+                               f"by the split_size {indices_or_sections}!")
+        return tensor_split(input, indices_or_sections, d)
+    fn.__name__ = name
+    fn.__doc__ = f"``tensor_split`` along dim {'1 (0 for 1-D tensors)' if name == 'hsplit' else dim_of.__doc__}, sections dividing it exactly."
+    return fn
+
+
+hsplit = _split_on("hsplit", lambda t: 1 if t._data.ndim > 1 else 0)
+vsplit = _split_on("vsplit", lambda t: 0)
+dsplit = _split_on("dsplit", lambda t: 2)
+
+
 Tensor.split = split
+Tensor.tensor_split = tensor_split
+Tensor.hsplit = hsplit
+Tensor.vsplit = vsplit
+Tensor.dsplit = dsplit
 Tensor.chunk = chunk
 Tensor.unbind = unbind

@@ -22,14 +22,15 @@ import weakref
 import numpy as np
 
 from .. import _dtype
-from .._tensor import Tensor, _new_tensor, _wrap_dim, check_device
+from .._tensor import Size, Tensor, _new_tensor, _wrap_dim, check_device
 from ..autograd.grad_mode import STATE
 from . import apply, defop, m, math_fn, record
 from .elementwise import inplace, write_into
 
 __all__ = ["reshape", "view", "flatten", "unflatten", "transpose", "swapaxes", "swapdims", "t", "permute", "movedim", "moveaxis",
            "unsqueeze", "squeeze", "expand", "broadcast_to", "broadcast_tensors", "tile", "repeat_interleave", "flip", "fliplr",
-           "flipud", "roll", "select", "narrow", "clone", "contiguous", "pad"]
+           "flipud", "roll", "rot90", "select", "narrow", "clone", "contiguous", "pad", "ravel", "broadcast_shapes", "atleast_1d",
+           "atleast_2d", "atleast_3d", "as_strided"]
 
 
 class _Views(list):
@@ -100,6 +101,7 @@ math_fn("expand", np.broadcast_to)
 math_fn("zeros_like", np.zeros_like, lambda x: _new_tensor(np.zeros_like(x._data), False, None, 0))
 math_fn("flip", np.flip)
 math_fn("roll", np.roll)
+math_fn("rot90", lambda x, k, dims: np.rot90(x, k, dims))
 
 
 # ---- gather and scatter by a NumPy key -----------------------------------------------------------
@@ -601,6 +603,135 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
     return apply(ROLL, (input,), (input._data,), (shifts, dims))
 
 
+ROT90 = defop("Rot90Backward0", lambda x, k, dims: np.rot90(x, k, dims).copy(), lambda g, k, dims: m.rot90(g, -k, dims),
+              text=("rotate back",))
+
+
+def rot90(input: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
+    """Rotate by 90° ``k`` times in the plane of ``dims`` (from the first towards the second).
+
+    >>> import flambeau as torch
+    >>> torch.tensor([[1, 2], [3, 4]]).rot90()
+    tensor([[2, 4],
+            [1, 3]])
+    """
+    n = input._data.ndim
+    if len(dims) != 2:
+        raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+    if n < 2:
+        raise RuntimeError(f"expected total dims >= 2, but got total dims = {n}")
+    d0, d1 = _wrap_dim(dims[0], n), _wrap_dim(dims[1], n)
+    if d0 == d1:
+        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {d0} and dim1 = {d1}")
+    return apply(ROT90, (input,), (input._data,), (k % 4, (d0, d1)))
+
+
+def ravel(input: Tensor) -> Tensor:
+    """The elements as a 1-D tensor (a view when contiguous).
+
+    >>> import flambeau as torch
+    >>> torch.tensor([[1, 2], [3, 4]]).ravel()
+    tensor([1, 2, 3, 4])
+    """
+    return view(contiguous(input), -1)
+
+
+def broadcast_shapes(*shapes) -> Size:
+    """The shape tensors of these shapes broadcast to.
+
+    >>> import flambeau as torch
+    >>> torch.broadcast_shapes((2, 1), (3,))
+    flambeau.Size([2, 3])
+    """
+    out: list = []
+    for i, shape in enumerate((s,) if isinstance(s, int) else tuple(s) for s in shapes):
+        out = [1] * (len(shape) - len(out)) + out
+        for k in range(-1, -len(shape) - 1, -1):
+            if shape[k] != out[k] and shape[k] != 1 and out[k] != 1:
+                raise RuntimeError(f"Attempting to broadcast a dimension of length {shape[k]} at {k}! Mismatching argument at index {i} had "
+                                   f"{shape}; but expected shape should be broadcastable to {out}")
+            out[k] = out[k] if shape[k] == 1 else shape[k]
+    return Size(out)
+
+
+def _at_least(ndim: int, *tensors):
+    def lift(t: Tensor) -> Tensor:
+        d = t._data.ndim
+        if d >= ndim:
+            return t
+        if d == 0:
+            return view(t, (1,) * ndim)
+        if ndim == 3 and d == 2:
+            return unsqueeze(t, 2)
+        t = unsqueeze(t, 0)
+        return unsqueeze(t, 2) if ndim == 3 else t
+    if len(tensors) == 1 and isinstance(tensors[0], list | tuple):
+        tensors = tuple(tensors[0])
+        return tuple(lift(t) for t in tensors)
+    return lift(tensors[0]) if len(tensors) == 1 else tuple(lift(t) for t in tensors)
+
+
+def atleast_1d(*tensors):
+    """Each tensor with at least 1 dim (0-d ones become shape ``[1]``)."""
+    return _at_least(1, *tensors)
+
+
+def atleast_2d(*tensors):
+    """Each tensor with at least 2 dims (1-D ones become one row)."""
+    return _at_least(2, *tensors)
+
+
+def atleast_3d(*tensors):
+    """Each tensor with at least 3 dims (``[n]`` becomes ``[1, n, 1]``, ``[m, n]`` becomes ``[m, n, 1]``)."""
+    return _at_least(3, *tensors)
+
+
+UNFOLD = gather_op("UnfoldBackward0")
+
+
+def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """Every window of ``size`` elements along ``dimension``, ``step`` apart, in a new last dim (a view).
+
+    >>> import flambeau as torch
+    >>> torch.arange(5).unfold(0, 2, 2)
+    tensor([[0, 1],
+            [2, 3]])
+    """
+    d = self._data
+    k = _wrap_dim(dimension, d.ndim)
+    n = d.shape[k] if d.ndim else 1
+    if size > n:
+        raise RuntimeError(f"maximum size for tensor at dimension {k} is {n} but size is {size}")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    windows = (n - size) // step + 1
+    shape = d.shape[:k] + (windows,) + d.shape[k + 1:] + (size,)
+    strides = d.strides[:k] + (d.strides[k] * step,) + d.strides[k + 1:] + (d.strides[k],) if d.ndim else (0, 0)
+    out = np.lib.stride_tricks.as_strided(d, shape, strides, writeable=d.flags.writeable) if d.ndim else d.reshape(1, 1)
+    nd = len(shape)
+    at = lambda a, pos: a.reshape([-1 if i == pos else 1 for i in range(nd)])  # noqa: E731
+    key = tuple(at(np.arange(windows) * step, k) + at(np.arange(size), nd - 1) if j == k else at(np.arange(s), j)
+                for j, s in enumerate(d.shape))
+    return view_op(UNFOLD, self, out, (key, True, d.shape))
+
+
+def as_strided(input: Tensor, size, stride, storage_offset: int | None = None) -> Tensor:
+    """A view of ``input``'s memory with the given sizes, strides (in elements) and offset from the start of its storage."""
+    root = input._base if input._base is not None else input
+    r = root._data
+    if not r.flags.c_contiguous:
+        raise NotImplementedError("as_strided on a tensor whose storage is not contiguous is not supported by flambeau")
+    offset = input.storage_offset() if storage_offset is None else int(storage_offset)
+    size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
+    need = offset + 1 + sum((n - 1) * st for n, st in zip(size, stride)) if all(size) else 0
+    if need > r.size:
+        raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {offset}, and itemsize {r.itemsize} "
+                           f"requiring a storage size of {need * r.itemsize} are out of bounds for storage of size {r.size * r.itemsize}")
+    flat = r.reshape(-1)
+    out = np.lib.stride_tricks.as_strided(flat[offset:], size, tuple(st * r.itemsize for st in stride), writeable=r.flags.writeable)
+    return view_op(AS_STRIDED, input, out, (key_in_base(out, input._data), True, input._data.shape))
+
+
 def select(input: Tensor, dim: int, index: int) -> Tensor:
     """The slice at ``index`` of dim ``dim``, without that dim (a view): ``input[..., index, ...]``.
 
@@ -780,6 +911,10 @@ Tensor.fliplr = fliplr
 Tensor.flipud = flipud
 Tensor.roll = roll
 Tensor.narrow = narrow
+Tensor.rot90 = rot90
+Tensor.ravel = ravel
+Tensor.unfold = unfold
+Tensor.as_strided = as_strided
 Tensor.select = select
 Tensor.storage_offset = lambda self: 0 if self._base is None else int(
     (self._data.__array_interface__["data"][0] - self._base._data.__array_interface__["data"][0]) // self._data.itemsize)
