@@ -325,3 +325,40 @@ def test_inplace_restride(code):
         out.backward()
         return name(r), tuple(r.shape), r is y, y._version if lib is torch else y._version[0], r.stride(), x.grad.tolist()
     assert run(fl) == run(torch)
+
+
+MORE = ["y.ravel()", "y.t().ravel()", "t.atleast_1d(y[0, 0])", "t.atleast_2d(y[0])", "t.atleast_3d(y[0])", "t.atleast_3d(y)",
+        "t.atleast_3d(y[0, 0])", "t.atleast_2d(y)", "t.atleast_1d(y[0, 0], y)", "t.atleast_2d([y[0], y[1, 1]])", "t.dstack([y, y])",
+        "t.column_stack([y[0], y[1]])", "t.column_stack([y, y[1]])", "t.row_stack([y[0], y[1]])", "y.tensor_split(3)",
+        "y.tensor_split([1, 3], dim=1)", "y.tensor_split([3, 1], dim=1)", "y.hsplit(2)", "y.vsplit([1])", "y[None].dsplit(6)", "y.rot90()",
+        "y.rot90(2)", "y.rot90(3, (1, 0))", "y.rot90(-1)", "y.rot90(0)", "y.unfold(1, 2, 2)", "y.unfold(0, 3, 1)",
+        "y.as_strided((2, 2), (1, 2))", "y.as_strided((2, 2), (1, 2), 3)", "y.as_strided_((2, 2), (1, 3), 1)", "y.put(t.tensor([0, 1]), w[:2])",
+        "t.put(y, t.tensor([0, 0, -1]), w[:3], accumulate=True)", "y.hsplit(5)", "y.rot90(1, (0, 0))", "y.unfold(1, 7, 1)",
+        "y.as_strided((5, 5), (6, 1))", "y[0].hsplit(2)", "y.tensor_split(t.tensor(2))", "y.tensor_split(0)", "t.broadcast_shapes((2, 1), (3,))",
+        "t.broadcast_shapes((2, 2), (3,))", "y.put(t.tensor([0, 1]), w[:3])", "y.put(t.tensor([0, 24]), w[:2])",
+        "t.searchsorted(t.tensor([1, 3, 5]), t.tensor([3, 6]), right=True)", "t.bucketize(t.tensor([3, 6]), t.tensor([1, 3, 5]))",
+        "t.searchsorted(t.tensor([[1, 3, 5], [2, 4, 6]]), t.tensor([[3], [3]]))", "t.searchsorted(t.tensor([1., 3]), t.tensor(2.0))",
+        "t.bucketize(t.tensor([[3.5, 6]]), t.tensor([1., 3, 5]), right=True, out_int32=True)"]
+
+
+@pytest.mark.parametrize("expr", MORE)
+def test_more_shape_ops(expr):
+    """Values, shapes, dtypes, grad_fn names, gradients, view-ness (or the error) as PyTorch's."""
+    def run(t):
+        x = t.tensor(np.arange(24.).reshape(4, 6), dtype=t.float64, requires_grad=True)
+        w = t.tensor(np.linspace(1, 2, 5), dtype=t.float64, requires_grad=True)
+        y = x * 1
+        try:
+            r = eval(expr)
+        except Exception as e:  # noqa: BLE001 - compared with torch's
+            return type(e).__name__, str(e).replace("flambeau", "torch")
+        if isinstance(r, tuple | list) and r and not isinstance(r[0], t.Tensor):
+            return tuple(r)
+        rs = r if isinstance(r, tuple) else (r,)
+        used = [o for o in rs if o.requires_grad and o.numel()]
+        if used:
+            sum((o.double() * (1 + t.arange(o.numel(), dtype=t.float64).reshape(o.shape))).sum() for o in used).backward()
+        return ([tuple(o.shape) for o in rs], [name(o) for o in rs], [str(o.dtype).split(".")[1] for o in rs],
+                [o.detach().numpy().tolist() for o in rs], None if x.grad is None else x.grad.numpy().tolist(),
+                None if w.grad is None else w.grad.numpy().tolist(), [o._base is y for o in rs])
+    assert run(fl) == run(torch)

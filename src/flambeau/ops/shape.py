@@ -368,7 +368,7 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
 # in-place forms change the tensor's shape and strides; PyTorch names their nodes apart
 _RESTRIDED = {op: defop(name, op.fwd, *(f for f, _ in op.rules), text=op.formula_text) for op, name in (
     (UNSQUEEZE, "UnsqueezeBackward1"), (SQUEEZE, "SqueezeBackward3"), (SQUEEZE_DIM, "SqueezeBackward4"), (SQUEEZE_DIMS, "SqueezeBackward5"),
-    (TRANSPOSE, "TransposeBackward1"), (T, "TBackward1"))}
+    (TRANSPOSE, "TransposeBackward1"), (T, "TBackward1"), (AS_STRIDED, "AsStridedBackward1"))}
 
 
 def _restrided(parts):
@@ -715,8 +715,7 @@ def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
     return view_op(UNFOLD, self, out, (key, True, d.shape))
 
 
-def as_strided(input: Tensor, size, stride, storage_offset: int | None = None) -> Tensor:
-    """A view of ``input``'s memory with the given sizes, strides (in elements) and offset from the start of its storage."""
+def _as_strided(input: Tensor, size, stride, storage_offset: int | None = None) -> tuple:
     root = input._base if input._base is not None else input
     r = root._data
     if not r.flags.c_contiguous:
@@ -727,9 +726,20 @@ def as_strided(input: Tensor, size, stride, storage_offset: int | None = None) -
     if need > r.size:
         raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {offset}, and itemsize {r.itemsize} "
                            f"requiring a storage size of {need * r.itemsize} are out of bounds for storage of size {r.size * r.itemsize}")
-    flat = r.reshape(-1)
-    out = np.lib.stride_tricks.as_strided(flat[offset:], size, tuple(st * r.itemsize for st in stride), writeable=r.flags.writeable)
-    return view_op(AS_STRIDED, input, out, (key_in_base(out, input._data), True, input._data.shape))
+    out = np.lib.stride_tricks.as_strided(r.reshape(-1)[offset:], size, tuple(st * r.itemsize for st in stride), writeable=r.flags.writeable)
+    return AS_STRIDED, out, (key_in_base(out, input._data), True, input._data.shape)
+
+
+def as_strided(input: Tensor, size, stride, storage_offset: int | None = None) -> Tensor:
+    """A view of ``input``'s memory with the given sizes, strides (in elements) and offset from the start of its storage.
+
+    >>> import flambeau as torch
+    >>> torch.arange(6).as_strided((2, 2), (1, 2))
+    tensor([[0, 2],
+            [1, 3]])
+    """
+    op, out, attrs = _as_strided(input, size, stride, storage_offset)
+    return view_op(op, input, out, attrs)
 
 
 def select(input: Tensor, dim: int, index: int) -> Tensor:
@@ -915,6 +925,7 @@ Tensor.rot90 = rot90
 Tensor.ravel = ravel
 Tensor.unfold = unfold
 Tensor.as_strided = as_strided
+Tensor.as_strided_ = _restrided(_as_strided)
 Tensor.select = select
 Tensor.storage_offset = lambda self: 0 if self._base is None else int(
     (self._data.__array_interface__["data"][0] - self._base._data.__array_interface__["data"][0]) // self._data.itemsize)
