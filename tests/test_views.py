@@ -170,11 +170,13 @@ def test_saved_value_changed_through_a_view_is_an_error(code):
 @pytest.mark.parametrize("code", [
     "x[0:2].mul_(2)", "(x * 1).unbind()[0].mul_(2)", "(x * 1).split(2)[1].add_(1)", "(x * 1).chunk(2)[0].add_(1)",
     "x.t().zero_()", "x[0].copy_(x[1])",
+    "y = x * 1\nwith t.no_grad(): v = y[0]\nv.mul_(2)", "y = x * 1\nwith t.no_grad(): v = y.unbind()[0]\nv.mul_(2)",
+    "t.zeros(2, 3).unbind()[0].add_(x[0])", "with t.no_grad(): v = x[0]\nv.mul_(2)",
 ])
 def test_inplace_on_view_errors(code):
     def fn(lib):
         x = lib.ones(4, 3, requires_grad=True)
-        exec(code, {"x": x})
+        exec(code, {"x": x, "t": lib})
     f, t = error_of(lambda: fn(fl)), error_of(lambda: fn(torch))
     assert t[0] is not None and f == t
 

@@ -59,6 +59,8 @@ def as_view(t: Tensor, base: Tensor) -> Tensor:
             views = root._views = _Views()
             views.cap = 64
         views.add(t)
+    elif root._rg:
+        t._no_grad_view = True  # PyTorch refuses to change it in place once grad mode is back on
     return t
 
 
@@ -208,19 +210,24 @@ def refresh_views(root: Tensor, skip: Tensor | None = None) -> None:
                 _regenerate(t, root, key_in_base(t._data, root._data))
 
 
-MULTI_VIEW = ("Output {nr} of {name} is a view and is being modified inplace. This view is the output of a function that returns "
-              "multiple views. Such functions do not allow the output views to be modified inplace. You should replace the inplace "
-              "operation by an out-of-place one.")
+NO_GRAD_VIEW = "A view was created in no_grad mode and is being modified inplace with grad mode enabled."
+MULTI_VIEW = ("{head} This view is the output of a function that returns multiple views. Such functions do not allow the output views "
+              "to be modified inplace. You should replace the inplace operation by an out-of-place one.")
 
 
 def inplace_on_view(fn, view: Tensor, *args, **kwargs) -> Tensor:
     """In-place change of a view whose base is in the graph: PyTorch re-bases the base's history (CopySlices)."""
     root = view._base
-    if root._rg and root._grad_fn is None:
-        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+    if view.__dict__.get("_no_grad_view"):
+        raise RuntimeError(NO_GRAD_VIEW + " Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify your "
+                           "code by moving both the view and the inplace either both inside the no_grad block (if you don't want the "
+                           "inplace to be tracked) or both outside (if you want the inplace to be tracked).")
     multi = view.__dict__.get("_multi_view")
     if multi is not None:
-        raise RuntimeError(MULTI_VIEW.format(nr=view._output_nr, name=multi))
+        head = f"Output {view._output_nr} of {multi} is a view and is being modified inplace." if view._rg else NO_GRAD_VIEW
+        raise RuntimeError(MULTI_VIEW.format(head=head))
+    if root._rg and root._grad_fn is None:
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
     key = key_in_base(view._data, root._data)
     old = record(AS_STRIDED, (root,), view._data.copy(), (key, True, root._data.shape))
     r = fn(old, *args, **kwargs)
