@@ -340,7 +340,8 @@ MORE = ["y.ravel()", "y.t().ravel()", "t.atleast_1d(y[0, 0])", "t.atleast_2d(y[0
         "t.broadcast_shapes((2, 2), (3,))", "y.put(t.tensor([0, 1]), w[:3])", "y.put(t.tensor([0, 24]), w[:2])",
         "t.searchsorted(t.tensor([1, 3, 5]), t.tensor([3, 6]), right=True)", "t.bucketize(t.tensor([3, 6]), t.tensor([1, 3, 5]))",
         "t.searchsorted(t.tensor([[1, 3, 5], [2, 4, 6]]), t.tensor([[3], [3]]))", "t.searchsorted(t.tensor([1., 3]), t.tensor(2.0))",
-        "t.bucketize(t.tensor([[3.5, 6]]), t.tensor([1., 3, 5]), right=True, out_int32=True)"]
+        "t.bucketize(t.tensor([[3.5, 6]]), t.tensor([1., 3, 5]), right=True, out_int32=True)", "y[0, 0].hsplit(1)", "y[0].vsplit(1)",
+        "y.dsplit(1)", "y.vsplit(3)"]
 
 
 @pytest.mark.parametrize("expr", MORE)

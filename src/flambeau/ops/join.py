@@ -285,11 +285,11 @@ def tensor_split(input: Tensor, indices_or_sections, dim: int = 0) -> tuple:
     return tuple(input[lead + (slice(a, max(a, b)),)] for a, b in zip(bounds, bounds[1:]))
 
 
-def _split_on(name: str, dim_of):
+def _split_on(name: str, least: int, dim_of, where: str):
     def fn(input: Tensor, indices_or_sections) -> tuple:
-        d = dim_of(input)
-        if input._data.ndim <= d if name != "hsplit" else input._data.ndim < 1:
-            raise RuntimeError(f"torch.{name} requires a tensor with at least {d + 1} dimension, but got a tensor with "
+        d = dim_of(input._data.ndim)
+        if input._data.ndim < least:
+            raise RuntimeError(f"torch.{name} requires a tensor with at least {least} dimension, but got a tensor with "
                                f"{input._data.ndim} dimensions!")
         n = input._data.shape[d]
         if isinstance(indices_or_sections, int | np.integer) and (indices_or_sections == 0 or n % indices_or_sections):
@@ -297,13 +297,13 @@ def _split_on(name: str, dim_of):
                                f"by the split_size {indices_or_sections}!")
         return tensor_split(input, indices_or_sections, d)
     fn.__name__ = name
-    fn.__doc__ = f"``tensor_split`` along dim {'1 (0 for 1-D tensors)' if name == 'hsplit' else dim_of.__doc__}, sections dividing it exactly."
+    fn.__doc__ = f"``tensor_split`` along {where}; a number of sections must divide it exactly."
     return fn
 
 
-hsplit = _split_on("hsplit", lambda t: 1 if t._data.ndim > 1 else 0)
-vsplit = _split_on("vsplit", lambda t: 0)
-dsplit = _split_on("dsplit", lambda t: 2)
+hsplit = _split_on("hsplit", 1, lambda ndim: 1 if ndim > 1 else 0, "dim 1 (dim 0 for 1-D tensors)")
+vsplit = _split_on("vsplit", 2, lambda ndim: 0, "dim 0")
+dsplit = _split_on("dsplit", 3, lambda ndim: 2, "dim 2")
 
 
 Tensor.split = split
