@@ -335,10 +335,10 @@ def t(input: Tensor) -> Tensor:
     return view_op(op, input, out, attrs)
 
 
-def permute(input: Tensor, *dims) -> Tensor:
-    """Reorder the dims (a view)."""
+def permute(input: Tensor, *args, dims=None) -> Tensor:
+    """Reorder the dims (a view): ``permute(x, (2, 0, 1))``, ``x.permute(2, 0, 1)`` or ``dims=``."""
     n = input._data.ndim
-    perm = tuple(_wrap_dim(d, n) for d in _shape_arg(dims))
+    perm = tuple(_wrap_dim(d, n) for d in _shape_arg(args if dims is None else (dims,)))
     if sorted(perm) != list(range(n)):
         raise RuntimeError("permute(sparse_coo): number of dimensions in the tensor input does not match the length of the desired "
                            f"ordering of dimensions i.e. input.dim() = {n} is not equal to len(dims) = {len(perm)}")
@@ -562,15 +562,15 @@ ROLL = defop("RollBackward0", lambda x, shifts, dims: np.roll(x, shifts, dims),
              text=("roll back",))
 
 
-def flip(input: Tensor, *dims) -> Tensor:
-    """Reverse the order of elements along ``dims`` (a copy).
+def flip(input: Tensor, *args, dims=None) -> Tensor:
+    """Reverse the order of elements along ``dims`` (a copy): ``flip(x, (0, 1))``, ``x.flip(0, 1)`` or ``dims=``.
 
     >>> import flambeau as torch
     >>> torch.tensor([1, 2, 3]).flip(0)
     tensor([3, 2, 1])
     """
     n = input._data.ndim
-    dims = tuple(_wrap_dim(d, n) for d in _shape_arg(dims))
+    dims = tuple(_wrap_dim(d, n) for d in _shape_arg(args if dims is None else (dims,)))
     for j, k in enumerate(dims):
         if k in dims[:j]:
             raise RuntimeError(f"dim {k} appears multiple times in the list of dims")
