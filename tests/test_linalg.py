@@ -1,5 +1,7 @@
 """Linear algebra beyond the op table: grad_fn names (matmul's per shape case), second derivatives and errors, vs PyTorch."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -70,8 +72,10 @@ GRAD_FNS = {
 @pytest.mark.parametrize("name", list(GRAD_FNS))
 def test_grad_fn_names(name):
     x = np.random.RandomState(1).standard_normal((3, 3)) + 3 * np.eye(3)
-    f = GRAD_FNS[name](flambeau, flambeau.tensor(x, requires_grad=True))
     with pytest.warns(UserWarning) if name == "cholesky_old" else _nothing():
+        f = GRAD_FNS[name](flambeau, flambeau.tensor(x, requires_grad=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         t = GRAD_FNS[name](torch, torch.tensor(x, requires_grad=True))
     assert f.grad_fn.name() == t.grad_fn.name().replace("torch::autograd::", "")
 
@@ -137,6 +141,22 @@ def test_errors_as_pytorch(name):
     assert isinstance(fe.value, RuntimeError)
     if isinstance(te.value, torch.linalg.LinAlgError):
         assert isinstance(fe.value, flambeau.linalg.LinAlgError)
+
+
+@pytest.mark.parametrize("some", [True, False])
+def test_torch_svd_without_uv(some):
+    x = np.random.RandomState(3).standard_normal((2, 4, 3))
+    f, t = flambeau.svd(flambeau.tensor(x), some=some, compute_uv=False), torch.svd(torch.tensor(x), some=some, compute_uv=False)
+    for a, b in zip(f, t):
+        assert tuple(a.shape) == tuple(b.shape)
+        np.testing.assert_allclose(to_np(a), to_np(b), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["cholesky", "qr"])
+def test_deprecated_aliases_warn_as_pytorch(name):
+    """PyTorch warns once per process (so it is not asked again here); flambeau gives its text."""
+    with pytest.warns(UserWarning, match=f"torch.{name} is deprecated in favor of torch.linalg.{name} and will be removed"):
+        getattr(flambeau, name)(flambeau.tensor(np.eye(3) * 2))
 
 
 def test_diagonal_is_a_writable_view():

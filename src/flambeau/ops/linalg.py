@@ -12,6 +12,7 @@ its ``grad_fn`` is the one PyTorch shows for each shape case.
 from __future__ import annotations
 
 import string
+import warnings
 from collections import namedtuple
 
 import numpy as np
@@ -778,7 +779,8 @@ def _cholesky_grad(g, out, upper: bool):
 
 
 def _qr_grad(g, out, mode: str):
-    """Ā = (Q̄ + Q·copyltu(M))·R⁻ᵀ with M = R·R̄ᵀ − Q̄ᵀ·Q (for m ≥ n)."""
+    """Ā = (Q̄ + Q·copyltu(M))·R⁻ᵀ with M = R·R̄ᵀ − Q̄ᵀ·Q (m ≥ n). Wide A = Q·[X | Y]: the square rule for X with
+    Q̄ + (Q·Y)·Ȳᵀ, and Q·Ȳ for the columns of Y."""
     Q, R = out
     gQ, gR = g
     if mode == "r":
@@ -787,11 +789,30 @@ def _qr_grad(g, out, mode: str):
     rows, cols = Q.shape[-2], R.shape[-1]
     if mode == "complete" and rows > cols:
         raise RuntimeError("The QR decomposition is not differentiable when mode='complete' and nrows > ncols.")
-    if rows < cols:
-        raise NotImplementedError("the derivative of linalg.qr for wide matrices (nrows < ncols) is not supported by flambeau")
+    if rows >= cols:
+        return _qr_grad_tall(Q, R, gQ, gR)
+    X, Y = R[..., :, :rows], R[..., :, rows:]
+    gX, gY = (None, None) if gR is None else (gR[..., :, :rows], gR[..., :, rows:])
+    if gY is not None:
+        gQ = _add(gQ, (Q @ Y) @ gY.mT)
+    left = _qr_grad_tall(Q, X, gQ, gX)
+    right = m.zeros_like(Y) if gY is None else Q @ gY
+    return _cat_last(left, right)
+
+
+def _qr_grad_tall(Q, R, gQ, gR):
     M = _add(None if gR is None else R @ gR.mT, None if gQ is None else -(gQ.mT @ Q))
     b = _add(gQ, Q @ (m.tril(M) + m.tril(M, -1).mT))
     return _solve_any(R.mT, b, False, False)
+
+
+def _cat_last(x, y):
+    """``[x | y]`` along the last dim; on Tensors through constant selection matrices (differentiable)."""
+    if not isinstance(x, Tensor):
+        return np.concatenate([x, y], axis=-1)
+    p, q = x.shape[-1], y.shape[-1]
+    eye = np.eye(p + q, dtype=x._data.dtype)
+    return x @ _const(x, eye[:p]) + y @ _const(y, eye[p:])
 
 
 def _eigh_grad(g, out):
@@ -1030,6 +1051,10 @@ def linalg_cholesky(A: Tensor, *, upper: bool = False, out=None) -> Tensor:
 
 def cholesky(input: Tensor, upper: bool = False, *, out=None) -> Tensor:
     """``torch.cholesky`` (deprecated in PyTorch for ``linalg.cholesky``): the same factor, node ``CholeskyBackward0``."""
+    warnings.warn("torch.cholesky is deprecated in favor of torch.linalg.cholesky and will be removed in a future PyTorch release.\n"
+                  "L = torch.cholesky(A)\nshould be replaced with\nL = torch.linalg.cholesky(A)\nand\nU = torch.cholesky(A, upper=True)\n"
+                  "should be replaced with\nU = torch.linalg.cholesky(A).mH\nThis transform will produce equivalent results for all valid "
+                  "(symmetric positive definite) inputs.", UserWarning, stacklevel=2)
     return _cholesky(CHOLESKY, "cholesky", input, upper)
 
 
@@ -1039,7 +1064,7 @@ def linalg_qr(A: Tensor, mode: str = "reduced") -> tuple:
     >>> import flambeau as torch
     >>> Q, R = torch.linalg.qr(torch.tensor([[3., 1.], [4., 2.]]))
     >>> [round(x, 4) for x in R.diagonal().tolist()]
-    [-5.0, -0.4]
+    [-5.0, 0.4]
     """
     if mode not in ("reduced", "complete", "r"):
         raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), 'r', or 'complete'")
@@ -1047,7 +1072,10 @@ def linalg_qr(A: Tensor, mode: str = "reduced") -> tuple:
 
 
 def qr(input: Tensor, some: bool = True, *, out=None) -> tuple:
-    """``torch.qr``: ``linalg.qr(input, 'reduced' if some else 'complete')``."""
+    """``torch.qr``: ``linalg.qr(input, 'reduced' if some else 'complete')`` (deprecated in PyTorch)."""
+    warnings.warn("torch.qr is deprecated in favor of torch.linalg.qr and will be removed in a future PyTorch release.\nThe boolean "
+                  "parameter 'some' has been replaced with a string parameter 'mode'.\nQ, R = torch.qr(A, some)\nshould be replaced with\n"
+                  "Q, R = torch.linalg.qr(A, 'reduced' if some else 'complete')", UserWarning, stacklevel=2)
     return linalg_qr(input, "reduced" if some else "complete")
 
 
@@ -1178,7 +1206,6 @@ def linalg_cross(input: Tensor, other: Tensor, *, dim: int = -1, out=None) -> Te
 def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out=None) -> Tensor:
     """``torch.cross``: ``linalg.cross`` along ``dim``; without ``dim``, the first dim of size 3 (deprecated in PyTorch)."""
     if dim is None:
-        import warnings
         warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\nPlease either pass the dim explicitly or "
                       "simply use torch.linalg.cross.\nThe default value of dim will change to agree with that of linalg.cross in a "
                       "future release.", UserWarning, stacklevel=2)
