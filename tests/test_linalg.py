@@ -65,6 +65,7 @@ GRAD_FNS = {
     "cholesky_ex": lambda t, a: t.linalg.cholesky_ex(a @ a.mT)[0], "solve_ex": lambda t, a: t.linalg.solve_ex(a, a[0])[0],
     "cholesky_inverse": lambda t, a: t.cholesky_inverse(a.tril()), "cholesky_solve": lambda t, a: t.cholesky_solve(a, a.tril()),
     "matrix_exp": lambda t, a: t.matrix_exp(a), "tensordot_outer": lambda t, a: t.tensordot(a, a, dims=0),
+    "solve_triangular": lambda t, a: t.linalg.solve_triangular(a, a, upper=False), "cond": lambda t, a: t.linalg.cond(a),
     "einsum_three": lambda t, a: t.einsum("ij,jk,kl->il", a, a, a), "kron_1d": lambda t, a: t.kron(a[0], a[1]),
 }
 
@@ -157,6 +158,14 @@ def test_deprecated_aliases_warn_as_pytorch(name):
     """PyTorch warns once per process (so it is not asked again here); flambeau gives its text."""
     with pytest.warns(UserWarning, match=f"torch.{name} is deprecated in favor of torch.linalg.{name} and will be removed"):
         getattr(flambeau, name)(flambeau.tensor(np.eye(3) * 2))
+
+
+@pytest.mark.parametrize("kw", [{}, {"atol": 0.5}, {"rtol": 0.3}, {"tol": 1.0}, {"hermitian": True}])
+def test_matrix_rank(kw):
+    x = np.random.RandomState(4).standard_normal((2, 4, 3)) @ np.diag([1.0, 0.4, 0.0])
+    x = x @ np.swapaxes(x, -1, -2)  # symmetric 4×4 of rank 2
+    f, t = flambeau.linalg.matrix_rank(flambeau.tensor(x), **kw), torch.linalg.matrix_rank(torch.tensor(x), **kw)
+    assert f.dtype == flambeau.int64 and f.tolist() == t.tolist()
 
 
 def test_diagonal_is_a_writable_view():

@@ -27,7 +27,7 @@ from .shape import UNSAFE_VIEW, view_op
 __all__ = ["matmul", "mm", "dot", "vdot", "inner", "mv", "bmm", "outer", "ger", "addmm", "addmv", "addr", "baddbmm", "addbmm",
            "einsum", "tensordot", "trace", "diag", "diagflat", "diag_embed", "diagonal", "tril", "triu", "kron", "det", "logdet",
            "slogdet", "inverse", "cholesky", "cholesky_inverse", "cholesky_solve", "qr", "svd", "pinverse", "matrix_power", "matrix_exp",
-           "cross"]
+           "cross", "chain_matmul"]
 
 class LinAlgError(RuntimeError):
     """A matrix the decomposition cannot handle (singular, not positive-definite): ``flambeau.linalg.LinAlgError``."""
@@ -1366,6 +1366,76 @@ def linalg_matrix_exp(A: Tensor) -> Tensor:
 def matrix_exp(A: Tensor) -> Tensor:
     """``torch.matrix_exp``: ``linalg.matrix_exp``."""
     return linalg_matrix_exp(A)
+
+
+def _tri(a, upper: bool, unit: bool, eye: bool = True):
+    """The triangle of ``a`` a triangular solve reads (``unit``: strict, with ones on the diagonal when ``eye``)."""
+    t = m.triu(a, 1 if unit else 0) if upper else m.tril(a, -1 if unit else 0)
+    return t + _eye(a, a.shape[-1]) if unit and eye else t
+
+
+SOLVE_TRIANGULAR = defop("LinalgSolveTriangularBackward0",
+                         lambda a, b, upper, left, unit: _solve(_tri(a, upper, unit), b, left, False),
+                         lambda g, a, out, upper, left, unit: _tri(_solve_grad_a(g, _tri(a, upper, unit), out, left, False), upper, unit, False),
+                         lambda g, a, upper, left, unit: _solve_any(_tri(a, upper, unit).mT, g, left, False),
+                         text=("the triangle of linalg.solve's ∂ℒ/∂A", "linalg.solve's ∂ℒ/∂B"))
+
+
+def linalg_solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True, unitriangular: bool = False, out=None) -> Tensor:
+    """The solution X of ``A X = B`` (``left=False``: ``X A = B``) reading only the ``upper`` or lower triangle of A
+    (``unitriangular``: its diagonal taken as ones).
+
+    >>> import flambeau as torch
+    >>> torch.linalg.solve_triangular(torch.tensor([[2., 1.], [9., 1.]]), torch.ones(2, 1), upper=True).tolist()
+    [[0.0], [1.0]]
+    """
+    a = _square("linalg.solve_triangular", A)
+    if B._data.ndim < 2:
+        raise RuntimeError("linalg.solve_triangular: The input tensor B must have at least 2 dimensions.")
+    a, b = arrays2(A, B)
+    try:
+        return apply(SOLVE_TRIANGULAR, (A, B), (a, b), (upper, left, unitriangular))
+    except np.linalg.LinAlgError:
+        raise NotImplementedError("linalg.solve_triangular of a singular triangular matrix (PyTorch returns inf/nan) is not supported "
+                                  "by flambeau") from None
+
+
+def linalg_matrix_rank(A: Tensor, tol=None, hermitian: bool = False, *, atol=None, rtol=None, out=None) -> Tensor:
+    """The number of singular values above ``max(atol, rtol·σ_max)`` (``tol``: an absolute tolerance).
+
+    >>> import flambeau as torch
+    >>> torch.linalg.matrix_rank(torch.ones(3, 3)).item()
+    1
+    """
+    if tol is not None:
+        atol, rtol = tol, 0.0
+    d = _matrix("linalg.matrix_rank", A)
+    s = np.linalg.svd(d, compute_uv=False)
+    if rtol is None:
+        rtol = np.finfo(d.dtype).eps * max(d.shape[-2:]) if atol is None else 0.0
+    cutoff = np.maximum(0.0 if atol is None else atol, rtol * (s[..., :1] if s.shape[-1] else s))
+    return _new_tensor(np.asarray((s > cutoff).sum(-1), dtype=np.int64), False, None, 0)
+
+
+def linalg_cond(A: Tensor, p=None, *, out=None) -> Tensor:
+    """The condition number in the 2-norm (``p`` None or 2: σ_max/σ_min; -2: σ_min/σ_max).
+
+    >>> import flambeau as torch
+    >>> torch.linalg.cond(torch.tensor([[2., 0.], [0., 1.]])).item()
+    2.0
+    """
+    if p not in (None, 2, -2):
+        raise NotImplementedError(f"linalg.cond with p={p!r} is not supported by flambeau yet (only p=None, 2, -2)")
+    s = linalg_svdvals(A)
+    hi, lo = s[..., :1], s[..., -1:]
+    return (lo / hi if p == -2 else hi / lo).squeeze(-1)
+
+
+def chain_matmul(*matrices, out=None) -> Tensor:
+    """``torch.chain_matmul`` (deprecated in PyTorch): ``linalg.multi_dot(matrices)``."""
+    warnings.warn("torch.chain_matmul is deprecated and will be removed in a future PyTorch release. Use torch.linalg.multi_dot "
+                  "instead, which accepts a list of two or more tensors rather than multiple parameters.", UserWarning, stacklevel=2)
+    return matrices[0].clone() if len(matrices) == 1 else linalg_multi_dot(matrices)
 
 
 def det(input: Tensor) -> Tensor:
