@@ -4,6 +4,9 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
 import flambeau
 from op_table import families, tensors_for
@@ -41,6 +44,31 @@ def test_matmul_graph_as_pytorch(sa, sb, rg):
     core = {"MmBackward0", "MvBackward0", "BmmBackward0", "DotBackward0"}
     assert [n for n in fc if n in core] == [n for n in tc if n in core]
     np.testing.assert_allclose(to_np(f), to_np(t), rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(batch=mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3), dims=st.tuples(*[st.integers(1, 3)] * 3),
+       vec=st.sampled_from(["", "a", "b"]), rg=st.sampled_from([(True, True), (True, False), (False, True)]))
+def test_matmul_broadcasting(batch, dims, vec, rg):
+    """Hypothesis batch shapes (and 1-D operands): values, gradients and the top grad_fn match PyTorch."""
+    n, k, p = dims
+    sa = (k,) if vec == "a" else batch.input_shapes[0] + (n, k)
+    sb = (k,) if vec == "b" else batch.input_shapes[1] + (k, p)
+    rng = np.random.RandomState(0)
+    xa, xb = rng.standard_normal(sa), rng.standard_normal(sb)
+    res = []
+    for lib in (flambeau, torch):
+        a, b = lib.tensor(xa, requires_grad=rg[0]), lib.tensor(xb, requires_grad=rg[1])
+        out = a @ b
+        (out * lib.tensor(np.cos(np.arange(out.numel())).reshape(tuple(out.shape)))).sum().backward()
+        res.append((to_np(out), [None if x.grad is None else to_np(x.grad) for x in (a, b)], out.grad_fn.name()))
+    (fo, fg, fn), (to, tg, tn) = res
+    assert fo.shape == to.shape and fn == tn
+    np.testing.assert_allclose(fo, to, rtol=1e-10, atol=1e-12)
+    for x, y in zip(fg, tg):
+        assert (x is None) == (y is None)
+        if x is not None:
+            np.testing.assert_allclose(x, y, rtol=1e-10, atol=1e-12)
 
 
 GRAD_FNS = {

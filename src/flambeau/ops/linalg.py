@@ -29,6 +29,7 @@ __all__ = ["matmul", "mm", "dot", "vdot", "inner", "mv", "bmm", "outer", "ger", 
            "slogdet", "inverse", "cholesky", "cholesky_inverse", "cholesky_solve", "qr", "svd", "pinverse", "matrix_power", "matrix_exp",
            "cross", "chain_matmul"]
 
+
 class LinAlgError(RuntimeError):
     """A matrix the decomposition cannot handle (singular, not positive-definite): ``flambeau.linalg.LinAlgError``."""
 
@@ -50,9 +51,9 @@ def _const(like, array: np.ndarray):
     return _new_tensor(array, False, None, 0) if isinstance(like, Tensor) else array
 
 
-def _eye(like, n: int, m: int | None = None):
-    """The identity (``n × m``) in ``like``'s dtype, as a constant next to ``like``."""
-    return _const(like, np.eye(n, m, dtype=(like._data if isinstance(like, Tensor) else like).dtype))
+def _eye(like, n: int, cols: int | None = None):
+    """The identity (``n × cols``) in ``like``'s dtype, as a constant next to ``like``."""
+    return _const(like, np.eye(n, cols, dtype=(like._data if isinstance(like, Tensor) else like).dtype))
 
 
 def _col(v):
@@ -823,8 +824,7 @@ def _eigh_grad(g, out):
     eye = _eye(L, n)
     inner = None if gL is None else _col(gL) * eye
     if gQ is not None:
-        off = _const(L, 1 - np.eye(n, dtype=eye.dtype if isinstance(eye, np.ndarray) else eye._data.dtype))
-        inner = _add(inner, (Q.mT @ gQ) / (_row(L) - _col(L) + eye) * off)
+        inner = _add(inner, (Q.mT @ gQ) / (_row(L) - _col(L) + eye) * (1 - eye))
     return Q @ inner @ Q.mT
 
 
