@@ -94,6 +94,7 @@ GRAD_FNS = {
     "cholesky_inverse": lambda t, a: t.cholesky_inverse(a.tril()), "cholesky_solve": lambda t, a: t.cholesky_solve(a, a.tril()),
     "matrix_exp": lambda t, a: t.matrix_exp(a), "tensordot_outer": lambda t, a: t.tensordot(a, a, dims=0),
     "solve_triangular": lambda t, a: t.linalg.solve_triangular(a, a, upper=False), "cond": lambda t, a: t.linalg.cond(a),
+    "lstsq": lambda t, a: t.linalg.lstsq(a, a).solution,
     "einsum_three": lambda t, a: t.einsum("ij,jk,kl->il", a, a, a), "kron_1d": lambda t, a: t.kron(a[0], a[1]),
 }
 
@@ -194,6 +195,18 @@ def test_matrix_rank(kw):
     x = x @ np.swapaxes(x, -1, -2)  # symmetric 4×4 of rank 2
     f, t = flambeau.linalg.matrix_rank(flambeau.tensor(x), **kw), torch.linalg.matrix_rank(torch.tensor(x), **kw)
     assert f.dtype == flambeau.int64 and f.tolist() == t.tolist()
+
+
+@pytest.mark.parametrize("driver", [None, "gels", "gelsy", "gelsd", "gelss"])
+@pytest.mark.parametrize("shape", [(5, 3), (2, 3, 4)])
+def test_lstsq_outputs(driver, shape):
+    rng = np.random.RandomState(5)
+    a, b = rng.standard_normal(shape), rng.standard_normal(shape[:-1] + (2,))
+    f = flambeau.linalg.lstsq(flambeau.tensor(a), flambeau.tensor(b), driver=driver)
+    t = torch.linalg.lstsq(torch.tensor(a), torch.tensor(b), driver=driver)
+    for x, y in zip(f, t):
+        assert tuple(x.shape) == tuple(y.shape) and str(x.dtype)[9:] == str(y.dtype)[6:]
+        np.testing.assert_allclose(to_np(x), to_np(y), rtol=1e-9, atol=1e-12)
 
 
 def test_diagonal_is_a_writable_view():

@@ -16,6 +16,7 @@ from .ops.linalg import (
     linalg_eigvalsh,
     linalg_inv,
     linalg_inv_ex,
+    linalg_lstsq,
     linalg_matrix_exp,
     linalg_matrix_power,
     linalg_matrix_rank,
@@ -33,7 +34,7 @@ from .ops.linalg import (
 )
 from .ops.linalg import diagonal as _diagonal
 
-__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "inv_ex", "matmul",
+__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "inv_ex", "lstsq", "matmul",
            "matrix_exp", "matrix_power", "matrix_rank", "multi_dot", "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular",
            "svd", "svdvals", "vecdot"]
 # vector_norm / matrix_norm / norm: wired from ops/reduce.py
@@ -43,6 +44,7 @@ matrix_power, pinv, qr, slogdet = linalg_matrix_power, linalg_pinv, linalg_qr, l
 solve, svd, svdvals = linalg_solve, linalg_svd, linalg_svdvals
 cholesky_ex, inv_ex, solve_ex, multi_dot, vecdot = linalg_cholesky_ex, linalg_inv_ex, linalg_solve_ex, linalg_multi_dot, linalg_vecdot
 matrix_exp, matrix_rank, cond, solve_triangular = linalg_matrix_exp, linalg_matrix_rank, linalg_cond, linalg_solve_triangular
+lstsq = linalg_lstsq
 
 
 def diagonal(A, *, offset: int = 0, dim1: int = -2, dim2: int = -1):

@@ -39,6 +39,7 @@ eigh_result = namedtuple("eigh", ["eigenvalues", "eigenvectors"])
 svd_result = namedtuple("svd", ["U", "S", "Vh"])
 svd_uv_result = namedtuple("svd", ["U", "S", "V"])
 qr_result = namedtuple("qr", ["Q", "R"])
+lstsq_result = namedtuple("lstsq", ["solution", "residuals", "rank", "singular_values"])
 inv_ex_result = namedtuple("inv_ex", ["inverse", "info"])
 cholesky_ex_result = namedtuple("cholesky_ex", ["L", "info"])
 solve_ex_result = namedtuple("solve_ex", ["result", "info"])
@@ -1429,6 +1430,44 @@ def linalg_cond(A: Tensor, p=None, *, out=None) -> Tensor:
     s = linalg_svdvals(A)
     hi, lo = s[..., :1], s[..., -1:]
     return (lo / hi if p == -2 else hi / lo).squeeze(-1)
+
+
+def _pinv_any(a, rtol):
+    return linalg_pinv(a, rtol=rtol) if isinstance(a, Tensor) else _pinv(a, None, rtol)
+
+
+LSTSQ = defop("LinalgLstsqBackward0", lambda a, b, rtol: _pinv(a, None, rtol) @ b,
+              lambda g, a, b, rtol: _pinv_grad(g @ b.mT if b.ndim > 1 else m.outer(g, b), a, _pinv_any(a, rtol)),
+              lambda g, a, rtol: _pinv_any(a, rtol).mT @ g,
+              text=("linalg.pinv's ∂ℒ/∂A for ∂ℒ/∂A⁺ = g·Bᵀ", "A⁺ᵀ·g"))
+
+
+def linalg_lstsq(A: Tensor, B: Tensor, rcond=None, *, driver: str | None = None) -> tuple:
+    """The least-squares solution of ``A X ≈ B`` (minimum norm when A lacks rank), with PyTorch's CPU outputs per
+    ``driver``: ``gelsy`` (default) gives the rank; ``gelsd``/``gelss`` also the residuals (m > n, full rank) and singular values.
+
+    >>> import flambeau as torch
+    >>> torch.linalg.lstsq(torch.tensor([[1., 0.], [0., 1.], [0., 0.]]), torch.ones(3, 1)).solution.tolist()
+    [[1.0], [1.0]]
+    """
+    if driver not in (None, "gels", "gelsy", "gelsd", "gelss"):
+        raise RuntimeError(f"torch.linalg.lstsq: parameter `driver` should be one of (gels, gelsy, gelsd, gelss), but got {driver}")
+    driver = driver or "gelsy"
+    a, b = arrays2(A, B)
+    _matrix("torch.linalg.lstsq", A)
+    rows, cols = a.shape[-2:]
+    rtol = rcond if rcond is not None and rcond > 0 else None
+    X = apply(LSTSQ, (A, B), (a, b), (rtol,))
+    empty = _new_tensor(np.empty((0,), a.dtype), False, None, 0)
+    s = np.linalg.svd(a, compute_uv=False)
+    cutoff = (rtol if rtol is not None else np.finfo(a.dtype).eps * max(rows, cols)) * (s[..., :1] if s.shape[-1] else s)
+    rank_np = (s > cutoff).sum(-1).astype(np.int64)
+    rank = _new_tensor(np.empty((0,), np.int64) if driver == "gels" else np.asarray(rank_np), False, None, 0)
+    residuals = empty
+    if driver != "gelsy" and rows > cols and np.all(rank_np == cols):
+        residuals = ((matmul(A, X) - B) ** 2).sum(-2)
+    svals = _new_tensor(s, False, None, 0) if driver in ("gelsd", "gelss") else empty
+    return lstsq_result(X, residuals, rank, svals)
 
 
 def chain_matmul(*matrices, out=None) -> Tensor:
