@@ -157,6 +157,16 @@ ERRORS = {
     "einsum_sizes": lambda t: t.einsum("ij,jk", t.ones(2, 3), t.ones(2, 3)), "einsum_operands": lambda t: t.einsum("ij,jk", t.ones(2, 3)),
     "tensordot_sizes": lambda t: t.tensordot(t.ones(2, 3), t.ones(4, 3), dims=1), "matmul_0d": lambda t: t.matmul(t.ones(()), t.ones(3)),
     "mm_shapes": lambda t: t.mm(t.ones(2, 3), t.ones(4, 2)), "bmm_batch": lambda t: t.ones(2, 3, 4) @ t.ones(2, 5, 6),
+    "mm_dtypes": lambda t: t.mm(t.ones(2, 2), t.ones(2, 2, dtype=t.float64)),
+    "mm_long_float": lambda t: t.ones(2, 2, dtype=t.long) @ t.ones(2, 2),
+    "mv_dtypes": lambda t: t.mv(t.ones(2, 2), t.ones(2, dtype=t.float64)),
+    "bmm_dtypes": lambda t: t.ones(2, 2, 2) @ t.ones(2, 2, 2, dtype=t.float64),
+    "dot_dtypes": lambda t: t.ones(2) @ t.ones(2, dtype=t.float64),
+    "fold_dtypes": lambda t: t.ones(2, 2, 2) @ t.ones(2, 2, dtype=t.float64),
+    "einsum_dtypes": lambda t: t.einsum("ij,jk", t.ones(2, 2), t.ones(2, 2, dtype=t.float64)),
+    "addmm_dtypes": lambda t: t.addmm(t.ones(2, 2, dtype=t.float64), t.ones(2, 2), t.ones(2, 2)),
+    "tensordot_dtypes": lambda t: t.tensordot(t.ones(2, 2), t.ones(2, 2, dtype=t.float64)),
+    "cross_dtypes": lambda t: t.linalg.cross(t.ones(3), t.ones(3, dtype=t.float64)),
     "qr_grad_r_mode": lambda t: t.linalg.qr(t.ones(3, 3, requires_grad=True), mode="r")[1].sum().backward(),
 }
 

@@ -21,7 +21,7 @@ from .. import _dtype
 from .._tensor import Tensor, _new_tensor, _wrap_dim
 from ..autograd.grad_mode import STATE
 from . import apply, defop, m, math_fn, record
-from .elementwise import arrays2, broadcast_error, inplace
+from .elementwise import broadcast_error, inplace
 from .shape import UNSAFE_VIEW, view_op
 
 __all__ = ["matmul", "mm", "dot", "vdot", "inner", "mv", "bmm", "outer", "ger", "addmm", "addmv", "addr", "baddbmm", "addbmm",
@@ -110,6 +110,26 @@ def _plus_scaled(x, p, beta, alpha):
 math_fn("outer", np.outer, lambda a, b: outer(a, b))
 
 
+_C_TYPES = {"float64": "double", "float32": "float", "float16": "c10::Half", "int64": "long int", "int32": "int", "int16": "short int",
+            "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}
+
+
+def _same(x: Tensor, y: Tensor, how: str = "scalar") -> tuple:
+    """The arrays of two operands that PyTorch requires to share a dtype (it does not promote them), or its error."""
+    a, b = x._data, y._data
+    if a.dtype != b.dtype:
+        ta, tb = _type_name(a), _type_name(b)
+        raise RuntimeError({"mm": f"expected m1 and m2 to have the same dtype, but got: {_C_TYPES[str(a.dtype)]} != {_C_TYPES[str(b.dtype)]}",
+                            "mv": f"addmv input tensors must have the same dtype, but got {_type_name(np.result_type(a, b))}, {ta}, and {tb}",
+                            "dot": f"dot : expected both vectors to have same dtype, but found {ta} and {tb}",
+                            "scalar": f"expected scalar type {ta} but found {tb}"}[how])
+    return a, b
+
+
+def _type_name(d) -> str:
+    return _dtype.FROM_NP[np.dtype(d.dtype if hasattr(d, "dtype") else d)]._tensor_type[:-6]
+
+
 def _mat_error(a: np.ndarray, b: np.ndarray) -> RuntimeError:
     return RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} and {b.shape[0]}x{b.shape[1]})")
 
@@ -121,7 +141,7 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
     >>> torch.mm(torch.ones(2, 3), torch.ones(3, 4)).shape
     flambeau.Size([2, 4])
     """
-    a, b = arrays2(input, mat2)
+    a, b = _same(input, mat2, "mm")
     if a.ndim != 2 or b.ndim != 2:
         raise RuntimeError(f"{'self' if a.ndim != 2 else 'mat2'} must be a matrix")
     if a.shape[1] != b.shape[0]:
@@ -136,7 +156,7 @@ def dot(input: Tensor, tensor: Tensor) -> Tensor:
     >>> torch.dot(torch.tensor([1., 2.]), torch.tensor([3., 4.])).item()
     11.0
     """
-    a, b = arrays2(input, tensor)
+    a, b = _same(input, tensor, "dot")
     if a.ndim != 1 or b.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
     if a.shape != b.shape:
@@ -152,7 +172,7 @@ def mv(input: Tensor, vec: Tensor) -> Tensor:
     >>> torch.mv(torch.ones(2, 3), torch.ones(3)).tolist()
     [3.0, 3.0]
     """
-    a, b = arrays2(input, vec)
+    a, b = _same(input, vec, "mv")
     if a.ndim != 2 or b.ndim != 1 or a.shape[1] != b.shape[0]:
         raise RuntimeError(f"size mismatch, got input ({a.shape[0] if a.ndim else 0}), mat ({'x'.join(map(str, a.shape))}), "
                            f"vec ({b.shape[0] if b.ndim else 0})")
@@ -166,7 +186,7 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     >>> torch.bmm(torch.ones(5, 2, 3), torch.ones(5, 3, 4)).shape
     flambeau.Size([5, 2, 4])
     """
-    a, b = arrays2(input, mat2)
+    a, b = _same(input, mat2)
     if a.ndim != 3 or b.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor" if a.ndim != 3 else "batch2 must be a 3D tensor")
     if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
@@ -192,8 +212,10 @@ ger = outer
 
 
 def _add_product(op, name: str, input: Tensor, a: Tensor, b: Tensor, out_shape: tuple, beta, alpha) -> Tensor:
-    ad, bd = arrays2(a, b)
-    x = input._data.astype(ad.dtype, copy=False)
+    if input._data.dtype != b._data.dtype:
+        raise RuntimeError(f"self and mat2 must have the same dtype, but got {_type_name(input._data)} and {_type_name(b._data)}")
+    ad, bd = _same(a, b)
+    x = input._data
     try:
         np.broadcast_shapes(x.shape, out_shape)
     except ValueError:
@@ -284,7 +306,7 @@ def vdot(input: Tensor, other: Tensor) -> Tensor:
     >>> torch.vdot(torch.tensor([1., 2.]), torch.tensor([3., 4.])).item()
     11.0
     """
-    a, b = arrays2(input, other)
+    a, b = _same(input, other, "dot")
     if a.ndim != 1 or b.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
     if a.shape != b.shape:
@@ -409,11 +431,12 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
             return dot(input, other) if db == 1 else _squeeze_first(mm(input.unsqueeze(0), other))
         return mv(input, other) if db == 1 else mm(input, other)
     a, b = input, other
-    if da >= 3 and db >= 3:  # a batch of ones that needs grad is folded as a matrix (no expanded copy in backward)
-        if _needs_grad(a) and all(s == 1 for s in a._data.shape[:-2]):
-            a = a.squeeze(tuple(range(da - 2)))
-        elif _needs_grad(b) and all(s == 1 for s in b._data.shape[:-2]):
-            b = b.squeeze(tuple(range(db - 2)))
+    if da == 3 and db == 3 and (a._data.shape[0] == 1) != (b._data.shape[0] == 1):
+        # PyTorch folds a batch of one that needs grad as a matrix (no expanded copy in backward)
+        if a._data.shape[0] == 1 and _needs_grad(a):
+            a = a.squeeze(0)
+        elif b._data.shape[0] == 1 and _needs_grad(b):
+            b = b.squeeze(0)
     da, db = a._data.ndim, b._data.ndim
     if db <= 2 and _folds(a, b, False):
         return _fold(a, b)
@@ -511,7 +534,7 @@ def _parse(equation: str, shapes: list) -> tuple:
 
 
 def _contract(x: Tensor, y: Tensor, sx: str, sy: str, keep: str) -> Tensor:
-    a, b = arrays2(x, y)
+    a, b = _same(x, y)
     op = EINSUM_BMM if set(sx + sy) - set(keep) else EINSUM_MUL
     return apply(op, (x, y), (a, b), (f"{sx},{sy}->{keep}", (a.shape, b.shape)))
 
@@ -560,6 +583,8 @@ def tensordot(a: Tensor, b: Tensor, dims=2, out=None) -> Tensor:
     flambeau.Size([2, 5])
     """
     na, nb = a._data.ndim, b._data.ndim
+    if a._data.dtype != b._data.dtype:
+        raise RuntimeError("both inputs should have same dtype")
     if isinstance(dims, Tensor):
         dims = dims.tolist()
     if isinstance(dims, int):
@@ -909,10 +934,6 @@ def _qr(a, mode: str):
     return tuple(np.linalg.qr(a, mode))
 
 
-def _type_name(d: np.ndarray) -> str:
-    return _dtype.FROM_NP[d.dtype]._tensor_type[:-6]
-
-
 def _square(name: str, A: Tensor, arg: str = "A") -> np.ndarray:
     """``A``'s array after PyTorch's checks: floating, at least 2-D, square matrices."""
     d = A._data
@@ -1191,7 +1212,7 @@ def linalg_cross(input: Tensor, other: Tensor, *, dim: int = -1, out=None) -> Te
     >>> torch.linalg.cross(torch.tensor([1., 0., 0.]), torch.tensor([0., 1., 0.])).tolist()
     [0.0, 0.0, 1.0]
     """
-    a, b = arrays2(input, other)
+    a, b = _same(input, other)
     if a.ndim != b.ndim:
         raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
     k = _wrap_dim(dim, a.ndim)
@@ -1308,7 +1329,7 @@ def cholesky_solve(input: Tensor, input2: Tensor, upper: bool = False, *, out=No
     >>> torch.cholesky_solve(torch.ones(2, 1), torch.tensor([[2., 0.], [0., 1.]])).tolist()
     [[0.25], [1.0]]
     """
-    b, L = arrays2(input, input2)
+    b, L = _same(input, input2)
     _square("cholesky_solve", input2, "input2")
     if b.ndim < 2:
         raise RuntimeError(f"b should have at least 2 dimensions, but has {b.ndim} dimensions instead")
@@ -1393,7 +1414,7 @@ def linalg_solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = T
     a = _square("linalg.solve_triangular", A)
     if B._data.ndim < 2:
         raise RuntimeError("linalg.solve_triangular: The input tensor B must have at least 2 dimensions.")
-    a, b = arrays2(A, B)
+    a, b = _same(A, B)
     try:
         return apply(SOLVE_TRIANGULAR, (A, B), (a, b), (upper, left, unitriangular))
     except np.linalg.LinAlgError:
@@ -1453,7 +1474,7 @@ def linalg_lstsq(A: Tensor, B: Tensor, rcond=None, *, driver: str | None = None)
     if driver not in (None, "gels", "gelsy", "gelsd", "gelss"):
         raise RuntimeError(f"torch.linalg.lstsq: parameter `driver` should be one of (gels, gelsy, gelsd, gelss), but got {driver}")
     driver = driver or "gelsy"
-    a, b = arrays2(A, B)
+    a, b = _same(A, B)
     _matrix("torch.linalg.lstsq", A)
     rows, cols = a.shape[-2:]
     rtol = rcond if rcond is not None and rcond > 0 else None
