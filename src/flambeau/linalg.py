@@ -5,6 +5,7 @@
     1.0
 """
 
+from ._tensor import Tensor
 from .ops.linalg import (
     LinAlgError,
     linalg_cholesky,
@@ -47,7 +48,7 @@ matrix_exp, matrix_rank, cond, solve_triangular = linalg_matrix_exp, linalg_matr
 lstsq = linalg_lstsq
 
 
-def diagonal(A, *, offset: int = 0, dim1: int = -2, dim2: int = -1):
+def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
     """``A.diagonal(offset, dim1, dim2)`` with PyTorch's ``linalg`` defaults (the last two dims).
 
     >>> import flambeau as torch

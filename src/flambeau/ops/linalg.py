@@ -1072,7 +1072,12 @@ def linalg_cholesky(A: Tensor, *, upper: bool = False, out=None) -> Tensor:
 
 
 def cholesky(input: Tensor, upper: bool = False, *, out=None) -> Tensor:
-    """``torch.cholesky`` (deprecated in PyTorch for ``linalg.cholesky``): the same factor, node ``CholeskyBackward0``."""
+    """``torch.cholesky`` (deprecated in PyTorch for ``linalg.cholesky``): the same factor, node ``CholeskyBackward0``.
+
+    >>> import flambeau as torch
+    >>> torch.cholesky(torch.tensor([[4.]])).tolist()
+    [[2.0]]
+    """
     warnings.warn("torch.cholesky is deprecated in favor of torch.linalg.cholesky and will be removed in a future PyTorch release.\n"
                   "L = torch.cholesky(A)\nshould be replaced with\nL = torch.linalg.cholesky(A)\nand\nU = torch.cholesky(A, upper=True)\n"
                   "should be replaced with\nU = torch.linalg.cholesky(A).mH\nThis transform will produce equivalent results for all valid "
@@ -1094,7 +1099,12 @@ def linalg_qr(A: Tensor, mode: str = "reduced") -> tuple:
 
 
 def qr(input: Tensor, some: bool = True, *, out=None) -> tuple:
-    """``torch.qr``: ``linalg.qr(input, 'reduced' if some else 'complete')`` (deprecated in PyTorch)."""
+    """``torch.qr``: ``linalg.qr(input, 'reduced' if some else 'complete')`` (deprecated in PyTorch).
+
+    >>> import flambeau as torch
+    >>> torch.qr(torch.ones(3, 2)).R.shape
+    flambeau.Size([2, 2])
+    """
     warnings.warn("torch.qr is deprecated in favor of torch.linalg.qr and will be removed in a future PyTorch release.\nThe boolean "
                   "parameter 'some' has been replaced with a string parameter 'mode'.\nQ, R = torch.qr(A, some)\nshould be replaced with\n"
                   "Q, R = torch.linalg.qr(A, 'reduced' if some else 'complete')", UserWarning, stacklevel=2)
@@ -1173,7 +1183,12 @@ def linalg_pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False, out
 
 
 def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
-    """``torch.pinverse``: ``linalg.pinv(input, rtol=rcond)``."""
+    """``torch.pinverse``: ``linalg.pinv(input, rtol=rcond)``.
+
+    >>> import flambeau as torch
+    >>> torch.pinverse(torch.tensor([[2.], [0.]])).tolist()
+    [[0.5, 0.0]]
+    """
     return linalg_pinv(input, rtol=rcond)
 
 
@@ -1226,7 +1241,12 @@ def linalg_cross(input: Tensor, other: Tensor, *, dim: int = -1, out=None) -> Te
 
 
 def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out=None) -> Tensor:
-    """``torch.cross``: ``linalg.cross`` along ``dim``; without ``dim``, the first dim of size 3 (deprecated in PyTorch)."""
+    """``torch.cross``: ``linalg.cross`` along ``dim``; without ``dim``, the first dim of size 3 (deprecated in PyTorch).
+
+    >>> import flambeau as torch
+    >>> torch.cross(torch.tensor([0., 1., 0.]), torch.tensor([0., 0., 1.]), dim=0).tolist()
+    [1.0, 0.0, 0.0]
+    """
     if dim is None:
         warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\nPlease either pass the dim explicitly or "
                       "simply use torch.linalg.cross.\nThe default value of dim will change to agree with that of linalg.cross in a "
@@ -1386,7 +1406,12 @@ def linalg_matrix_exp(A: Tensor) -> Tensor:
 
 
 def matrix_exp(A: Tensor) -> Tensor:
-    """``torch.matrix_exp``: ``linalg.matrix_exp``."""
+    """``torch.matrix_exp``: ``linalg.matrix_exp``.
+
+    >>> import flambeau as torch
+    >>> torch.matrix_exp(torch.zeros(1, 1)).tolist()
+    [[1.0]]
+    """
     return linalg_matrix_exp(A)
 
 
@@ -1492,24 +1517,44 @@ def linalg_lstsq(A: Tensor, B: Tensor, rcond=None, *, driver: str | None = None)
 
 
 def chain_matmul(*matrices, out=None) -> Tensor:
-    """``torch.chain_matmul`` (deprecated in PyTorch): ``linalg.multi_dot(matrices)``."""
+    """``torch.chain_matmul`` (deprecated in PyTorch): ``linalg.multi_dot(matrices)``.
+
+    >>> import flambeau as torch
+    >>> torch.chain_matmul(torch.ones(1, 2), torch.ones(2, 1)).tolist()
+    [[2.0]]
+    """
     warnings.warn("torch.chain_matmul is deprecated and will be removed in a future PyTorch release. Use torch.linalg.multi_dot "
                   "instead, which accepts a list of two or more tensors rather than multiple parameters.", UserWarning, stacklevel=2)
     return matrices[0].clone() if len(matrices) == 1 else linalg_multi_dot(matrices)
 
 
 def det(input: Tensor) -> Tensor:
-    """``torch.det``: ``linalg.det``."""
+    """``torch.det``: ``linalg.det``.
+
+    >>> import flambeau as torch
+    >>> torch.det(torch.tensor([[1., 2.], [3., 4.]])).item()
+    -2.0
+    """
     return linalg_det(input)
 
 
 def inverse(input: Tensor, *, out=None) -> Tensor:
-    """``torch.inverse``: ``linalg.inv``."""
+    """``torch.inverse``: ``linalg.inv``.
+
+    >>> import flambeau as torch
+    >>> torch.inverse(torch.tensor([[4.]])).tolist()
+    [[0.25]]
+    """
     return linalg_inv(input)
 
 
 def slogdet(input: Tensor) -> tuple:
-    """``torch.slogdet``: ``linalg.slogdet``."""
+    """``torch.slogdet``: ``linalg.slogdet``.
+
+    >>> import flambeau as torch
+    >>> torch.slogdet(torch.eye(2)).logabsdet.item()
+    0.0
+    """
     return linalg_slogdet(input)
 
 
@@ -1525,7 +1570,12 @@ def logdet(input: Tensor) -> Tensor:
 
 
 def matrix_power(input: Tensor, n: int) -> Tensor:
-    """``torch.matrix_power``: ``linalg.matrix_power``."""
+    """``torch.matrix_power``: ``linalg.matrix_power``.
+
+    >>> import flambeau as torch
+    >>> torch.matrix_power(torch.tensor([[2.]]), 3).tolist()
+    [[8.0]]
+    """
     return linalg_matrix_power(input, n)
 
 
