@@ -18,15 +18,17 @@ from ._tensor import Size, Tensor, device, from_numpy, is_tensor, numel
 
 # isort: split
 from . import _random as random
-from . import autograd
+from . import autograd, viz
 from ._dtype import *
 from ._dtype import bool, dtype, finfo, float, iinfo, int
+from ._messages import *
 from ._random import *
 from ._tensor_str import get_printoptions, printoptions, set_printoptions
 from .autograd.grad_mode import *
 from .ops.creation import *
 from .ops.elementwise import *
 from .ops.indexing import *
+from .ops.join import *
 from .ops.linalg import *
 from .ops.reduce import *
 from .ops.shape import *
