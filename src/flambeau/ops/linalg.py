@@ -843,14 +843,14 @@ def _cat_last(x, y):
 
 
 def _eigh_grad(g, out):
-    """Ā = Q·(diag(λ̄) + F∘(QᵀQ̄))·Qᵀ, F_ij = 1/(λ_j − λ_i) off the diagonal."""
+    """Ā = Q·(diag(λ̄) + skew(QᵀQ̄)/E)·Qᵀ, E_ij = λ_j − λ_i, skew(X) = (X − Xᵀ)/2: a symmetric gradient, as PyTorch's."""
     L, Q = out
     gL, gQ = g
-    n = L.shape[-1]
-    eye = _eye(L, n)
+    eye = _eye(L, L.shape[-1])
     inner = None if gL is None else _col(gL) * eye
     if gQ is not None:
-        inner = _add(inner, (Q.mT @ gQ) / (_row(L) - _col(L) + eye) * (1 - eye))
+        X = Q.mT @ gQ
+        inner = _add(inner, (X - X.mT) * 0.5 / (_row(L) - _col(L) + eye))
     return Q @ inner @ Q.mT
 
 
