@@ -155,6 +155,7 @@ ERRORS = {
     "matrix_power_shape": lambda t: t.linalg.matrix_power(t.ones(2, 3), 2), "qr_mode": lambda t: t.linalg.qr(t.ones(3, 3), mode="x"),
     "tril_1d": lambda t: t.tril(t.ones(3)), "diag_3d": lambda t: t.diag(t.ones(2, 2, 2)),
     "einsum_sizes": lambda t: t.einsum("ij,jk", t.ones(2, 3), t.ones(2, 3)), "einsum_operands": lambda t: t.einsum("ij,jk", t.ones(2, 3)),
+    "einsum_output_unknown": lambda t: t.einsum("ij->k", t.ones(2, 2)), "einsum_output_twice": lambda t: t.einsum("ij->ii", t.ones(2, 2)),
     "tensordot_sizes": lambda t: t.tensordot(t.ones(2, 3), t.ones(4, 3), dims=1), "matmul_0d": lambda t: t.matmul(t.ones(()), t.ones(3)),
     "mm_shapes": lambda t: t.mm(t.ones(2, 3), t.ones(4, 2)), "bmm_batch": lambda t: t.ones(2, 3, 4) @ t.ones(2, 5, 6),
     "mm_dtypes": lambda t: t.mm(t.ones(2, 2), t.ones(2, 2, dtype=t.float64)),

@@ -520,6 +520,11 @@ def _parse(equation: str, shapes: list) -> tuple:
         subs.append(s)
     if arrow:
         out = rhs.replace("...", ell)
+        for c in out:
+            if c not in "".join(subs):
+                raise RuntimeError(f"einsum(): output subscript {c} does not appear in the equation for any input operand")
+            if out.count(c) > 1:
+                raise RuntimeError(f"einsum(): output subscript {c} appears more than once in the output")
     else:
         explicit = "".join(s.replace("...", "") for s in ins)
         out = ell + "".join(sorted(c for c in set(explicit) if explicit.count(c) == 1))
