@@ -250,3 +250,9 @@ def test_inplace_triangles():
     f.tril_(-1)
     t.tril_(-1)
     np.testing.assert_array_equal(to_np(f), to_np(t))
+
+
+def test_tensor_methods_where_pytorch_has_them():
+    from flambeau.ops import linalg
+    names = linalg.__all__ + [n + "_" for n in linalg.__all__]
+    assert [n for n in names if hasattr(torch.Tensor, n) != hasattr(flambeau.Tensor, n)] == []

@@ -151,6 +151,7 @@ ROWS = [
     Row("matrix_power_0", lambda t, a, n: a.matrix_power(n), (R(3, 3), C(0)), covers=("matrix_power",)),
     Row("matrix_power_1", lambda t, a, n: a.matrix_power(n), (R(3, 3), C(1)), covers=("matrix_power",)),
     Row("matrix_exp", lambda t, a: t.matrix_exp(a), (R(3, 3),)),
+    Row("matrix_exp_method", lambda t, a: a.matrix_exp(), (R(3, 3),), covers=("matrix_exp",)),
     Row("linalg_matrix_exp_batched", lambda t, a: t.linalg.matrix_exp(2 * a), (R(2, 3, 3),), covers=("linalg.matrix_exp",)),
     Row("linalg_cross", lambda t, a, b: t.linalg.cross(a, b), (R(4, 3), R(1, 3)), covers=("linalg.cross",)),
     Row("cross", lambda t, a, b: t.cross(a, b, dim=0), (R(3, 2), R(3, 2))),

@@ -1590,7 +1590,7 @@ Tensor.matmul = Tensor.__matmul__ = matmul
 Tensor.__rmatmul__ = lambda self, other: matmul(other, self)
 for _name in ("mm", "dot", "vdot", "inner", "mv", "bmm", "outer", "ger", "addmm", "addmv", "addr", "baddbmm", "addbmm", "diagflat", "trace",
               "cholesky_inverse", "cholesky_solve", "diag", "diag_embed", "diagonal", "tril", "triu", "kron",
-              "det", "logdet", "slogdet", "inverse", "cholesky", "qr", "svd", "pinverse", "matrix_power", "cross"):
+              "det", "logdet", "slogdet", "inverse", "cholesky", "qr", "svd", "pinverse", "matrix_power", "matrix_exp", "cross"):
     setattr(Tensor, _name, globals()[_name])
 Tensor.tril_ = lambda self, diagonal=0: inplace(tril, self, diagonal)
 Tensor.triu_ = lambda self, diagonal=0: inplace(triu, self, diagonal)
