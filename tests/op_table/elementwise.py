@@ -131,4 +131,5 @@ ROWS = [
                                            a << 70, -a >> 70), (I(3, 4, high=16), I(4, high=5)), grad=False,
         covers=("bitwise_left_shift", "bitwise_right_shift", "__lshift__", "__rshift__", "__rlshift__", "__rrshift__")),
     Row("isreal", lambda t, a: t.isreal(a), (R(3, 4),), grad=False),
+    Row("nextafter", lambda t, a, b: t.nextafter(a, b), (R(3, 4), R(4)), broadcast=True),
 ]

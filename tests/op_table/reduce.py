@@ -88,4 +88,7 @@ ROWS = [
     Row("msort", lambda t, a: t.msort(a), (R(3, 4),)),
     Row("dist", lambda t, a, b: t.dist(a, b), (R(3, 4), R(4))),
     Row("dist_p", lambda t, a, b: (a.dist(b, 3), t.dist(a, b, 1), t.dist(a, b, float("inf"))), (R(3, 4), R(3, 1)), covers=("dist",)),
+    Row("diff", lambda t, a: t.diff(a), (R(3, 4),)),
+    Row("diff_n", lambda t, a, b, c: (a.diff(n=2, dim=0, prepend=b, append=c), t.diff(a > 0, dim=1)), (R(3, 4), R(1, 4), R(2, 4)), covers=("diff",)),
+    Row("bincount", lambda t, a, w: (t.bincount(a), a.bincount(w, minlength=7)), (I(6, high=5), R(6)), grad=False),
 ]

@@ -24,7 +24,7 @@ __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_d
            "isnan", "isinf", "isfinite", "isposinf", "isneginf", "logical_and", "logical_or", "logical_xor", "logical_not",
            "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "isclose", "allclose", "equal",
            "deg2rad", "rad2deg", "sinc", "sgn", "positive", "signbit", "copysign", "logaddexp", "logaddexp2", "xlogy", "float_power",
-           "heaviside", "bitwise_left_shift", "bitwise_right_shift", "isreal"]
+           "heaviside", "bitwise_left_shift", "bitwise_right_shift", "isreal", "nextafter"]
 
 _DEFAULTS = _dtype.DEFAULTS
 
@@ -272,6 +272,8 @@ XLOGY = defop("XlogyBackward0",  lambda a, b: _xlogy(a, b),                   la
 XLOGY_SELF_SCALAR = defop("XlogyBackward1", lambda b, self: _xlogy(self, b), lambda g, b, self: g * self / b, text=("∂(c·log b)/∂b = c/b",))
 XLOGY_OTHER_SCALAR = defop("XlogyBackward2", lambda a, other: _xlogy(a, other), lambda g, a, other: _xlogy_grad_self(g, a, other),
                            text=("∂(a·log c)/∂a = log c",))
+NEXTAFTER = defop("NextafterBackward0", lambda a, b: np.nextafter(a, b),    lambda g: g,                             lambda g: g * 0.0,
+                  text=("∂nextafter(a,b)/∂a = 1 (as PyTorch)", "∂nextafter(a,b)/∂b = 0"))
 
 _RAD_PER_DEG = float(np.pi / 180)
 _LN2, _LN10, _TWO_OVER_SQRT_PI = float(np.log(2)), float(np.log(10)), float(2 / np.sqrt(np.pi))
@@ -873,6 +875,18 @@ def float_power(input, exponent) -> Tensor:
     return pow(input, exponent)
 
 
+def nextafter(input: Tensor, other: Tensor) -> Tensor:
+    """The next representable floating-point value after ``input`` towards ``other``.
+
+    >>> import flambeau as torch
+    >>> (torch.nextafter(torch.tensor([1.]), torch.tensor([2.])) - 1).item() > 0
+    True
+    """
+    _tensor_other("nextafter", other)
+    _float_result(input, other, "nextafter")
+    return binary(NEXTAFTER, input, other)
+
+
 def heaviside(input: Tensor, values: Tensor) -> Tensor:
     """The step function: 0 below zero, 1 above, ``values`` at zero (PyTorch defines no derivative for it).
 
@@ -1277,7 +1291,7 @@ _METHODS = {"add": add, "sub": sub, "mul": mul, "div": div, "pow": pow, "neg": n
             "logical_xor": logical_xor, "logical_not": logical_not, "bitwise_and": bitwise_and, "bitwise_or": bitwise_or,
             "bitwise_xor": bitwise_xor, "bitwise_not": bitwise_not, "deg2rad": deg2rad, "rad2deg": rad2deg, "sinc": sinc, "sgn": sgn,
             "copysign": copysign, "xlogy": xlogy, "float_power": float_power, "heaviside": heaviside,
-            "bitwise_left_shift": bitwise_left_shift, "bitwise_right_shift": bitwise_right_shift}
+            "bitwise_left_shift": bitwise_left_shift, "bitwise_right_shift": bitwise_right_shift, "nextafter": nextafter}
 _NO_INPLACE = {"maximum": maximum, "minimum": minimum, "fmax": fmax, "fmin": fmin, "isnan": isnan, "isinf": isinf, "isfinite": isfinite,
                "isposinf": isposinf, "isneginf": isneginf, "isclose": isclose, "allclose": allclose, "equal": equal, "eq": eq, "ne": ne,
                "lt": lt, "le": le, "gt": gt, "ge": ge, "greater": gt, "greater_equal": ge, "less": lt, "less_equal": le,

@@ -15,13 +15,14 @@ import numpy as np
 from .. import _dtype, return_types
 from .._tensor import Tensor, _new_tensor, _wrap_dim
 from . import apply, defop, m, math_fn
-from .elementwise import _method_inplace, as_float, binary, isnan, maximum, minimum
+from .elementwise import _method_inplace, as_float, binary, isnan, logical_xor, maximum, minimum
+from .join import cat
 from .linalg import linalg_svdvals
 from .shape import permute
 
 __all__ = ["sum", "mean", "nansum", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "std", "var", "std_mean", "var_mean",
            "logsumexp", "norm", "cumsum", "cumprod", "all", "any", "count_nonzero", "median", "sort",
-           "argsort", "topk", "kthvalue", "unique", "nanmean", "aminmax", "cummax", "cummin", "msort", "dist"]
+           "argsort", "topk", "kthvalue", "unique", "nanmean", "aminmax", "cummax", "cummin", "msort", "dist", "diff", "bincount"]
 
 
 def norm_dims(dim, ndim: int) -> tuple | None:
@@ -822,13 +823,47 @@ def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
     return binary(DIST, input, other, (float(p),))
 
 
+def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None, append: Tensor | None = None) -> Tensor:
+    """The ``n``-th forward difference along ``dim`` (``xor`` for bool), after joining ``prepend`` and ``append``.
+
+    >>> import flambeau as torch
+    >>> torch.diff(torch.tensor([1., 4., 9.]))
+    tensor([3., 5.])
+    """
+    x = input
+    if prepend is not None or append is not None:
+        x = cat([t for t in (prepend, x, append) if t is not None], dim)
+    dim = _wrap_dim(dim, x._data.ndim)
+    lead = (slice(None),) * dim
+    for _ in range(n):
+        hi, lo = x[lead + (slice(1, None),)], x[lead + (slice(None, -1),)]
+        x = logical_xor(hi, lo) if x._data.dtype.kind == "b" else hi - lo
+    return x
+
+
+def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
+    """How many times each non-negative integer occurs (or the sum of its ``weights``); no gradient.
+
+    >>> import flambeau as torch
+    >>> torch.bincount(torch.tensor([0, 2, 2]))
+    tensor([1, 0, 2])
+    """
+    d = input._data
+    if d.ndim != 1 or d.dtype.kind not in "iu" or (d.size and d.min() < 0):
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    if weights is None:
+        return _long(np.bincount(d, minlength=minlength))
+    w = weights._data
+    return _new_tensor(np.bincount(d, w, minlength).astype(w.dtype if w.dtype.kind == "f" else np.float64), False, None, 0)
+
+
 # ---- Tensor methods -------------------------------------------------------------------------------
 
 for _name, _fn in {"sum": sum, "mean": mean, "nansum": nansum, "prod": prod, "max": max, "min": min, "amax": amax, "amin": amin,
                    "argmax": argmax, "argmin": argmin, "std": std, "var": var, "logsumexp": logsumexp, "norm": norm, "cumsum": cumsum,
                    "cumprod": cumprod, "all": all, "any": any, "count_nonzero": count_nonzero, "median": median, "sort": sort,
                    "argsort": argsort, "topk": topk, "kthvalue": kthvalue, "unique": unique, "nanmean": nanmean, "aminmax": aminmax,
-                   "cummax": cummax, "cummin": cummin, "msort": msort, "dist": dist}.items():
+                   "cummax": cummax, "cummin": cummin, "msort": msort, "dist": dist, "diff": diff, "bincount": bincount}.items():
     setattr(Tensor, _name, _fn)
 
 
