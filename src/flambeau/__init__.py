@@ -13,10 +13,14 @@ This module only re-exports; each name lives in the module that defines it.
 
 __version__ = "0.1.0"
 
+# Tensor first: the autograd package builds on it
+from ._tensor import Size, Tensor, device, from_numpy, is_tensor, numel
+
+# isort: split
 from . import autograd
 from ._dtype import *
 from ._dtype import bool, dtype, finfo, float, iinfo, int
-from ._tensor import Size, Tensor, device, from_numpy, is_tensor, numel
+from ._tensor_str import get_printoptions, printoptions, set_printoptions
 from .autograd.grad_mode import *
 from .ops.creation import *
 from .ops.elementwise import *

@@ -22,8 +22,6 @@ import numpy as np
 
 from . import _dtype
 from ._dtype import FROM_NP
-from .autograd.function import AccumulateGrad
-from .autograd.grad_mode import STATE
 
 __all__ = ["Tensor", "is_tensor", "from_numpy", "Size", "numel"]
 
@@ -65,7 +63,6 @@ class Tensor:
     _hooks = None
     _post_acc_hooks = None
     _retains_grad = False
-    _is_param = False
 
     def __init__(self, *args) -> None:
         # Legacy constructor: Tensor([1, 2]) or Tensor(2, 3) make float tensors.
@@ -246,7 +243,6 @@ class Tensor:
             return self._grad_fn._tensor_hook(self._output_nr, hook)
         if self._hooks is None:
             self._hooks = []
-        from .autograd.function import _Handle
         return _Handle(self._hooks, hook)
 
     def register_post_accumulate_grad_hook(self, hook):
@@ -255,7 +251,6 @@ class Tensor:
             raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
         if self._post_acc_hooks is None:
             self._post_acc_hooks = []
-        from .autograd.function import _Handle
         return _Handle(self._post_acc_hooks, hook)
 
     def backward(self, gradient: Tensor | None = None, retain_graph: bool | None = None, create_graph: bool = False,
@@ -449,20 +444,14 @@ def _wrap(array, requires_grad: bool = False) -> Tensor:
     return _new_tensor(array, requires_grad, None, 0)
 
 
-def _wrap_grad(array) -> Tensor:
-    return _new_tensor(array, False, None, 0)
-
-
 def edge_of(t: Tensor) -> tuple:
     """The graph edge a tensor stands for: its ``grad_fn`` and output slot, or its leaf's AccumulateGrad."""
     fn = t._grad_fn
     if fn is not None:
         return (fn, t._output_nr)
-    ref = t._acc
-    acc = ref() if ref is not None else None
+    acc = t._acc
     if acc is None:
-        acc = AccumulateGrad(t)
-        t._acc = weakref.ref(acc)
+        acc = t._acc = AccumulateGrad(t)
     return (acc, 0)
 
 
@@ -520,5 +509,4 @@ def short_node_name(name: str) -> str:
     return re.sub(r"Backward\d*$", "", name)
 
 
-def grad_enabled() -> bool:
-    return STATE.enabled
+from .autograd.function import AccumulateGrad, _Handle  # noqa: E402  (function.py builds on the helpers above)

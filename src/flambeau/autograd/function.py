@@ -27,10 +27,12 @@ table spelling of the same mechanism (``flambeau.ops``); user code subclasses :c
 from __future__ import annotations
 
 import functools
+import weakref
 
+from .._tensor import Tensor, _new_tensor, edge_of, short_node_name, tensor_type_name, zeros_like_meta
 from .grad_mode import STATE
 
-__all__ = ["Node", "AccumulateGrad", "Function", "FunctionCtx", "once_differentiable", "SavedTensorError"]
+__all__ = ["Node", "AccumulateGrad", "Function", "FunctionCtx", "once_differentiable"]
 
 FREED = ("Trying to backward through the graph a second time (or directly access saved tensors after they have already "
          "been freed). Saved intermediate values of the graph are freed when you call .backward() or autograd.grad(). "
@@ -38,15 +40,10 @@ FREED = ("Trying to backward through the graph a second time (or directly access
          "saved tensors after calling backward.")
 
 
-class SavedTensorError(RuntimeError):
-    """A saved value was freed, or changed in place after it was saved."""
-
-
 def version_error(t, saved: int, node_name: str | None) -> RuntimeError:
-    from .._tensor import short_node_name, tensor_type_name
     what = f"[{tensor_type_name(t)}]"
     where = f", which is output {t._output_nr} of {short_node_name(node_name)}," if node_name else ""
-    return SavedTensorError(
+    return RuntimeError(
         "one of the variables needed for gradient computation has been modified by an inplace operation: "
         f"{what}{where} is at version {t._version[0]}; expected version {saved} instead. Hint: enable anomaly detection "
         "to find the operation that failed to compute its gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False).")
@@ -59,13 +56,13 @@ class Node:
     gradient arriving at the node to it (un-broadcasting centrally, so no op repeats it).
     """
 
-    __slots__ = ("next_functions", "_meta", "_hooks", "_pre_hooks", "_tensor_pre_hooks", "_freed", "metadata_", "_trace",
+    __slots__ = ("next_functions", "_meta", "_nout", "_hooks", "_pre_hooks", "_tensor_pre_hooks", "_freed", "metadata_", "_trace",
                  "__weakref__")
-    _nout = 1
 
     def __init__(self) -> None:
         self._hooks = self._pre_hooks = self._tensor_pre_hooks = None
         self._freed = False
+        self._nout = 1
 
     def name(self) -> str:
         """The node's PyTorch name, e.g. ``'MulBackward0'``."""
@@ -106,7 +103,6 @@ class Node:
 
     def __call__(self, *grads):
         """Apply the node to output gradients (Tensors), as ``grad_fn(grad)`` does in PyTorch."""
-        from .._tensor import _new_tensor
         graph = STATE.enabled and any(g is not None and g._rg for g in grads)
         out = self.apply([g if graph or g is None else g._data for g in grads], graph)
         out = tuple(g if graph or g is None else _new_tensor(g, False, None, 0) for g in out)
@@ -131,25 +127,35 @@ class _Handle:
 
 
 class AccumulateGrad(Node):
-    """The node of a leaf tensor: adds the arriving gradient into ``leaf.grad``."""
+    """The node of a leaf tensor: adds the arriving gradient into ``leaf.grad``.
 
-    __slots__ = ("variable",)
+    The leaf holds its accumulator; the accumulator refers back weakly (no reference cycle, and a
+    leaf nobody can read any more simply receives nothing).
+    """
+
+    __slots__ = ("_variable",)
 
     def __init__(self, variable) -> None:
         super().__init__()
-        self.variable = variable
+        self._variable = weakref.ref(variable)
         self.next_functions = ()
         self._meta = ((variable._data.shape, variable._data.dtype),)
 
+    @property
+    def variable(self):
+        """The leaf tensor this node accumulates into."""
+        return self._variable()
+
     def apply(self, grads: list, graph: bool) -> tuple:
-        from .._tensor import Tensor
         g = grads[0]
-        t = self.variable
+        t = self._variable()
+        if t is None:
+            return ()
         for fn in t._hooks or ():
             g = _call_tensor_hook(fn, g, graph)
         old = t._grad
         if old is None:
-            t._grad = g if graph else Tensor(g if g.flags.owndata and g.flags.writeable else g.copy())
+            t._grad = g if graph else _new_tensor(g if g.flags.owndata and g.flags.writeable else g.copy(), False, None, 0)
         elif graph or old._grad_fn is not None or old._rg:
             t._grad = old + g
         else:
@@ -162,8 +168,7 @@ class AccumulateGrad(Node):
 
 def _call_tensor_hook(fn, g, graph: bool):
     """Run a tensor hook (which sees a Tensor) on an array or Tensor gradient."""
-    from .._tensor import Tensor
-    out = fn(g if graph else Tensor(g))
+    out = fn(g if graph else _new_tensor(g, False, None, 0))
     if out is None:
         return g
     return out if graph else out._data
@@ -179,7 +184,7 @@ class FunctionCtx:
     def saved_tensors(self) -> tuple:
         node = self._node
         if node._freed:
-            raise SavedTensorError(FREED)
+            raise RuntimeError(FREED)
         saved = []
         for t, ver in node._saved:
             if t is not None and t._version[0] != ver:
@@ -204,13 +209,12 @@ class _FunctionNode(Node):
     _fn = None
 
     def apply(self, grads: list, graph: bool) -> tuple:
-        from .._tensor import Tensor, zeros_like_meta
         ctx = self.ctx
         if self._freed and self._saved:
-            raise SavedTensorError(FREED)
+            raise RuntimeError(FREED)
         if getattr(ctx, "_materialize", True):
             grads = [zeros_like_meta(*self._meta[i], graph) if g is None else g for i, g in enumerate(grads)]
-        args = [g if graph or g is None else Tensor(g) for g in grads]
+        args = [g if graph or g is None else _new_tensor(g, False, None, 0) for g in grads]
         with _GradMode(graph):
             out = self._fn.backward(ctx, *args)
         if not isinstance(out, tuple):
@@ -270,7 +274,6 @@ class Function(metaclass=_FunctionMeta):
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        from .._tensor import Tensor, edge_of
         ctx = FunctionCtx()
         tensors = [a for a in args if isinstance(a, Tensor)]
         records = STATE.enabled and any(t._rg for t in tensors)

@@ -28,39 +28,28 @@ def _finish(data: np.ndarray, requires_grad: bool) -> Tensor:
     return _new_tensor(data, bool(requires_grad), None, 0)
 
 
-def _infer(data) -> np.ndarray:
-    """A NumPy array from Python data, with PyTorch's dtype inference (floats -> default dtype, ints -> int64)."""
-    if isinstance(data, np.ndarray):
-        return data.copy()
+def _infer(data, dtype: _dtype.dtype | None = None) -> np.ndarray:
+    """A NumPy array from Python data with PyTorch's dtype inference: Python floats -> the default dtype,
+    ints -> int64, bools -> bool; NumPy arrays and scalars keep their dtype; ``dtype`` overrides all."""
+    npd = None if dtype is None else dtype.np
     if isinstance(data, Tensor):
-        return data._data.copy()
+        return data._data.astype(npd or data._data.dtype, copy=True)
+    if isinstance(data, np.ndarray | np.generic):
+        return np.array(data, dtype=npd)
     if isinstance(data, list | tuple) and any(isinstance(x, Tensor) for x in data):
-        data = [x.detach()._data if isinstance(x, Tensor) else x for x in data]
-        parts = [np.asarray(x) for x in data]
-        if any(p.ndim == 0 and isinstance(x, float | int | bool) for p, x in zip(parts, data)):
-            return _infer([p.item() if p.ndim == 0 else p.tolist() for p in parts])
-        return np.stack(parts) if parts else np.zeros(0, _dtype.DEFAULTS.float.np)
+        data = [x.detach()._data.tolist() if isinstance(x, Tensor) else x for x in data]
     try:
-        arr = np.array(data)
+        arr = np.array(data, dtype=npd)
     except ValueError as e:
         raise ValueError(f"expected sequence of equal-length lists (ragged nested sequence): {e}") from None
-    if arr.dtype.kind == "f" and not _has_numpy_floats(data):
-        return arr.astype(_dtype.DEFAULTS.float.np, copy=False)
-    if arr.dtype.kind in "iu" and not isinstance(data, np.generic):
-        return arr.astype(np.int64, copy=False) if not _has_numpy_ints(data) else arr
-    if arr.dtype.kind == "O" or arr.dtype.kind in "USc":
+    if arr.dtype.kind in "OUSc":
         raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
-    if arr.size == 0 and arr.dtype == np.float64:
-        return arr.astype(_dtype.DEFAULTS.float.np)
+    if npd is None:
+        if arr.dtype.kind == "f":
+            return arr.astype(_dtype.DEFAULTS.float.np, copy=False)
+        if arr.dtype.kind in "iu":
+            return arr.astype(np.int64, copy=False)
     return arr
-
-
-def _has_numpy_floats(data) -> bool:
-    return isinstance(data, np.floating) and not isinstance(data, float)
-
-
-def _has_numpy_ints(data) -> bool:
-    return isinstance(data, np.integer)
 
 
 def tensor(data, *, dtype: _dtype.dtype | None = None, device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
@@ -76,10 +65,7 @@ def tensor(data, *, dtype: _dtype.dtype | None = None, device=None, requires_gra
         warnings.warn("To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() or "
                       "sourceTensor.detach().clone().requires_grad_(True), rather than torch.tensor(sourceTensor).", UserWarning,
                       stacklevel=2)
-    arr = _infer(data)
-    if dtype is not None:
-        arr = arr.astype(_dtype.to_dtype(dtype).np, copy=False)
-    return _finish(arr, requires_grad)
+    return _finish(_infer(data, None if dtype is None else _dtype.to_dtype(dtype)), requires_grad)
 
 
 def as_tensor(data, dtype: _dtype.dtype | None = None, device=None) -> Tensor:
