@@ -14,6 +14,7 @@ graph of their own and the result can be differentiated again). The engine knows
 
 from __future__ import annotations
 
+from .anomaly_mode import run_checked
 from .function import AccumulateGrad, _call_tensor_hook
 from .grad_mode import STATE
 
@@ -113,6 +114,7 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
     selective = useful is not None or not accumulate
     ready = [n for n in root_nodes if n not in deps]
     prev_mode = STATE.enabled
+    anomaly = STATE.anomaly
     STATE.enabled = graph
     try:
         while ready:
@@ -133,7 +135,10 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
                         if n is node and buf[nr] is not None:
                             captured[i] = buf[nr] if captured[i] is None else captured[i] + buf[nr]
                 if not selective or ((useful is None or node in useful) and (accumulate or type(node) is not AccumulateGrad)):
-                    out = node.apply(buf, graph) if node._pre_hooks is None and node._hooks is None else _run_node(node, buf, graph)
+                    if anomaly:
+                        out = run_checked(node, _run_node, buf, graph)
+                    else:
+                        out = node.apply(buf, graph) if node._pre_hooks is None and node._hooks is None else _run_node(node, buf, graph)
                     if not retain_graph:
                         node.release()
             for i, (nxt, nr) in enumerate(node.next_functions):

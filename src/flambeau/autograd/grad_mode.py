@@ -23,6 +23,9 @@ class _State(threading.local):
     def __init__(self) -> None:
         self.enabled = True
         self.inference = False
+        self.saved_hooks = ()  # (pack, unpack) pairs of active ``autograd.graph.saved_tensors_hooks``, innermost last
+        self.anomaly = False  # ``autograd.detect_anomaly``: nodes remember the forward stack; NaN gradients raise
+        self.anomaly_nan = True
 
 
 STATE = _State()
