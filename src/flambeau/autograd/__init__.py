@@ -111,9 +111,13 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
         raise NotImplementedError("autograd.grad(is_grads_batched=True) is not supported by flambeau yet")
     outputs = _as_tuple(outputs)
     inputs_t = _as_tuple(inputs)
-    if allow_unused is None:
-        allow_unused = materialize_grads
+    if not inputs_t:
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, but got: allow_unused=False.")
     grads = _as_tuple(grad_outputs) or (None,) * len(outputs)
+    if len(grads) != len(outputs):
+        raise RuntimeError(f"grad requires one grad_output per output: got {len(grads)} grad_outputs and {len(outputs)} outputs")
     if retain_graph is None:
         retain_graph = create_graph
     for t in inputs_t:
@@ -122,14 +126,13 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
     edges, arrays = _root_edges(outputs, grads, create_graph)
     got = run_backward(edges, arrays, retain_graph, create_graph, capture=[edge_of(t) for t in inputs_t], accumulate=False)
     result = []
-    for t, g in zip(inputs_t, got):
+    for i, (t, g) in enumerate(zip(inputs_t, got)):
         if g is None:
             if materialize_grads:
-                g = np.zeros_like(t._data)
-                result.append(_new_tensor(g, False, None, 0))
+                result.append(_new_tensor(np.zeros_like(t._data), False, None, 0))
                 continue
             if not allow_unused:
-                raise RuntimeError("One of the differentiated Tensors appears to not have been used in the graph. "
+                raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have been used in the graph. "
                                    "Set allow_unused=True if this is the desired behavior.")
             result.append(None)
             continue
