@@ -248,6 +248,12 @@ class _FunctionNode(Node):
     __slots__ = ("ctx", "_saved")
     _fn = None
 
+    def __getattr__(self, name: str):
+        # as in PyTorch, where the node is the ctx: ``y.grad_fn.saved_tensors``, ``y.grad_fn.<attr set in forward>``
+        if name == "ctx":
+            raise AttributeError(name)
+        return getattr(self.ctx, name)
+
     def apply(self, grads: list, graph: bool) -> tuple:
         ctx = self.ctx
         if self._freed and self._saved:
@@ -344,6 +350,7 @@ class Function(metaclass=_FunctionMeta):
             if id(o) in dirty:
                 if o._grad_fn is None and o._rg:
                     raise RuntimeError("a leaf Variable that requires grad has been used in an in-place operation.")
+                o._version[0] += 1  # as PyTorch: a dirty output's version moves once more when it is rebased on the node
             elif id(o) in input_ids:
                 o = o.view_as(o)  # an input returned as is: the output is a new view of it
             if id(o) in non_diff:
