@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from autograd_helpers import both, fl, leaf, same_error, torch
 
 

@@ -5,8 +5,8 @@ import warnings
 
 import numpy as np
 import pytest
-from autograd_helpers import both, fl, leaf, same_error, torch
 
+from autograd_helpers import both, fl, leaf, same_error, torch
 from flambeau.utils.checkpoint import checkpoint, checkpoint_sequential
 
 
@@ -84,8 +84,11 @@ def test_saved_tensors_hooks_apply_to_custom_functions_and_save_on_cpu_is_transp
 
 def _mlp(lib, depth, width, rng):
     ws = [lib.tensor(rng.standard_normal((width, width)) / np.sqrt(width), requires_grad=True) for _ in range(depth)]
-    layers = [(lambda w: (lambda h: (h @ w).tanh()))(w) for w in ws]
-    return ws, layers
+    return ws, [_layer(w) for w in ws]
+
+
+def _layer(w):
+    return lambda h: (h @ w).tanh()
 
 
 def test_checkpoint_gives_the_same_gradients_as_plain_backward():

@@ -220,7 +220,7 @@ class FunctionCtx:
     def saved_tensors(self) -> tuple:
         node = self._node
         if node._freed:
-            raise SavedTensorError(FREED)
+            raise RuntimeError(FREED)
         saved = []
         for packed, ver in node._saved:
             t = unpack_saved(packed)
