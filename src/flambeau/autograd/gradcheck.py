@@ -109,7 +109,7 @@ def _mismatch(i: int, k: int, n: np.ndarray, a: np.ndarray, bad: np.ndarray, x_s
     oi = np.unravel_index(c, o_shape) if o_shape else ()
     return (f"{what} mismatch for output {k} with respect to input {i},\n"
             f"{int(bad.sum())} of {bad.size} entries differ; first at input {i} element {tuple(map(int, xi))} (flat {r}), "
-            f"output {k} element {tuple(map(int, oi))} (flat {c}): analytical {a[r, c]!r} vs numerical {n[r, c]!r}\n"
+            f"output {k} element {tuple(map(int, oi))} (flat {c}): analytical {float(a[r, c])!r} vs numerical {float(n[r, c])!r}\n"
             f"numerical:{_fmt(n)}\nanalytical:{_fmt(a)}\n")
 
 
