@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+
 from autograd_helpers import fl, leaf, torch
 
 

@@ -31,7 +31,7 @@ import weakref
 
 from .._tensor import Tensor, _new_tensor, edge_of, short_node_name, tensor_type_name, zeros_like_meta
 from .anomaly_mode import remember_stack
-from .grad_mode import STATE
+from .grad_mode import STATE, _Toggle
 
 __all__ = ["Node", "AccumulateGrad", "Function", "FunctionCtx", "once_differentiable"]
 
@@ -261,7 +261,7 @@ class _FunctionNode(Node):
         if getattr(ctx, "_materialize", True):
             grads = [zeros_like_meta(*self._meta[i], graph) if g is None else g for i, g in enumerate(grads)]
         args = [g if graph or g is None else _new_tensor(g, False, None, 0) for g in grads]
-        with _GradMode(graph):
+        with _Toggle(graph):
             out = self._fn.backward(ctx, *args)
         if not isinstance(out, tuple):
             out = (out,)
@@ -276,20 +276,6 @@ class _FunctionNode(Node):
 
     def release(self) -> None:
         self._freed = True
-
-
-class _GradMode:
-    __slots__ = ("mode", "prev")
-
-    def __init__(self, mode: bool) -> None:
-        self.mode = mode
-
-    def __enter__(self) -> None:
-        self.prev = STATE.enabled
-        STATE.enabled = self.mode
-
-    def __exit__(self, *exc) -> None:
-        STATE.enabled = self.prev
 
 
 class _FunctionMeta(type):
@@ -324,7 +310,7 @@ class Function(metaclass=_FunctionMeta):
         ctx = FunctionCtx()
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._rg for a in args)
         records = STATE.enabled and True in ctx.needs_input_grad
-        with _GradMode(False):
+        with _Toggle(False):
             if cls.setup_context is not None and cls.setup_context is not Function.setup_context:
                 output = cls.forward(*args, **kwargs)
                 cls.setup_context(ctx, args, output)
@@ -373,7 +359,7 @@ def once_differentiable(fn):
     @functools.wraps(fn)
     def wrapper(ctx, *args):
         graph = STATE.enabled
-        with _GradMode(False):
+        with _Toggle(False):
             out = fn(ctx, *args)
         needing = [a for a in args if isinstance(a, Tensor) and a._rg]
         if not graph or not needing:
