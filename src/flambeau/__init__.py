@@ -18,7 +18,7 @@ from ._tensor import Size, Tensor, device, from_numpy, is_tensor, numel
 
 # isort: split
 from . import _random as random
-from . import autograd
+from . import autograd, func
 from ._dtype import *
 from ._dtype import bool, dtype, finfo, float, iinfo, int
 from ._random import *
