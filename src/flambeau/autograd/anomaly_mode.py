@@ -21,7 +21,7 @@ import warnings
 
 import numpy as np
 
-from .grad_mode import STATE, _GradModeContext
+from .grad_mode import STATE, _GradModeContext, sync_extras
 
 __all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "is_anomaly_check_nan_enabled"]
 
@@ -58,9 +58,11 @@ class detect_anomaly(_GradModeContext):
     def __enter__(self) -> None:
         self._prev = (STATE.anomaly, STATE.anomaly_nan)
         STATE.anomaly, STATE.anomaly_nan = True, self.check_nan
+        sync_extras()
 
     def __exit__(self, *exc) -> None:
         STATE.anomaly, STATE.anomaly_nan = self._prev
+        sync_extras()
 
 
 class set_detect_anomaly(_GradModeContext):
@@ -70,6 +72,7 @@ class set_detect_anomaly(_GradModeContext):
         self._prev = (STATE.anomaly, STATE.anomaly_nan)
         self.mode, self.check_nan = bool(mode), bool(check_nan)
         STATE.anomaly, STATE.anomaly_nan = self.mode, self.check_nan
+        sync_extras()
 
     def clone(self) -> set_detect_anomaly:
         return set_detect_anomaly(self.mode, self.check_nan)
@@ -79,6 +82,7 @@ class set_detect_anomaly(_GradModeContext):
 
     def __exit__(self, *exc) -> None:
         STATE.anomaly, STATE.anomaly_nan = self._prev
+        sync_extras()
 
 
 _PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -163,7 +163,8 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
                             # the same array handed to two inputs (x + y) must not end up shared by two .grad
                             b[nr] = g.copy() if i and not graph and _handed_twice(out, i, g) else g
                         else:
-                            b[nr] = _accumulate(b[nr], g, nxt._meta[nr], graph)
+                            old = b[nr]
+                            b[nr] = old + g if old.shape == g.shape else _accumulate(old, g, nxt._meta[nr], graph)
                 left = deps[nxt] - 1
                 if left:
                     deps[nxt] = left
@@ -175,10 +176,8 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
 
 
 def _accumulate(old, g, meta, graph: bool):
-    """Add two gradients for one slot; each is first fitted to the slot's shape (they may be broadcast differently)."""
-    if old.shape != g.shape:
-        return _fit(old, meta, graph) + _fit(g, meta, graph)
-    return old + g
+    """Add two gradients of different shapes for one slot: each is first fitted to the slot's shape (un-broadcast)."""
+    return _fit(old, meta, graph) + _fit(g, meta, graph)
 
 
 def _handed_twice(out, i: int, g) -> bool:

@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 from .function import Node
-from .grad_mode import STATE
+from .grad_mode import STATE, sync_extras
 
 __all__ = ["Node", "saved_tensors_hooks", "save_on_cpu"]
 
@@ -32,10 +32,12 @@ class saved_tensors_hooks:
 
     def __enter__(self) -> saved_tensors_hooks:
         STATE.saved_hooks = STATE.saved_hooks + ((self.pack_hook, self.unpack_hook),)
+        sync_extras()
         return self
 
     def __exit__(self, *exc) -> None:
         STATE.saved_hooks = STATE.saved_hooks[:-1]
+        sync_extras()
 
 
 class save_on_cpu(saved_tensors_hooks):

@@ -209,13 +209,13 @@ def _link(op: Op, inputs: tuple, out, attrs: tuple, req: tuple):
         ts = tuple(_new_tensor(d, True, node, k) for k, d in enumerate(out))
         node._meta = tuple((d.shape, d.dtype) for d in out)
         node._out = (out, ts[0]._version, 0) if plan[1] else None
-        if STATE.saved_hooks or STATE.anomaly:
+        if STATE.extras:
             _extras(node, ts, plan[1])
         return ts
     t = _new_tensor(out, True, node, 0)
     node._meta = ((out.shape, out.dtype),)
     node._out = (out, t._version, 0) if plan[1] else None
-    if STATE.saved_hooks or STATE.anomaly:
+    if STATE.extras:
         _extras(node, t, plan[1])
     return t
 
