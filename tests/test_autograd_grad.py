@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from autograd_helpers import both, fl, leaf, same_error, torch
+from autograd_helpers import both, leaf, same_error, torch
 
 
 def test_grad_of_several_outputs_and_inputs_with_grad_outputs():
@@ -105,10 +105,15 @@ def test_backward_inputs_argument():
     both(f)
 
 
-def test_is_grads_batched_not_implemented():
-    x = leaf(fl, [1., 2.])
-    with pytest.raises(NotImplementedError, match="is_grads_batched"):
-        fl.autograd.grad(x * 2, x, fl.ones(2, 2, dtype=fl.float64), is_grads_batched=True)
+def test_is_grads_batched():
+    def f(lib, create_graph):
+        x = leaf(lib, [1., 2., 3.])
+        y = x.exp() * x
+        (jac,) = lib.autograd.grad(y, x, lib.eye(3, dtype=lib.float64), is_grads_batched=True, create_graph=create_graph)
+        return jac, (lib.autograd.grad(jac.sum(), x) if create_graph else None)
+    both(lambda t: f(t, False))
+    both(lambda t: f(t, True))
+    same_error(lambda t: t.autograd.grad(leaf(t, [1., 2.]) * 2, leaf(t, [1., 2.]), t.ones(2), is_grads_batched=True))
 
 
 def test_torch_oracle_is_real():

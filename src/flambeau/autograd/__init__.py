@@ -108,7 +108,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
     """
     from .._tensor import _new_tensor, edge_of
     if is_grads_batched:
-        raise NotImplementedError("autograd.grad(is_grads_batched=True) is not supported by flambeau yet")
+        return _grad_batched(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused, materialize_grads)
     outputs = _as_tuple(outputs)
     inputs_t = _as_tuple(inputs)
     if not inputs_t:
@@ -139,3 +139,29 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
         result.append(g if create_graph else _new_tensor(g, False, None, 0))
     return tuple(result)
 
+
+def _grad_batched(outputs, inputs, grad_outputs, retain_graph, create_graph: bool, allow_unused, materialize_grads: bool) -> tuple:
+    """``grad(is_grads_batched=True)``: one vector-Jacobian product per slice of the grad_outputs' first dim, stacked.
+
+    (A loop over the batch, one backward per slice, not a vectorised backward.)
+    """
+    from .functional import _stack
+    outputs, gos = _as_tuple(outputs), _as_tuple(grad_outputs)
+    for i, (o, g) in enumerate(zip(outputs, gos)):
+        if g._data.shape[1:] != o._data.shape:
+            raise RuntimeError("If `is_grads_batched=True`, we interpret the first dimension of each grad_output as the batch dimension. "
+                               "The sizes of the remaining dimensions are expected to match the shape of corresponding output, but a "
+                               f"mismatch was detected: grad_output[{i}] has a shape of {type(g.shape)(g.shape[1:])} and output[{i}] has a shape of "
+                               f"{o.shape}. If you only want some tensors in `grad_output` to be considered batched, consider using vmap.")
+    n = gos[0]._data.shape[0]
+    per = [grad(outputs, inputs, tuple(g[b] for g in gos), retain_graph=True if b < n - 1 else retain_graph,
+                create_graph=create_graph, allow_unused=allow_unused, materialize_grads=materialize_grads) for b in range(n)]
+    result = []
+    for k, x in enumerate(_as_tuple(inputs)):
+        parts = [p[k] for p in per]
+        if all(p is None for p in parts):
+            result.append(None)
+            continue
+        parts = [_tensor_of(np.zeros_like(x._data)) if p is None else p for p in parts]
+        result.append(_stack(parts, (n,) + x._data.shape, x) if create_graph else _stack(parts, (n,) + x._data.shape, x).detach())
+    return tuple(result)
