@@ -151,3 +151,61 @@ def test_per_sample_gradients_of_an_mlp_with_functional_call():
         return per_sample
     f_res, _ = both(run)
     assert tuple(f_res["l1.weight"].shape) == (6, 5, 3)
+
+
+def _counted(fn):
+    calls = []
+
+    def wrapper(*args):
+        calls.append(1)
+        return fn(*args)
+    return wrapper, calls
+
+
+VECTORISED = [
+    ("elementwise", lambda t: lambda x, w: (x * w - 1).exp().tanh() / (1 + x ** 2) + 2 ** x.sigmoid(), (0, None)),
+    ("reductions", lambda t: lambda x, w: x.sum(0) + x.mean(-1, keepdim=True) + (x * x).sum(), (0, None)),
+    ("matmul", lambda t: lambda x, w: (x @ w.t()).relu() @ w + w.t() @ x[:, 0] + x @ (x.mT @ x), (0, None)),
+    ("indexing", lambda t: lambda x, w: x[1:, None, ::2] * x[t.tensor([2, 0])].sum() + x[..., 0].unsqueeze(-1), (0, None)),
+    ("shapes", lambda t: lambda x, w: x.reshape(-1).view(2, 6).permute(1, 0).flatten().expand(2, 12) + x.T.reshape(1, 12), (0, None)),
+    ("batched_both", lambda t: lambda x, w: (x * w.sum()).transpose(0, 1).squeeze() @ w, (0, 0)),
+]
+
+
+@pytest.mark.parametrize("name,fn,in_dims", VECTORISED, ids=[v[0] for v in VECTORISED])
+def test_vmap_runs_the_function_once_for_batch_friendly_ops(name, fn, in_dims):
+    rng = np.random.default_rng(2)
+    xs, w = rng.standard_normal((5, 3, 4)), rng.standard_normal((3, 4))
+    w_arg = np.stack([w * k for k in range(5)]) if in_dims[1] == 0 else w
+
+    def run(lib):
+        f, calls = _counted(fn(lib))
+        out = lib.func.vmap(f, in_dims=in_dims)(lib.tensor(xs), lib.tensor(w_arg))
+        return out, len(calls)
+    (a, na), (b, nb) = run(fl), run(torch)
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-10, atol=1e-12)
+    assert na == nb == 1
+
+
+def test_vmap_falls_back_to_a_loop_for_other_operations():
+    def run(lib):
+        f, calls = _counted(lambda x: lib.exp(x).sum() * lib.ones(2, dtype=lib.float64) + x.sum())
+        return lib.func.vmap(f)(lib.tensor(M)), len(calls)
+    (a, na), (b, _) = run(fl), run(torch)
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12)
+    assert na == 1 + len(M)  # the batched try, then one call per sample
+
+
+def test_per_sample_gradients_are_vectorised():
+    def run(lib):
+        rng = np.random.default_rng(4)
+        p = {"w": lib.tensor(rng.standard_normal((3, 4))), "v": lib.tensor(rng.standard_normal((4, 2)))}
+        x, y = lib.tensor(rng.standard_normal((7, 3))), lib.tensor(rng.standard_normal((7, 2)))
+        loss, calls = _counted(lambda p, x, y: (((x @ p["w"]).tanh() @ p["v"] - y) ** 2).mean())
+        g = lib.func.vmap(lib.func.grad(loss), in_dims=(None, 0, 0))(p, x, y)
+        return g, len(calls)
+    (a, na), (b, _) = run(fl), run(torch)
+    for k in a:
+        np.testing.assert_allclose(a[k].numpy(), b[k].numpy(), rtol=1e-10, atol=1e-12)
+        assert a[k].grad_fn is None
+    assert na == 1

@@ -13,7 +13,9 @@ tensor([[1.0000],
         [0.5403]])
 
 ``vmap`` runs the function once on the whole batch when it only uses batch-friendly operations
-(see :mod:`flambeau.func._vmap`); otherwise it runs it once per sample and stacks the results.
+(Tensor methods and operators: elementwise math, reductions, shapes, matmul, indexing; ``grad``
+inside it gives per-sample gradients in one backward); otherwise it runs the function once per
+sample and stacks the results (see :mod:`flambeau.func._vmap`).
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from ..autograd import grad as _autograd_grad
 from ..autograd.forward_ad import jvp_by_double_vjp
 from ..autograd.functional import _stack
 from ..autograd.grad_mode import enable_grad
+from ._batched import is_batched, phys, wrap
 from ._tree import flatten, unflatten
-from ._vmap import vmap
+from ._vmap import ACTIVE, vmap
 
 __all__ = ["grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "functional_call", "linearize", "vmap"]
 
@@ -34,11 +37,23 @@ _DEPTH = [0]  # how many transforms are running: only the outermost one detaches
 
 
 def _leaf(x) -> Tensor:
-    """The tensor a transform differentiates with respect to (still connected to any outer graph)."""
+    """The tensor a transform differentiates with respect to (still connected to any outer graph).
+
+    Inside a vectorised ``vmap`` every sample gets its own copy of an unbatched argument, so that
+    one backward of the batch of values gives each sample's gradient.
+    """
     if not isinstance(x, Tensor):
         raise TypeError(f"Expected tensors as the differentiated arguments, got {type(x).__name__}")
-    if x._data.dtype.kind != "f":
+    if not x.is_floating_point():
         raise RuntimeError("only Tensors of floating point dtype can require gradients")
+    if is_batched(x):
+        p = phys(x)
+        return wrap(p.view_as(p) if x._rg else p.detach().requires_grad_(True))
+    if ACTIVE:
+        shape = (ACTIVE[-1],) + x._data.shape
+        if x._rg:
+            return wrap(x.unsqueeze(0).expand(shape))
+        return wrap(_new_tensor(np.broadcast_to(x._data, shape).copy(), True, None, 0))
     return x.view_as(x) if x._rg else x.detach().requires_grad_(True)
 
 
@@ -99,7 +114,22 @@ def _keep(inputs: _Inputs) -> bool:
 
 
 def _zeros_for(gs, leaves) -> list:
-    return [_new_tensor(np.zeros_like(x._data), False, None, 0) if g is None else g for g, x in zip(gs, leaves)]
+    return [(wrap if is_batched(x) else _same)(_new_tensor(np.zeros_like(phys(x)._data), False, None, 0)) if g is None else g
+            for g, x in zip(gs, leaves)]
+
+
+def _same(t):
+    return t
+
+
+def _grad_of_value(value, leaves: list) -> tuple:
+    """Gradients of a (logically) scalar value; with a batched value, one backward gives every sample's gradients."""
+    if not value._rg:
+        return (None,) * len(leaves)
+    p = phys(value)
+    ones = _new_tensor(np.ones_like(p._data), False, None, 0)
+    gs = _autograd_grad(p, [phys(x) for x in leaves], ones, create_graph=True, allow_unused=True)
+    return tuple(wrap(g) if g is not None and is_batched(x) else g for g, x in zip(gs, leaves))
 
 
 def _split_aux(out, has_aux: bool, name: str):
@@ -123,11 +153,10 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
         value, aux = _split_aux(_call(func, ins.args, kwargs), has_aux, "grad_and_value")
         if not isinstance(value, Tensor):
             raise RuntimeError(f"grad_and_value(f)(*args): Expected f(*args) to return a Tensor, got {type(value)}")
-        if value._data.size != 1 or value._data.ndim != 0:
+        if value.ndim != 0:
             raise RuntimeError(f"grad_and_value(f)(*args): Expected f(*args) to return a scalar Tensor, got tensor with "
-                               f"{value._data.ndim} dims. Maybe you wanted to use the vjp or jacrev APIs instead?")
-        gs = (_autograd_grad(value, ins.leaves, create_graph=True, allow_unused=True) if value._rg
-              else (None,) * len(ins.leaves))
+                               f"{value.ndim} dims. Maybe you wanted to use the vjp or jacrev APIs instead?")
+        gs = _grad_of_value(value, ins.leaves)
         keep = _keep(ins)
         grads = _release(ins.shaped(_zeros_for(gs, ins.leaves)), keep)
         value = _release(value, keep)

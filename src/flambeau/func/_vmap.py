@@ -1,9 +1,12 @@
 """``vmap``: map a function over a batch dimension of its inputs.
 
-This implementation runs ``func`` once per sample (one slice of every batched input) and stacks the
-per-sample results along ``out_dims``; the results, nesting (``vmap(vmap(f))``) and composition
-with the other transforms (``vmap(grad(f))``) are those of PyTorch, but the work is a Python loop
-over the batch, not one NumPy call per op: use it for per-sample quantities on modest batches.
+First ``func`` runs once on the whole batch: its batched inputs are :class:`BatchedTensor` s whose
+methods and operators (elementwise arithmetic and math, ``sum``/``mean``, shape methods, ``@`` and
+``matmul``/``mm``/``mv``/``dot``/``bmm``, indexing with ints/slices/one index tensor) each make
+one NumPy call for the whole batch, and ``func.grad`` inside it gives per-sample gradients in one
+backward. If ``func`` uses anything else (a module-level function such as ``torch.exp(x)``, a
+creation function, ``.item()``, a nested ``vmap``...), that run stops and ``func`` runs once per
+sample instead (a Python loop over the batch, stacking the results): slower, same results.
 Random operations inside ``func`` draw independently per sample (``randomness='different'``).
 """
 
@@ -11,7 +14,11 @@ from __future__ import annotations
 
 from .._tensor import Tensor
 from ..autograd.functional import _stack
+from ._batched import is_batched, phys, wrap
 from ._tree import broadcast_prefix, flatten, unflatten
+
+#: batch sizes of the vectorised vmap runs in progress (``func.grad`` makes per-sample leaves inside one)
+ACTIVE: list = []
 
 __all__ = ["vmap"]
 
@@ -77,20 +84,50 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size: 
         if len(set(sizes)) != 1:
             raise ValueError(f"vmap: Expected all tensors to have the same size in the mapped dimension, got sizes {sizes} for the "
                              "mapped dimension")
-        results = []
-        for b in range(sizes[0]):
-            sample = [x if d is None else x[(slice(None),) * d + (b,)] for x, d in zip(leaves, dims)]
-            results.append(func(*unflatten(sample, spec), **kwargs))
-        out_leaves_per_b = [flatten(r)[0] for r in results]
-        out_spec = flatten(results[0])[1]
-        outs = []
-        o_dims = broadcast_prefix(out_dims, results[0], "vmap out_dims")
-        for k, o_dim in enumerate(o_dims):
-            per_b = [leaves_b[k] for leaves_b in out_leaves_per_b]
-            if not all(isinstance(t, Tensor) for t in per_b):
-                raise ValueError(f"vmap({_name(func)}, ...): `{_name(func)}` must only return Tensors, got type {type(per_b[0])}. Did "
-                                 "you mean to set out_dims= to None for output?")
-            stacked = _stack(per_b, (len(per_b),) + tuple(per_b[0].shape), per_b[0])
-            outs.append(_move(stacked, o_dim))
-        return unflatten(outs, out_spec)
+        if not any(is_batched(x) for x in leaves) and not ACTIVE:
+            try:
+                return _vectorised(func, leaves, dims, spec, sizes[0], kwargs, out_dims)
+            except Exception:  # noqa: BLE001 - whatever stopped the batched run, the per-sample loop gives the answer (or the error)
+                pass
+        return _looped(func, leaves, dims, spec, sizes[0], kwargs, out_dims)
     return wrapped
+
+
+def _vectorised(func, leaves: list, dims: list, spec, size: int, kwargs: dict, out_dims):
+    """One call of ``func`` on batched tensors; raises (any exception) when ``func`` leaves what can be batched."""
+    batched = []
+    for x, d in zip(leaves, dims):
+        if d is None:
+            batched.append(x)
+        else:
+            batched.append(wrap(x.permute((d,) + tuple(i for i in range(x.ndim) if i != d)) if d else x.view_as(x)))
+    ACTIVE.append(size)
+    try:
+        out = func(*unflatten(batched, spec), **kwargs)
+    finally:
+        ACTIVE.pop()
+    out_leaves, out_spec = flatten(out)
+    outs = []
+    for o, o_dim in zip(out_leaves, broadcast_prefix(out_dims, out, "vmap out_dims")):
+        if not isinstance(o, Tensor):
+            raise TypeError("vmap: a non-Tensor output")
+        p = phys(o) if is_batched(o) else o.unsqueeze(0).expand((size,) + tuple(o.shape))  # an output the batch did not reach
+        outs.append(_move(p, o_dim))
+    return unflatten(outs, out_spec)
+
+
+def _looped(func, leaves: list, dims: list, spec, size: int, kwargs: dict, out_dims):
+    """``func`` once per sample, results stacked along ``out_dims``."""
+    results = []
+    for b in range(size):
+        sample = [x if d is None else x[(slice(None),) * d + (b,)] for x, d in zip(leaves, dims)]
+        results.append(func(*unflatten(sample, spec), **kwargs))
+    out_leaves_per_b = [flatten(r)[0] for r in results]
+    outs = []
+    for k, o_dim in enumerate(broadcast_prefix(out_dims, results[0], "vmap out_dims")):
+        per_b = [leaves_b[k] for leaves_b in out_leaves_per_b]
+        if not all(isinstance(t, Tensor) for t in per_b):
+            raise ValueError(f"vmap({_name(func)}, ...): `{_name(func)}` must only return Tensors, got type {type(per_b[0])}. Did "
+                             "you mean to set out_dims= to None for output?")
+        outs.append(_move(_stack(per_b, (len(per_b),) + tuple(per_b[0].shape), per_b[0]), o_dim))
+    return unflatten(outs, flatten(results[0])[1])
