@@ -108,6 +108,7 @@ def main() -> None:
     ap.add_argument("--only", default="", help="comma-separated workload ids")
     ap.add_argument("--json", default=os.path.join(HERE, "results.json"))
     ap.add_argument("--quick", action="store_true", help="fewer repeats and iterations (a smoke run)")
+    ap.add_argument("--markdown", default="", help="also write the table as Markdown to this path (e.g. benchmarks/RESULTS.md)")
     args = ap.parse_args()
     only = set(filter(None, args.only.split(",")))
     repeats = 3 if args.quick else max(5, args.repeats)
@@ -149,6 +150,34 @@ def main() -> None:
     with open(args.json, "w") as f:
         json.dump({"meta": meta, "rows": rows}, f, indent=1, default=str)
     print(f"\n{meta['machine']}; threads: {args.threads}; JSON: {args.json}")
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(markdown(meta, rows))
+
+
+def _cell(r: dict) -> str:
+    return "n/a" if not isinstance(r, dict) or "median" not in r else fmt_t(r)
+
+
+def markdown(meta: dict, rows: list) -> str:
+    """The results as a Markdown table (what benchmarks/RESULTS.md holds)."""
+    lines = [f"# Benchmark results ({meta['date']})", "", f"Machine: {meta['machine']}. Threads: {meta['threads']}. "
+             "Median per iteration (min–max) over the repeats; implementations alternate within each repeat.", "",
+             "| id | workload | flambeau | PyTorch | NumPy floor | fl / PyTorch | fl / NumPy | target | check (fl / torch / numpy) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        r = row["results"]
+        if row["id"] in ("M1", "M2"):
+            vals = " / ".join(f"{k} {v:.1f} MB" if isinstance(v, float) else f"{k} {v}" for k, v in r.items())
+            lines.append(f"| {row['id']} | {row['name']} | {vals} | | | | | {row['target']} | |")
+            continue
+        fl, th, npf = r.get("flambeau", {}), r.get("torch", {}), r.get("numpy", {})
+        rt = f"{fl['median'] / th['median']:.2f}×" if "median" in fl and "median" in th else "n/a"
+        rn = f"{fl['median'] / npf['median']:.2f}×" if "median" in fl and "median" in npf else "n/a"
+        chk = " / ".join(f"{x.get('check'):.6g}" if isinstance(x.get("check"), float) else "–" for x in (fl, th, npf))
+        name = row["name"] + (f" (flambeau source: {row['size_bytes'] / 1e3:.0f} kB)" if "size_bytes" in row else "")
+        lines.append(f"| {row['id']} | {name} | {_cell(fl)} | {_cell(th)} | {_cell(npf)} | {rt} | {rn} | {row['target']} | {chk} |")
+    return "\n".join(lines) + "\n"
 
 
 def print_row(row: dict) -> None:

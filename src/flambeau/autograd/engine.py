@@ -19,8 +19,13 @@ import numpy as np
 from .anomaly_mode import run_checked
 from .function import AccumulateGrad, _call_tensor_hook
 from .grad_mode import STATE
+from .pitfalls import teach_backward_error
 
-__all__ = ["run_backward"]
+__all__ = ["run_backward", "RECORDERS"]
+
+#: Active recorders (``autograd.explain``, the pitfall watch): objects with ``begin(roots, grads)``,
+#: ``step(node, grads_in, grads_out)`` and ``end()``. Empty unless one is switched on.
+RECORDERS: list = []
 
 
 def _fit(g, meta, graph: bool):
@@ -117,9 +122,14 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
         useful = _prune(root_nodes, {n for n, _ in capture})
     selective = useful is not None or not accumulate
     ready = [n for n in root_nodes if n not in deps]
+    recs = list(RECORDERS) if RECORDERS else None
+    if recs:
+        for r in recs:
+            r.begin(root_nodes, buffers)
     prev_mode = STATE.enabled
     anomaly = STATE.anomaly
     STATE.enabled = graph
+    node = None
     try:
         while ready:
             node = ready.pop()
@@ -146,6 +156,9 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
                         out = run_checked(node, _run_node, buf, graph)
                     else:
                         out = node.apply(buf, graph) if node._pre_hooks is None and node._hooks is None else _run_node(node, buf, graph)
+                    if recs:
+                        for r in recs:
+                            r.step(node, buf, out)
                     if not retain_graph:
                         node.release()
             for i, (nxt, nr) in enumerate(node.next_functions):
@@ -163,21 +176,25 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
                             # the same array handed to two inputs (x + y) must not end up shared by two .grad
                             b[nr] = g.copy() if i and not graph and _handed_twice(out, i, g) else g
                         else:
-                            old = b[nr]
-                            b[nr] = old + g if old.shape == g.shape else _accumulate(old, g, nxt._meta[nr], graph)
+                            prev = b[nr]
+                            if prev.shape != g.shape:  # two broadcast gradients of one tensor: shape both to it first
+                                meta = nxt._meta[nr]
+                                prev, g = _fit(prev, meta, graph), _fit(g, meta, graph)
+                            b[nr] = prev + g
                 left = deps[nxt] - 1
                 if left:
                     deps[nxt] = left
                 else:
                     ready.append(nxt)
+    except RuntimeError as e:
+        teach_backward_error(e, node)
+        raise
     finally:
         STATE.enabled = prev_mode
+    if recs:
+        for r in recs:
+            r.end()
     return captured
-
-
-def _accumulate(old, g, meta, graph: bool):
-    """Add two gradients of different shapes for one slot: each is first fitted to the slot's shape (un-broadcast)."""
-    return _fit(old, meta, graph) + _fit(g, meta, graph)
 
 
 def _handed_twice(out, i: int, g) -> bool:
