@@ -24,7 +24,7 @@ from ._tensor import Size, Tensor, device, from_numpy, is_tensor, numel
 
 # isort: split
 from . import _random as random
-from . import autograd, return_types, viz
+from . import autograd, func, return_types, viz
 from ._dtype import *
 from ._dtype import bool, dtype, finfo, float, iinfo, int
 from ._messages import *

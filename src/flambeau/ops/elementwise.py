@@ -125,7 +125,7 @@ POW_SCALAR = defop("PowBackward0", lambda x, exponent: _power(x, exponent),
                    text=("∂(xⁿ)/∂x = n·xⁿ⁻¹",))
 POW = defop("PowBackward1",      lambda a, b: a ** b,
                                  lambda g, a, b: m.where(b == 0, 0.0, g * (b * a ** (b - 1))),
-                                 lambda g, a, b, out: g * m.where((a == 0) & (b >= 0), 0.0, out * m.log(a)),
+                                 lambda g, a, b, out: g * m.where((a == 0) * (b >= 0), 0.0, out * m.log(a)),
             text=("∂(aᵇ)/∂a = b·aᵇ⁻¹", "∂(aᵇ)/∂b = aᵇ·ln a"))
 RPOW = defop("PowBackward2",     lambda x, base: base ** x,
                                  lambda g, out, base: g * out * float(np.log(base)) if base != 0 else g * 0.0,
@@ -371,7 +371,7 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
-math_fn("sign", np.sign)
+math_fn("sign", np.sign, lambda x: _new_tensor(np.sign(x._data), False, None, 0))  # piecewise constant: no gradient
 math_fn("cos", np.cos)
 math_fn("sin", np.sin)
 math_fn("log", np.log)

@@ -1,0 +1,1 @@
+"""Utilities: ``checkpoint`` (``flambeau.utils.checkpoint``), ``data`` (``flambeau.utils.data``)."""
