@@ -28,3 +28,5 @@ from .ops.indexing import *
 from .ops.linalg import *
 from .ops.reduce import *
 from .ops.shape import *
+from . import nn, optim, utils
+from .serialization import load, save

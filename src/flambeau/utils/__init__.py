@@ -1,0 +1,3 @@
+"""``flambeau.utils``: ``data`` (Dataset, DataLoader ...)."""
+
+from . import data
