@@ -1,5 +1,85 @@
-"""nn.functional rows."""
+"""nn.functional rows: ``t.nn.functional`` of flambeau or torch."""
 
-from . import Row
+from . import A, I, P, R, Row
 
-ROWS: list[Row] = []
+
+def F(t):
+    return t.nn.functional
+
+
+ROWS = [
+    # activations
+    Row("relu_f", lambda t, a: F(t).relu(a), (A(3, 4),), covers=("relu",)),
+    Row("relu6", lambda t, a: F(t).relu6(a * 4), (A(3, 4),)),
+    Row("leaky_relu", lambda t, a: F(t).leaky_relu(a, 0.2), (A(3, 4),)),
+    Row("elu", lambda t, a: F(t).elu(a, 0.7), (A(3, 4),)),
+    Row("selu", lambda t, a: F(t).selu(a), (A(3, 4),)),
+    Row("celu", lambda t, a: F(t).celu(a, 1.3), (A(3, 4),)),
+    Row("gelu", lambda t, a: F(t).gelu(a * 3), (R(3, 4),)),
+    Row("gelu_tanh", lambda t, a: F(t).gelu(a, approximate="tanh"), (R(3, 4),), covers=("gelu",)),
+    Row("silu", lambda t, a: F(t).silu(a), (R(3, 4),)),
+    Row("mish", lambda t, a: F(t).mish(a), (R(3, 4),)),
+    Row("softplus", lambda t, a: F(t).softplus(a * 8, beta=2.0, threshold=5.0), (A(3, 4),)),
+    Row("softsign", lambda t, a: F(t).softsign(a), (R(3, 4),)),
+    Row("hardtanh", lambda t, a: F(t).hardtanh(a, -0.8, 1.2), (A(3, 4),)),
+    Row("hardsigmoid", lambda t, a: F(t).hardsigmoid(a * 3), (A(3, 4),)),
+    Row("hardswish", lambda t, a: F(t).hardswish(a * 3), (A(3, 4),)),
+    Row("logsigmoid", lambda t, a: F(t).logsigmoid(a * 4), (R(3, 4),)),
+    Row("tanhshrink", lambda t, a: F(t).tanhshrink(a), (R(3, 4),)),
+    Row("softmax", lambda t, a: F(t).softmax(a, dim=1), (R(3, 4, 2),)),
+    Row("softmax_large", lambda t, a: F(t).softmax(a * 1000, -1), (R(3, 4),), covers=("softmax",)),
+    Row("log_softmax", lambda t, a: F(t).log_softmax(a, dim=-1), (R(3, 4),)),
+    Row("log_softmax_dim0", lambda t, a: F(t).log_softmax(a * 100, 0), (R(5, 2),), covers=("log_softmax",)),
+    Row("softmin", lambda t, a: F(t).softmin(a, 0), (R(3, 4),)),
+    Row("glu", lambda t, a: F(t).glu(a, 0), (R(4, 3),)),
+    Row("dropout_eval", lambda t, a: F(t).dropout(a, 0.5, training=False) * 2, (R(3, 4),), covers=("dropout",)),
+    # losses
+    Row("mse_loss", lambda t, a, b: F(t).mse_loss(a, b), (R(3, 4), R(3, 4))),
+    Row("mse_loss_sum", lambda t, a, b: F(t).mse_loss(a, b, reduction="sum"), (R(3, 4), R(3, 4)), covers=("mse_loss",)),
+    Row("mse_loss_none", lambda t, a, b: F(t).mse_loss(a, b, reduction="none"), (R(3, 4), R(3, 4)), covers=("mse_loss",)),
+    Row("l1_loss", lambda t, a, b: F(t).l1_loss(a, b), (R(3, 4), R(3, 4))),
+    Row("smooth_l1_loss", lambda t, a, b: F(t).smooth_l1_loss(a, b, beta=0.7), (R(3, 4), R(3, 4))),
+    Row("huber_loss", lambda t, a, b: F(t).huber_loss(a, b, reduction="sum", delta=0.6), (R(3, 4), R(3, 4))),
+    Row("nll_loss", lambda t, a, c: F(t).nll_loss(a, c), (R(5, 4), I(5, high=4))),
+    Row("nll_loss_weight", lambda t, a, c, w: F(t).nll_loss(a, c, weight=w, ignore_index=1), (R(6, 4), I(6, high=4), P(4, grad=False)),
+        covers=("nll_loss",)),
+    Row("nll_loss_2d_none", lambda t, a, c: F(t).nll_loss(a, c, reduction="none"), (R(2, 4, 3), I(2, 3, high=4)), covers=("nll_loss",)),
+    Row("cross_entropy", lambda t, a, c: F(t).cross_entropy(a * 50, c), (R(5, 4), I(5, high=4))),
+    Row("cross_entropy_sum", lambda t, a, c, w: F(t).cross_entropy(a, c, w, ignore_index=0, reduction="sum"),
+        (R(6, 4), I(6, high=4), P(4, grad=False)), covers=("cross_entropy",)),
+    Row("cross_entropy_smooth", lambda t, a, c, w: F(t).cross_entropy(a, c, w, ignore_index=2, label_smoothing=0.2),
+        (R(6, 4), I(6, high=4), P(4, grad=False)), covers=("cross_entropy",)),
+    Row("cross_entropy_smooth_none", lambda t, a, c: F(t).cross_entropy(a, c, reduction="none", label_smoothing=0.1),
+        (R(2, 4, 3), I(2, 3, high=4)), covers=("cross_entropy",)),
+    Row("cross_entropy_probs", lambda t, a, p: F(t).cross_entropy(a, p.softmax(1), label_smoothing=0.1), (R(5, 4), R(5, 4)),
+        covers=("cross_entropy",)),
+    Row("cross_entropy_1d", lambda t, a, c: F(t).cross_entropy(a, c[0]), (R(4), I(1, high=4)), covers=("cross_entropy",)),
+    Row("bce", lambda t, a, b: F(t).binary_cross_entropy(a.sigmoid(), b.sigmoid()), (R(3, 4), R(3, 4)), covers=("binary_cross_entropy",)),
+    Row("bce_weight", lambda t, a, b, w: F(t).binary_cross_entropy(a.sigmoid(), b.sigmoid(), w, reduction="sum"),
+        (R(3, 4), R(3, 4), P(4, grad=False)), covers=("binary_cross_entropy",)),
+    Row("bce_logits", lambda t, a, b: F(t).binary_cross_entropy_with_logits(a * 5, b.sigmoid()), (R(3, 4), R(3, 4)),
+        covers=("binary_cross_entropy_with_logits",)),
+    Row("bce_logits_pw", lambda t, a, b, w, p: F(t).binary_cross_entropy_with_logits(a, b.sigmoid(), w, reduction="none", pos_weight=p),
+        (R(3, 4), R(3, 4), P(4, grad=False), P(4, grad=False)), covers=("binary_cross_entropy_with_logits",)),
+    Row("kl_div", lambda t, a, b: F(t).kl_div(a.log_softmax(1), b.softmax(1), reduction="batchmean"), (R(3, 4), R(3, 4))),
+    Row("kl_div_log_target", lambda t, a, b: F(t).kl_div(a, b, reduction="sum", log_target=True), (R(3, 4), R(3, 4)), covers=("kl_div",)),
+    Row("margin_ranking_loss", lambda t, a, b, y: F(t).margin_ranking_loss(a, b, (y / y.abs()), 0.1), (R(5), R(5), A(5, grad=False))),
+    Row("hinge_embedding_loss", lambda t, a, y: F(t).hinge_embedding_loss(a, (y / y.abs()), 0.5), (R(3, 4), A(3, 4, grad=False))),
+    Row("triplet_margin_loss", lambda t, a, p, n: F(t).triplet_margin_loss(a, p, n, swap=True), (R(4, 3), R(4, 3), R(4, 3))),
+    Row("triplet_margin_loss_p1", lambda t, a, p, n: F(t).triplet_margin_loss(a, p, n, margin=2.0, p=1), (R(4, 3), R(4, 3), R(4, 3)),
+        covers=("triplet_margin_loss",)),
+    Row("cosine_embedding_loss", lambda t, a, b, y: F(t).cosine_embedding_loss(a, b, (y / y.abs()), -0.2), (R(5, 3), R(5, 3), A(5, grad=False))),
+    Row("poisson_nll_loss", lambda t, a, b: F(t).poisson_nll_loss(a, b), (R(3, 4), P(3, 4, grad=False))),
+    Row("poisson_nll_loss_full", lambda t, a, b: F(t).poisson_nll_loss(a, b * 2, log_input=False, full=True, reduction="sum"),
+        (P(3, 4), P(3, 4, grad=False)), covers=("poisson_nll_loss",)),
+    Row("gaussian_nll_loss", lambda t, a, b, v: F(t).gaussian_nll_loss(a, b, v, full=True), (R(3, 4), R(3, 4), P(3, grad=True))),
+    Row("pairwise_distance", lambda t, a, b: F(t).pairwise_distance(a, b), (R(3, 4), R(3, 4))),
+    Row("cosine_similarity", lambda t, a, b: F(t).cosine_similarity(a, b, dim=0), (R(3, 4), R(3, 4))),
+    Row("normalize", lambda t, a: F(t).normalize(a, p=3, dim=1), (R(3, 4),)),
+    # linear layers
+    Row("linear", lambda t, a, w, b: F(t).linear(a, w, b), (R(3, 4), R(5, 4), R(5))),
+    Row("linear_nobias", lambda t, a, w: F(t).linear(a, w), (R(3, 4), R(5, 4)), covers=("linear",)),
+    Row("linear_3d", lambda t, a, w, b: F(t).linear(a, w, b), (R(2, 3, 4), R(5, 4), R(5)), covers=("linear",)),
+    Row("bilinear", lambda t, a, b, w, c: F(t).bilinear(a, b, w, c), (R(3, 4), R(3, 2), R(5, 4, 2), R(5))),
+]
+

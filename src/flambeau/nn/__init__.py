@@ -1,0 +1,3 @@
+"""``torch.nn``: the functional interface (modules come with ``nn.Module``)."""
+
+from . import functional
