@@ -30,7 +30,8 @@ __all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu",
            "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "nll_loss", "cross_entropy", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "kl_div", "margin_ranking_loss", "hinge_embedding_loss", "triplet_margin_loss",
            "cosine_embedding_loss", "poisson_nll_loss", "gaussian_nll_loss", "pairwise_distance", "cosine_similarity", "normalize",
-           "linear", "bilinear"]
+           "linear", "bilinear", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold", "max_pool1d", "max_pool2d",
+           "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool2d", "interpolate"]
 
 
 # ---- helpers that formulas use on arrays and on Tensors -----------------------------------------
@@ -812,6 +813,538 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
         y = y + bias
     return reshape(y, s1[:-1] + (weight._data.shape[0],))
 
+
+
+
+# ---- convolution, unfold/fold: a strided window view and one matmul ---------------------------------
+
+def _out_len(size: int, k: int, s: int, d: int, lo: int, hi: int) -> int:
+    return (size + lo + hi - d * (k - 1) - 1) // s + 1
+
+
+def _padded(x: np.ndarray, pads: tuple, value=0) -> np.ndarray:
+    if not any(lo or hi for lo, hi in pads):
+        return x
+    nd = len(pads)
+    out = np.full(x.shape[:-nd] + tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[-nd:], pads)), value, x.dtype)
+    out[(Ellipsis,) + tuple(slice(lo, lo + n) for n, (lo, _) in zip(x.shape[-nd:], pads))] = x
+    return out
+
+
+def _windows(x: np.ndarray, k: tuple, stride: tuple, dilation: tuple, pads: tuple, value=0) -> np.ndarray:
+    """The view ``(N, C, *L, *K)`` of every kernel window of ``x`` (no copy beyond the padding)."""
+    nd = len(k)
+    xp = _padded(x, pads, value)
+    ext = tuple(d * (kk - 1) + 1 for kk, d in zip(k, dilation))
+    v = np.lib.stride_tricks.sliding_window_view(xp, ext, axis=tuple(range(2, 2 + nd)))
+    return v[(slice(None), slice(None)) + tuple(slice(None, None, s) for s in stride) + tuple(slice(None, None, d) for d in dilation)]
+
+
+def _im2col(x: np.ndarray, k: tuple, stride: tuple, dilation: tuple, pads: tuple) -> np.ndarray:
+    """``(N, C·∏K, ∏L)`` columns, PyTorch's ``unfold`` layout."""
+    nd = len(k)
+    v = _windows(x, k, stride, dilation, pads)
+    n, c = x.shape[:2]
+    perm = (0, 1) + tuple(range(2 + nd, 2 + 2 * nd)) + tuple(range(2, 2 + nd))
+    return v.transpose(perm).reshape(n, c * math.prod(k), -1)
+
+
+def _col2im(cols: np.ndarray, size: tuple, k: tuple, stride: tuple, dilation: tuple, pads: tuple) -> np.ndarray:
+    """Sum columns back into an image of spatial ``size`` (the adjoint of :func:`_im2col`): one strided add per kernel offset."""
+    n = cols.shape[0]
+    c = cols.shape[1] // math.prod(k)
+    lens = tuple(_out_len(size[i], k[i], stride[i], dilation[i], *pads[i]) for i in range(len(k)))
+    cv = cols.reshape((n, c) + k + lens)
+    buf = np.zeros((n, c) + tuple(sz + lo + hi for sz, (lo, hi) in zip(size, pads)), cols.dtype)
+    for kk in np.ndindex(*k):
+        sl = tuple(slice(kk[i] * dilation[i], kk[i] * dilation[i] + stride[i] * (lens[i] - 1) + 1, stride[i]) for i in range(len(k)))
+        buf[(slice(None), slice(None)) + sl] += cv[(slice(None), slice(None)) + kk]
+    if not any(lo or hi for lo, hi in pads):
+        return buf
+    return buf[(slice(None), slice(None)) + tuple(slice(lo, lo + sz) for sz, (lo, _) in zip(size, pads))]
+
+
+#                                    forward                                       ∂ℒ/∂input: the adjoint
+IM2COL = defop("Im2ColBackward0",   lambda x, size, k, stride, dilation, pads: _im2col(x, k, stride, dilation, pads),
+               lambda g, size, k, stride, dilation, pads: m.fold(g, size, k, stride, dilation, pads), text=("∂unfold/∂x = fold",))
+COL2IM = defop("Col2ImBackward0",   lambda x, size, k, stride, dilation, pads: _col2im(x, size, k, stride, dilation, pads),
+               lambda g, size, k, stride, dilation, pads: m.unfold(g, size, k, stride, dilation, pads), text=("∂fold/∂x = unfold",))
+m.unfold = lambda x, size, *a: apply(IM2COL, (x,), (x._data,), (size,) + a) if isinstance(x, Tensor) else _im2col(x, *a)
+m.fold = lambda x, size, *a: apply(COL2IM, (x,), (x._data,), (size,) + a) if isinstance(x, Tensor) else _col2im(x, size, *a)
+
+
+def _bmm_sum0(a, b):
+    """``Σₙ aₙ @ bₙᵀ`` over the leading (batch) dimension."""
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return (a @ m.transpose(b, -1, -2)).sum(0)
+    return np.einsum("n...ol,n...kl->...ok", a, b, optimize=True)
+
+
+def _conv_fwd(x, w, b, stride, pads, dilation, groups):
+    k = w.shape[2:]
+    cols = _im2col(x, k, stride, dilation, pads)
+    n, o = x.shape[0], w.shape[0]
+    lens = tuple(_out_len(x.shape[2 + i], k[i], stride[i], dilation[i], *pads[i]) for i in range(len(k)))
+    if groups == 1:
+        out = w.reshape(o, -1) @ cols
+    else:
+        out = w.reshape(groups, o // groups, -1) @ cols.reshape(n, groups, -1, cols.shape[-1])
+    out = out.reshape((n, o) + lens)
+    if b is not None:
+        out += b.reshape((o,) + (1,) * len(k))
+    return out
+
+
+def _conv_dx(g, w, xshape, stride, pads, dilation, groups):
+    n, o = g.shape[0], w.shape[0]
+    g2 = m.reshape(g, (n, groups, o // groups, -1))
+    dcols = m.transpose(m.reshape(w, (groups, o // groups, -1)), -1, -2) @ g2
+    return m.fold(m.reshape(dcols, (n, -1, dcols.shape[-1])), xshape[2:], tuple(w.shape[2:]), stride, dilation, pads)
+
+
+def _conv_dw(g, x, wshape, stride, pads, dilation, groups):
+    n, o = g.shape[0], wshape[0]
+    cols = m.unfold(x, tuple(x.shape[2:]), tuple(wshape[2:]), stride, dilation, pads)
+    dw = _bmm_sum0(m.reshape(g, (n, groups, o // groups, -1)), m.reshape(cols, (n, groups, -1, cols.shape[-1])))
+    return m.reshape(dw, wshape)
+
+
+def _conv_t_fwd(x, w, b, stride, pads, dilation, groups, size):
+    k = w.shape[2:]
+    n, cin = x.shape[:2]
+    w2 = w.reshape(groups, cin // groups, -1)
+    cols = np.swapaxes(w2, -1, -2) @ x.reshape(n, groups, cin // groups, -1)
+    out = _col2im(cols.reshape(n, -1, cols.shape[-1]), size, k, stride, dilation, pads)
+    if b is not None:
+        out = out + b.reshape((-1,) + (1,) * len(k))
+    return out
+
+
+def _conv_t_dx(g, w, stride, pads, dilation, groups, size):
+    n, cin = g.shape[0], w.shape[0]
+    cols = m.unfold(g, size, tuple(w.shape[2:]), stride, dilation, pads)
+    dx = m.reshape(w, (groups, cin // groups, -1)) @ m.reshape(cols, (n, groups, -1, cols.shape[-1]))
+    return m.reshape(dx, (n, cin, -1))
+
+
+def _conv_t_dw(g, x, wshape, stride, pads, dilation, groups, size):
+    n, cin = x.shape[:2]
+    cols = m.unfold(g, size, tuple(wshape[2:]), stride, dilation, pads)
+    dw = _bmm_sum0(m.reshape(x, (n, groups, cin // groups, -1)), m.reshape(cols, (n, groups, -1, cols.shape[-1])))
+    return m.reshape(dw, wshape)
+
+
+def _bias_grad(g):
+    return _sum_dims(g, (0,) + tuple(range(2, len(g.shape))))
+
+
+CONV = defop("ConvolutionBackward0",
+             lambda x, w, b, xshape, wshape, stride, pads, dilation, groups: _conv_fwd(x, w, b, stride, pads, dilation, groups),
+             lambda g, w, xshape, stride, pads, dilation, groups: _conv_dx(g, w, xshape, stride, pads, dilation, groups),
+             lambda g, x, wshape, stride, pads, dilation, groups: _conv_dw(g, x, wshape, stride, pads, dilation, groups),
+             lambda g: _bias_grad(g), text=("∂/∂x = conv_transpose(g, w)", "∂/∂w = Σ g ⊗ unfold(x)", "∂/∂b = Σg"))
+CONV_T = defop("ConvolutionBackward0",
+               lambda x, w, b, xshape, wshape, stride, pads, dilation, groups, size: _conv_t_fwd(x, w, b, stride, pads, dilation, groups, size),
+               lambda g, w, xshape, stride, pads, dilation, groups, size: m.reshape(_conv_t_dx(g, w, stride, pads, dilation, groups, size), xshape),
+               lambda g, x, wshape, stride, pads, dilation, groups, size: _conv_t_dw(g, x, wshape, stride, pads, dilation, groups, size),
+               lambda g: _bias_grad(g), text=("∂/∂x = conv(g, w)", "∂/∂w = Σ x ⊗ unfold(g)", "∂/∂b = Σg"))
+
+
+def _tuple(v, nd: int, name: str = "") -> tuple:
+    if isinstance(v, int | np.integer):
+        return (int(v),) * nd
+    v = tuple(int(i) for i in v)
+    return v * nd if len(v) == 1 else v
+
+
+def _conv_check(x: np.ndarray, w: np.ndarray, nd: int, groups: int, transposed: bool) -> None:
+    if x.ndim != nd + 2:
+        raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to conv{'_transpose' if transposed else ''}{nd}d, "
+                           f"but got input of size: {list(x.shape)}")
+    if x.dtype != w.dtype:
+        raise RuntimeError(f"Input type ({_dtype.FROM_NP[x.dtype]._tensor_type}) and weight type ({_dtype.FROM_NP[w.dtype]._tensor_type}) "
+                           "should be the same")
+    cin = w.shape[0] if transposed else w.shape[1] * groups
+    if x.shape[1] != cin:
+        if transposed:
+            raise RuntimeError(f"Given transposed=1, weight of size {list(w.shape)}, expected input{list(x.shape)} to have {w.shape[0]} "
+                               f"channels, but got {x.shape[1]} channels instead")
+        raise RuntimeError(f"Given groups={groups}, weight of size {list(w.shape)}, expected input{list(x.shape)} to have {cin} "
+                           f"channels, but got {x.shape[1]} channels instead")
+
+
+def _batched(fn, input: Tensor, nd: int, *args, **kw) -> Tensor:
+    """Run an op written for batched input on an unbatched one (``C, *spatial``)."""
+    if input._data.ndim == nd + 1:
+        return fn(input.unsqueeze(0), *args, **kw).squeeze(0)
+    return fn(input, *args, **kw)
+
+
+def _conv(input: Tensor, weight: Tensor, bias, stride, padding, dilation, groups: int, nd: int) -> Tensor:
+    if input._data.ndim == nd + 1:
+        return _conv(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups, nd).squeeze(0)
+    x, w = input._data, weight._data
+    _conv_check(x, w, nd, groups, False)
+    stride, dilation = _tuple(stride, nd), _tuple(dilation, nd)
+    k = w.shape[2:]
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads = ((0, 0),) * nd
+        elif padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError("padding='same' is not supported for strided convolutions")
+            tot = [d * (kk - 1) for kk, d in zip(k, dilation)]
+            pads = tuple((t // 2, t - t // 2) for t in tot)
+        else:
+            raise ValueError(f"Invalid padding string '{padding}', should be one of ('valid', 'same')")
+    else:
+        pads = tuple((p, p) for p in _tuple(padding, nd))
+    if any(x.shape[2 + i] + lo + hi < dilation[i] * (k[i] - 1) + 1 for i, (lo, hi) in enumerate(pads)):
+        raise RuntimeError("Calculated padded input size per channel: "
+                           f"({' x '.join(str(x.shape[2 + i] + lo + hi) for i, (lo, hi) in enumerate(pads))}). Kernel size: "
+                           f"({' x '.join(str(d * (kk - 1) + 1) for kk, d in zip(k, dilation))}). Kernel size can't be greater than actual "
+                           "input size")
+    b = None if bias is None else bias._data
+    out = _conv_fwd(x, w, b, stride, pads, dilation, groups)
+    return record(CONV, (input, weight, bias), out, (x.shape, w.shape, stride, pads, dilation, groups))
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
+    """1-D convolution (cross-correlation) of ``(N, C, L)`` input with ``(O, C/groups, K)`` weight."""
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 1)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
+    """2-D convolution (cross-correlation) of ``(N, C, H, W)`` input with ``(O, C/groups, kH, kW)`` weight.
+
+    ``padding`` may be an int, a pair, ``'valid'`` or ``'same'``.
+
+    >>> import flambeau as torch
+    >>> torch.nn.functional.conv2d(torch.ones(1, 1, 3, 3), torch.ones(1, 1, 2, 2)).shape
+    torch.Size([1, 1, 2, 2])
+    """
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 2)
+
+
+def _conv_transpose(input: Tensor, weight: Tensor, bias, stride, padding, output_padding, groups: int, dilation, nd: int) -> Tensor:
+    if input._data.ndim == nd + 1:
+        return _conv_transpose(input.unsqueeze(0), weight, bias, stride, padding, output_padding, groups, dilation, nd).squeeze(0)
+    x, w = input._data, weight._data
+    _conv_check(x, w, nd, groups, True)
+    stride, dilation, padding, opad = _tuple(stride, nd), _tuple(dilation, nd), _tuple(padding, nd), _tuple(output_padding, nd)
+    if any(op >= max(s, d) for op, s, d in zip(opad, stride, dilation)):
+        raise RuntimeError("output padding must be smaller than either stride or dilation, but got "
+                           f"output_padding: {', '.join(map(str, opad))}, stride: {', '.join(map(str, stride))}, "
+                           f"dilation: {', '.join(map(str, dilation))}")
+    k = w.shape[2:]
+    size = tuple((x.shape[2 + i] - 1) * stride[i] - 2 * padding[i] + dilation[i] * (k[i] - 1) + opad[i] + 1 for i in range(nd))
+    pads = tuple((p, p) for p in padding)
+    b = None if bias is None else bias._data
+    out = _conv_t_fwd(x, w, b, stride, pads, dilation, groups, size)
+    return record(CONV_T, (input, weight, bias), out, (x.shape, w.shape, stride, pads, dilation, groups, size))
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, output_padding=0, groups: int = 1,
+                     dilation=1) -> Tensor:
+    """1-D transposed convolution (the gradient of ``conv1d`` with respect to its input); weight ``(C, O/groups, K)``."""
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 1)
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, output_padding=0, groups: int = 1,
+                     dilation=1) -> Tensor:
+    """2-D transposed convolution (the gradient of ``conv2d`` with respect to its input); weight ``(C, O/groups, kH, kW)``."""
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 2)
+
+
+def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """Extract sliding blocks: ``(N, C, H, W)`` → ``(N, C·kH·kW, L)``."""
+    if input._data.ndim == 3:
+        return unfold(input.unsqueeze(0), kernel_size, dilation, padding, stride).squeeze(0)
+    x = input._data
+    if x.ndim != 4:
+        raise RuntimeError(f"Input Error: Only 3D or 4D input Tensors are supported (got {x.ndim}D)")
+    k, d, s = _tuple(kernel_size, 2), _tuple(dilation, 2), _tuple(stride, 2)
+    pads = tuple((p, p) for p in _tuple(padding, 2))
+    return apply(IM2COL, (input,), (x,), (x.shape[2:], k, s, d, pads))
+
+
+def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """Sum sliding blocks back into an image: ``(N, C·kH·kW, L)`` → ``(N, C, *output_size)`` (overlaps add up)."""
+    if input._data.ndim == 2:
+        return fold(input.unsqueeze(0), output_size, kernel_size, dilation, padding, stride).squeeze(0)
+    x = input._data
+    if x.ndim != 3:
+        raise RuntimeError(f"Input Error: Only unbatched (2D) or batched (3D) input Tensors are supported (got {x.ndim}D)")
+    size, k, d, s = _tuple(output_size, 2), _tuple(kernel_size, 2), _tuple(dilation, 2), _tuple(stride, 2)
+    pads = tuple((p, p) for p in _tuple(padding, 2))
+    kk = k[0] * k[1]
+    n_blocks = math.prod(_out_len(size[i], k[i], s[i], d[i], *pads[i]) for i in range(2))
+    if x.shape[1] % kk:
+        raise RuntimeError(f"Expected size of input's dimension 1 to be divisible by the product of kernel_size, but got "
+                           f"input.size(1)={x.shape[1]} and kernel_size=({k[0]}, {k[1]})")
+    if x.shape[2] != n_blocks:
+        raise RuntimeError(f"Given output_size=({size[0]}, {size[1]}), kernel_size=({k[0]}, {k[1]}), dilation=({d[0]}, {d[1]}), "
+                           f"padding=({pads[0][0]}, {pads[1][0]}), stride=({s[0]}, {s[1]}), expected size of input's dimension 2 to "
+                           f"match the calculated number of sliding blocks {n_blocks}, but got input.size(2)={x.shape[2]}.")
+    return apply(COL2IM, (input,), (x,), (size, k, s, d, pads))
+
+
+
+# ---- pooling ---------------------------------------------------------------------------------------
+
+def _scatter_flat(g, flat: np.ndarray, shape: tuple):
+    """Gradient of a gather at flat positions ``flat`` (one row per (N, C) plane): ``g`` summed into zeros of ``shape``."""
+    nc, hw = math.prod(shape[:2]), math.prod(shape[2:])
+    idx = (flat.reshape(nc, -1) + (np.arange(nc) * hw)[:, None]).reshape(-1)
+    if isinstance(g, Tensor):
+        return m.reshape(m.scatter_back(m.reshape(g, (-1,)), (idx,), True, (nc * hw,)), shape)
+    return np.bincount(idx, weights=g.reshape(-1), minlength=nc * hw).astype(g.dtype, copy=False).reshape(shape)
+
+
+def _gather_flat(x: np.ndarray, flat: np.ndarray) -> np.ndarray:
+    """``x`` (N, C, *spatial) read at flat spatial positions ``flat`` (N, C, *out)."""
+    return np.take_along_axis(x.reshape(x.shape[:2] + (-1,)), flat.reshape(flat.shape[:2] + (-1,)), -1).reshape(flat.shape)
+
+
+#                                                    forward: read x at the winners       ∂ℒ/∂x: g back to the winners
+MAX_POOL = defop("MaxPool2DWithIndicesBackward0",   lambda x, flat, shape: _gather_flat(x, flat),
+                 lambda g, flat, shape: _scatter_flat(g, flat, shape), text=("∂ℒ/∂x = g at each window's argmax",))
+ADAPTIVE_MAX_POOL = defop("AdaptiveMaxPool2DBackward0", lambda x, flat, shape: _gather_flat(x, flat),
+                          lambda g, flat, shape: _scatter_flat(g, flat, shape), text=("∂ℒ/∂x = g at each window's argmax",))
+
+
+def _pool_pads(size: tuple, k: tuple, s: tuple, d: tuple, p: tuple, ceil_mode: bool) -> tuple:
+    """Per dim ``(lo, hi)`` padding and output length, with PyTorch's ``ceil_mode`` rule (a window must start inside)."""
+    pads, lens = [], []
+    for n, kk, ss, dd, pp in zip(size, k, s, d, p):
+        span = n + 2 * pp - dd * (kk - 1) - 1
+        out = (-(-span // ss) if ceil_mode else span // ss) + 1
+        if ceil_mode and (out - 1) * ss >= n + pp:
+            out -= 1
+        pads.append((pp, max(pp, (out - 1) * ss + dd * (kk - 1) + 1 - n - pp)))
+        lens.append(out)
+    return tuple(pads), tuple(lens)
+
+
+def _pool_args(x: np.ndarray, kernel_size, stride, padding, dilation, nd: int) -> tuple:
+    k = _tuple(kernel_size, nd)
+    s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) else _tuple(stride, nd)
+    p, d = _tuple(padding, nd), _tuple(dilation, nd)
+    if any(pp > kk // 2 for pp, kk in zip(p, k)):
+        raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={p[0]}, kernel_size={k[0]} and "
+                           f"dilation={d[0]}")
+    return k, s, p, d
+
+
+def _max_pool(input: Tensor, kernel_size, stride, padding, dilation, ceil_mode: bool, return_indices: bool, nd: int):
+    x = input._data
+    k, s, p, d = _pool_args(x, kernel_size, stride, padding, dilation, nd)
+    pads, lens = _pool_pads(x.shape[2:], k, s, d, p, ceil_mode)
+    v = _windows(x, k, s, d, pads, -np.inf)                     # (N, C, *L, *K)
+    win = v.reshape(v.shape[:2 + nd] + (-1,))
+    arg = win.argmax(-1)
+    # flat input position of each winner: window start + kernel offset, per dim
+    kpos = np.unravel_index(arg, k)
+    flat = np.zeros(arg.shape, np.int64)
+    for i in range(nd):
+        start = (np.arange(lens[i]) * s[i] - pads[i][0]).reshape((-1,) + (1,) * (nd - 1 - i))
+        flat = flat * x.shape[2 + i] + start + kpos[i] * d[i]
+    t = apply(MAX_POOL, (input,), (x,), (flat, x.shape))
+    return (t, _new_tensor(flat, False, None, 0)) if return_indices else t
+
+
+def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False, return_indices: bool = False):
+    """Maximum over each ``kernel_size`` window of ``(N, C, H, W)`` input (``return_indices`` gives the flat ``H·W`` argmax).
+
+    >>> import flambeau as torch
+    >>> torch.nn.functional.max_pool2d(torch.arange(16.).view(1, 1, 4, 4), 2)
+    tensor([[[[ 5.,  7.],
+              [13., 15.]]]])
+    """
+    return _batched(_max_pool, input, 2, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 2)
+
+
+def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False, return_indices: bool = False):
+    """Maximum over each window of ``(N, C, L)`` input (computed as a 2-D pool of height 1, as PyTorch does)."""
+    one = lambda v: (1,) + _tuple(v, 1)  # noqa: E731
+    r = max_pool2d(input.unsqueeze(-2), one(kernel_size), None if stride is None else one(stride), (0,) + _tuple(padding, 1),
+                   one(dilation), ceil_mode, return_indices)
+    return (r[0].squeeze(-2), r[1].squeeze(-2)) if return_indices else r.squeeze(-2)
+
+
+def _avg_divisor(size: tuple, k: tuple, s: tuple, p: tuple, lens: tuple, count_include_pad: bool, divisor_override, dtype) -> np.ndarray:
+    if divisor_override:
+        return np.asarray(divisor_override, dtype)
+    div = np.ones((), dtype)
+    for i in range(len(k)):
+        start = np.arange(lens[i]) * s[i] - p[i]
+        end = np.minimum(start + k[i], size[i] + p[i])
+        if not count_include_pad:
+            start, end = np.maximum(start, 0), np.minimum(end, size[i])
+        div = div[..., None] * (end - start).astype(dtype)
+    return div
+
+
+def _avg_pool_dx(g, div, shape, k, s, pads):
+    nd = len(k)
+    n, c = shape[:2]
+    gd = g / div
+    if isinstance(g, Tensor):
+        cols = m.expand(m.reshape(gd, (n, c) + (1,) * nd + tuple(g.shape[2:])), (n, c) + k + tuple(g.shape[2:]))
+        return m.fold(m.reshape(cols, (n, c * math.prod(k), -1)), shape[2:], k, s, (1,) * nd, pads)
+    cols = np.broadcast_to(gd.reshape((n, c) + (1,) * nd + gd.shape[2:]), (n, c) + k + gd.shape[2:])
+    return _col2im(cols.reshape(n, c * math.prod(k), -1), shape[2:], k, s, (1,) * nd, pads)
+
+
+def _avg_pool_fwd(x, div, shape, k, s, pads):
+    nd = len(k)
+    return _windows(x, k, s, (1,) * nd, pads).sum(axis=tuple(range(2 + nd, 2 + 2 * nd))) / div
+
+
+AVG_POOL = defop("AvgPool2DBackward0", _avg_pool_fwd, lambda g, div, shape, k, s, pads: _avg_pool_dx(g, div, shape, k, s, pads),
+                 text=("∂ℒ/∂x = Σ over the windows holding x of g / divisor",))
+
+
+def _avg_pool(input: Tensor, kernel_size, stride, padding, ceil_mode: bool, count_include_pad: bool, divisor_override, nd: int) -> Tensor:
+    x = input._data
+    k, s, p, _ = _pool_args(x, kernel_size, stride, padding, 1, nd)
+    pads, lens = _pool_pads(x.shape[2:], k, s, (1,) * nd, p, ceil_mode)
+    div = _avg_divisor(x.shape[2:], k, s, p, lens, count_include_pad, divisor_override, x.dtype)
+    return apply(AVG_POOL, (input,), (x,), (div, x.shape, k, s, pads))
+
+
+def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override=None) -> Tensor:
+    """Mean over each ``kernel_size`` window of ``(N, C, H, W)`` input."""
+    return _batched(_avg_pool, input, 2, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 2)
+
+
+def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
+    """Mean over each window of ``(N, C, L)`` input (a 2-D pool of height 1, as PyTorch computes it)."""
+    one = lambda v: (1,) + _tuple(v, 1)  # noqa: E731
+    return avg_pool2d(input.unsqueeze(-2), one(kernel_size), None if stride is None else one(stride), (0,) + _tuple(padding, 1),
+                      ceil_mode, count_include_pad).squeeze(-2)
+
+
+def _separable(x, ah, aw):
+    """``Ah @ x @ Awᵀ`` on the last two dims (``Ah`` may be None: 1-D)."""
+    y = x @ _const(x, aw.T)
+    return y if ah is None else _const(x, ah) @ y
+
+
+def _separable_dx(g, ah, aw):
+    y = g @ _const(g, aw)
+    return y if ah is None else _const(g, ah.T) @ y
+
+
+def _separable_op(name: str, text: str):
+    return defop(name, lambda x, ah, aw: _separable(x, ah, aw), lambda g, ah, aw: _separable_dx(g, ah, aw), text=(text,))
+
+
+ADAPTIVE_AVG_POOL = _separable_op("AdaptiveAvgPool2DBackward0", "∂ℒ/∂x = Ahᵀ·g·Aw (Ah, Aw: the averaging matrices)")
+UPSAMPLE = {name: _separable_op(name, "∂ℒ/∂x = Ahᵀ·g·Aw (Ah, Aw: the interpolation matrices)")
+            for name in ("UpsampleNearest1DBackward0", "UpsampleNearest2DBackward0", "UpsampleLinear1DBackward0", "UpsampleBilinear2DBackward0")}
+
+
+def _adaptive_bounds(n: int, out: int) -> tuple:
+    i = np.arange(out)
+    return (i * n) // out, -((-(i + 1) * n) // out)
+
+
+def _adaptive_matrix(n: int, out: int, dtype) -> np.ndarray:
+    start, end = _adaptive_bounds(n, out)
+    j = np.arange(n)
+    inside = (j >= start[:, None]) & (j < end[:, None])
+    return (inside / (end - start)[:, None]).astype(dtype)
+
+
+def _out_size(output_size, shape: tuple, nd: int) -> tuple:
+    size = _tuple(output_size, nd) if not isinstance(output_size, int | np.integer) else (int(output_size),) * nd
+    return tuple(shape[-nd + i] if s is None else s for i, s in enumerate(size))
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
+    """Average ``(N, C, H, W)`` input into an ``output_size`` grid of (possibly overlapping) windows."""
+    x = as_float(input._data)
+    if x.ndim not in (3, 4):
+        raise RuntimeError(f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got {list(x.shape)}")
+    oh, ow = _out_size(output_size, x.shape, 2)
+    ah, aw = _adaptive_matrix(x.shape[-2], oh, x.dtype), _adaptive_matrix(x.shape[-1], ow, x.dtype)
+    return apply(ADAPTIVE_AVG_POOL, (input,), (x,), (ah, aw))
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
+    """Average ``(N, C, L)`` input into ``output_size`` windows."""
+    return adaptive_avg_pool2d(input.unsqueeze(-2), (1,) + _tuple(output_size, 1)).squeeze(-2)
+
+
+def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
+    """Maximum of ``(N, C, H, W)`` input over an ``output_size`` grid of windows (``return_indices``: flat ``H·W`` argmax)."""
+    x = input._data
+    if x.ndim == 3:
+        r = adaptive_max_pool2d(input.unsqueeze(0), output_size, return_indices)
+        return (r[0].squeeze(0), r[1].squeeze(0)) if return_indices else r.squeeze(0)
+    h, w = x.shape[2:]
+    oh, ow = _out_size(output_size, x.shape, 2)
+    idx = []
+    for n, o in ((h, oh), (w, ow)):
+        start, end = _adaptive_bounds(n, o)
+        kmax = int((end - start).max())
+        idx.append(np.minimum(start[:, None] + np.arange(kmax), end[:, None] - 1))  # (o, kmax); short windows repeat their last
+    ih, iw = idx
+    flat_all = (ih[:, None, :, None] * w + iw[None, :, None, :]).reshape(oh, ow, -1)  # (oh, ow, kh·kw)
+    win = x.reshape(x.shape[:2] + (-1,))[:, :, flat_all]
+    arg = win.argmax(-1)
+    flat = np.take_along_axis(np.broadcast_to(flat_all, win.shape), arg[..., None], -1)[..., 0]
+    t = apply(ADAPTIVE_MAX_POOL, (input,), (x,), (flat, x.shape))
+    return (t, _new_tensor(flat, False, None, 0)) if return_indices else t
+
+
+def _interp_matrix(n: int, out: int, mode: str, align_corners, scale) -> np.ndarray:
+    dst = np.arange(out, dtype=np.float64)
+    a = np.zeros((out, n))
+    if mode == "nearest":
+        a[np.arange(out), np.minimum(np.floor(dst * scale).astype(np.int64), n - 1)] = 1
+        return a
+    if align_corners:
+        src = dst * ((n - 1) / (out - 1) if out > 1 else 0.0)
+    else:
+        src = np.maximum(scale * (dst + 0.5) - 0.5, 0.0)
+    i0 = np.minimum(np.floor(src).astype(np.int64), n - 1)
+    i1 = np.minimum(i0 + 1, n - 1)
+    lam = src - i0
+    np.add.at(a, (np.arange(out), i0), 1 - lam)
+    np.add.at(a, (np.arange(out), i1), lam)
+    return a
+
+
+def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest", align_corners: bool | None = None,
+                recompute_scale_factor: bool | None = None, antialias: bool = False) -> Tensor:
+    """Resize ``(N, C, L)`` or ``(N, C, H, W)`` input: ``mode`` ``'nearest'``, ``'linear'`` (3-D) or ``'bilinear'`` (4-D)."""
+    x = as_float(input._data)
+    nd = x.ndim - 2
+    if mode not in ("nearest", "linear", "bilinear", "area") or antialias or nd not in (1, 2):
+        raise NotImplementedError(f"interpolate(mode={mode!r}, antialias={antialias}) on {x.ndim}-D input is not supported by flambeau yet")
+    if mode in ("nearest", "area") and align_corners is not None:
+        raise ValueError("align_corners option can only be set with the interpolating modes: linear | bilinear | bicubic | trilinear")
+    if (mode == "linear") != (nd == 1) and mode in ("linear", "bilinear"):
+        raise NotImplementedError(f"Got {x.ndim}D input, but {mode} mode needs {'3D' if mode == 'linear' else '4D'} input")
+    if (size is None) == (scale_factor is None):
+        raise ValueError("only one of size or scale_factor should be defined")
+    in_size = x.shape[2:]
+    if size is not None:
+        out_size = _tuple(size, nd)
+        scales = [n / o for n, o in zip(in_size, out_size)]
+    else:
+        sf = (float(scale_factor),) * nd if isinstance(scale_factor, int | float) else tuple(float(f) for f in scale_factor)
+        out_size = tuple(int(math.floor(n * f)) for n, f in zip(in_size, sf))
+        scales = [n / o for n, o in zip(in_size, out_size)] if recompute_scale_factor else [1 / f for f in sf]
+    if mode == "area":
+        return adaptive_avg_pool1d(input, out_size) if nd == 1 else adaptive_avg_pool2d(input, out_size)
+    mats = [_interp_matrix(n, o, mode, align_corners, sc).astype(x.dtype) for n, o, sc in zip(in_size, out_size, scales)]
+    name = {"nearest": f"UpsampleNearest{nd}DBackward0", "linear": "UpsampleLinear1DBackward0", "bilinear": "UpsampleBilinear2DBackward0"}
+    ah, aw = (None, mats[0]) if nd == 1 else mats
+    return apply(UPSAMPLE[name[mode]], (input,), (x,), (ah, aw))
 
 
 Tensor.softmax = lambda self, dim, dtype=None: softmax(self, dim, dtype=dtype)
