@@ -200,7 +200,8 @@ def test_default_init_statistics():
 
 
 def test_constructor_errors_match_torch():
-    for spec in ["Conv2d(3, 4, 3, groups=2)", "Conv2d(4, 3, 3, groups=2)", "Dropout(1.5)", "GroupNorm(3, 4)", "Conv2d(2, 2, 3, stride=2, padding='same')", "RNN(2, 3, nonlinearity='sigmoid')"]:
+    for spec in ["Conv2d(3, 4, 3, groups=2)", "Conv2d(4, 3, 3, groups=2)", "Dropout(1.5)", "GroupNorm(3, 4)",
+                 "Conv2d(2, 2, 3, stride=2, padding='same')", "RNN(2, 3, nonlinearity='sigmoid')"]:
         with pytest.raises(ValueError) as theirs:
             eval("torch.nn." + spec)
         with pytest.raises(ValueError) as ours:

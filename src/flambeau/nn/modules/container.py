@@ -199,10 +199,10 @@ def _as_parameter(value):
     return value if isinstance(value, Parameter) or not isinstance(value, Tensor) else Parameter(value)
 
 
-def _param_line(key, p) -> str:
+def _param_line(key, p, describe) -> str:
     if isinstance(p, Tensor):
         kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
-        return f"  ({key}): {kind} containing: [{p.dtype} of size {'x'.join(map(str, p.shape))}]"
+        return f"  ({key}): {kind} containing: [{describe(p)} of size {'x'.join(map(str, p.shape))}]"
     return f"  ({key}): Object of type: {type(p).__name__}"
 
 
@@ -249,7 +249,7 @@ class ParameterList(Module):
         return self.extend(values)
 
     def extra_repr(self) -> str:
-        return "\n".join(_param_line(i, p) for i, p in enumerate(self))
+        return "\n".join(_param_line(i, p, lambda t: t.dtype) for i, p in enumerate(self))
 
 
 class ParameterDict(Module):
@@ -301,8 +301,15 @@ class ParameterDict(Module):
         return v
 
     def update(self, parameters) -> None:
-        for k, v in (parameters.items() if hasattr(parameters, "items") else parameters):
+        """Add entries from a mapping (a plain dict is taken in sorted key order, as PyTorch does) or from (key, value) pairs."""
+        if isinstance(parameters, OrderedDict | ParameterDict):
+            items = parameters.items()
+        elif hasattr(parameters, "items"):
+            items = sorted(parameters.items())
+        else:
+            items = parameters
+        for k, v in items:
             self[k] = v
 
     def extra_repr(self) -> str:
-        return "\n".join(_param_line(k, p) for k, p in self.items())
+        return "\n".join(_param_line(k, p, lambda t: t.type()) for k, p in self.items())
