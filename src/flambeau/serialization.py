@@ -26,6 +26,7 @@ import numpy as np
 
 from . import _dtype
 from ._tensor import Tensor, _wrap
+from .nn.parameter import Parameter
 
 __all__ = ["save", "load"]
 
@@ -38,7 +39,7 @@ def _encode(obj, arrays: list, seen: dict):
         if id(obj) not in seen:
             seen[id(obj)] = len(arrays)
             arrays.append(np.ascontiguousarray(obj._data))
-        return {"tensor": seen[id(obj)], "requires_grad": obj.requires_grad, "parameter": bool(obj._is_param)}
+        return {"tensor": seen[id(obj)], "requires_grad": obj.requires_grad, "parameter": isinstance(obj, Parameter)}
     if isinstance(obj, np.ndarray):
         if obj.dtype.kind == "O":
             raise TypeError("flambeau.save cannot store NumPy object arrays")
@@ -86,7 +87,6 @@ def _decode(node, z: zipfile.ZipFile, cache: dict):
         if i not in cache:
             t = _wrap(_array(z, i))
             if node.get("parameter"):
-                from .nn.parameter import Parameter
                 t = Parameter(t, requires_grad=bool(node.get("requires_grad")))
             elif node.get("requires_grad"):
                 t.requires_grad_(True)

@@ -19,8 +19,6 @@ class Parameter(Tensor):
     (True, True)
     """
 
-    _is_param = True
-
     def __new__(cls, data: Tensor | None = None, requires_grad: bool = True) -> Parameter:
         if data is None:
             data = empty(0)
