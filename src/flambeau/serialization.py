@@ -38,7 +38,7 @@ def _encode(obj, arrays: list, seen: dict):
     if isinstance(obj, Tensor):
         if id(obj) not in seen:
             seen[id(obj)] = len(arrays)
-            arrays.append(np.ascontiguousarray(obj._data))
+            arrays.append(obj._data)
         return {"tensor": seen[id(obj)], "requires_grad": obj.requires_grad, "parameter": isinstance(obj, Parameter)}
     if isinstance(obj, np.ndarray):
         if obj.dtype.kind == "O":
