@@ -5,10 +5,10 @@ from collections import namedtuple
 import numpy as np
 import pytest
 import torch
+from torch.utils import data as tdata
 
 import flambeau
 from flambeau.utils import data as fdata
-from torch.utils import data as tdata
 
 
 def _arr(x):

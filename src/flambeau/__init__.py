@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 from ._tensor import Size, Tensor, device, from_numpy, is_tensor, numel
 
 # isort: split
-from . import autograd, nn
+from . import autograd, nn, optim, utils
 from ._dtype import *
 from ._dtype import bool, dtype, finfo, float, iinfo, int
 from ._tensor_str import get_printoptions, printoptions, set_printoptions
@@ -28,5 +28,4 @@ from .ops.indexing import *
 from .ops.linalg import *
 from .ops.reduce import *
 from .ops.shape import *
-from . import optim, utils
 from .serialization import load, save

@@ -16,13 +16,13 @@ _P = inspect.Parameter
 
 
 def signature(params: tuple) -> inspect.Signature:
-    """``(('dim', None), ('*',), ('eps', 1e-6))`` -> ``(self, dim=None, *, eps=1e-06)``."""
+    """``(('dim',), ('*',), ('eps', 1e-6))`` -> ``(self, dim, *, eps=1e-06)``: a 1-tuple is a required parameter."""
     kind, out = _P.POSITIONAL_OR_KEYWORD, [_P("self", _P.POSITIONAL_OR_KEYWORD)]
     for p in params:
         if p == ("*",):
             kind = _P.KEYWORD_ONLY
             continue
-        out.append(_P(p[0], kind, default=p[1]))
+        out.append(_P(p[0], kind) if len(p) == 1 else _P(p[0], kind, default=p[1]))
     return inspect.Signature(out)
 
 

@@ -13,7 +13,6 @@ from ..._tensor import Tensor, _wrap
 from ...ops.creation import empty
 from .. import functional as F
 from .. import init
-from ..parameter import Parameter
 from ._utils import factory, param_or_none
 from .linear import Linear
 from .module import Module
