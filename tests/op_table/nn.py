@@ -1,6 +1,6 @@
 """nn.functional rows: ``t.nn.functional`` of flambeau or torch."""
 
-from . import A, I, P, R, Row
+from . import A, B, I, P, R, Row
 
 
 def F(t):
@@ -109,4 +109,23 @@ ROWS = [
     Row("interpolate_bilinear_ac", lambda t, x: F(t).interpolate(x, scale_factor=1.7, mode="bilinear", align_corners=True), (R(1, 2, 5, 3),),
         covers=("interpolate",)),
     Row("interpolate_linear", lambda t, x: F(t).interpolate(x, scale_factor=1.5, mode="linear"), (R(2, 3, 6),), covers=("interpolate",)),
+    # normalization, embeddings, attention
+    Row("layer_norm", lambda t, x, w, b: F(t).layer_norm(x, (5, 2), w, b), (R(4, 3, 5, 2), R(5, 2), R(5, 2))),
+    Row("layer_norm_plain", lambda t, x: F(t).layer_norm(x, (4,), eps=1e-3), (R(3, 4),), covers=("layer_norm",)),
+    Row("batch_norm", lambda t, x, w, b: F(t).batch_norm(x, None, None, w, b, True), (R(4, 3, 5, 2), R(3), R(3))),
+    Row("batch_norm_running", lambda t, x, m, v: F(t).batch_norm(x, m, v, training=True, momentum=0.3),
+        (R(4, 3), R(3, grad=False), P(3, grad=False)), covers=("batch_norm",)),
+    Row("batch_norm_eval", lambda t, x, w, b, m, v: F(t).batch_norm(x, m, v, w, b, False), (R(4, 3, 5), R(3), R(3), R(3, grad=False),
+        P(3, grad=False)), covers=("batch_norm",)),
+    Row("group_norm", lambda t, x, w, b: F(t).group_norm(x, 3, w, b), (R(2, 6, 3, 2), R(6), R(6))),
+    Row("instance_norm", lambda t, x, w, b, m, v: F(t).instance_norm(x, m, v, w, b, momentum=0.2),
+        (R(2, 3, 4, 2), R(3), R(3), R(3, grad=False), P(3, grad=False))),
+    Row("embedding", lambda t, w, i: F(t).embedding(i, w), (R(7, 3), I(2, 5, high=7))),
+    Row("one_hot", lambda t, i: F(t).one_hot(i, 5), (I(3, 4, high=5),), grad=False),
+    Row("sdpa", lambda t, q, k, v: F(t).scaled_dot_product_attention(q, k, v), (R(2, 3, 4, 5), R(2, 3, 6, 5), R(2, 3, 6, 2)),
+        covers=("scaled_dot_product_attention",)),
+    Row("sdpa_causal", lambda t, q, k, v: F(t).scaled_dot_product_attention(q, k, v, is_causal=True, scale=0.3),
+        (R(2, 4, 5), R(2, 4, 5), R(2, 4, 2)), covers=("scaled_dot_product_attention",)),
+    Row("sdpa_mask", lambda t, q, k, v, mk: F(t).scaled_dot_product_attention(q, k, v, attn_mask=mk), (R(2, 4, 5), R(2, 6, 5), R(2, 6, 2), B(4, 6)),
+        covers=("scaled_dot_product_attention",)),
 ]
