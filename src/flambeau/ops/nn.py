@@ -1189,7 +1189,7 @@ def _avg_divisor(size: tuple, k: tuple, s: tuple, p: tuple, lens: tuple, count_i
 def _avg_pool_dx(g, div, shape, k, s, pads):
     nd = len(k)
     n, c = shape[:2]
-    gd = g / div
+    gd = g / _const(g, div)
     if isinstance(g, Tensor):
         cols = m.expand(m.reshape(gd, (n, c) + (1,) * nd + tuple(g.shape[2:])), (n, c) + k + tuple(g.shape[2:]))
         return m.fold(m.reshape(cols, (n, c * math.prod(k), -1)), shape[2:], k, s, (1,) * nd, pads)
@@ -1488,10 +1488,12 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
     n, c = x.shape[:2]
     nd = x.ndim
     wshape, wdims = (c,) + (1,) * (nd - 2), (0,) + tuple(range(2, nd))
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("running_mean and running_var must either both be None or neither be None")
     if not use_input_stats:
         return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
     out = _normalize(BATCH_NORM, input, weight, bias, (n, c, -1), (2,), wshape, wdims, eps)
-    if running_mean is not None or running_var is not None:
+    if running_mean is not None:
         xv = as_float(x).reshape(n, c, -1)
         k = xv.shape[2]
         _update_running(running_mean, xv.mean(axis=2).mean(axis=0), momentum)
