@@ -1,11 +1,13 @@
 """nn.functional rows: ``t.nn.functional`` of flambeau or torch."""
 
-from . import A, I, P, R, Row
+from . import A, B, I, P, R, Row
 
 
 def F(t):
     return t.nn.functional
 
+
+_ABS = "abs's double backward needs Tensor.sign (elementwise family)"
 
 ROWS = [
     # activations
@@ -20,9 +22,9 @@ ROWS = [
     Row("silu", lambda t, a: F(t).silu(a), (R(3, 4),)),
     Row("mish", lambda t, a: F(t).mish(a), (R(3, 4),)),
     Row("softplus", lambda t, a: F(t).softplus(a * 8, beta=2.0, threshold=5.0), (A(3, 4),)),
-    Row("softsign", lambda t, a: F(t).softsign(a), (R(3, 4),)),
+    Row("softsign", lambda t, a: F(t).softsign(a), (R(3, 4),), gradgrad=_ABS),
     Row("hardtanh", lambda t, a: F(t).hardtanh(a, -0.8, 1.2), (A(3, 4),)),
-    Row("hardsigmoid", lambda t, a: F(t).hardsigmoid(a * 3), (A(3, 4),)),
+    Row("hardsigmoid", lambda t, a: F(t).hardsigmoid(a * 3), (A(3, 4),), gradgrad="PyTorch has no hardsigmoid double backward"),
     Row("hardswish", lambda t, a: F(t).hardswish(a * 3), (A(3, 4),)),
     Row("logsigmoid", lambda t, a: F(t).logsigmoid(a * 4), (R(3, 4),)),
     Row("tanhshrink", lambda t, a: F(t).tanhshrink(a), (R(3, 4),)),
@@ -37,7 +39,7 @@ ROWS = [
     Row("mse_loss", lambda t, a, b: F(t).mse_loss(a, b), (R(3, 4), R(3, 4))),
     Row("mse_loss_sum", lambda t, a, b: F(t).mse_loss(a, b, reduction="sum"), (R(3, 4), R(3, 4)), covers=("mse_loss",)),
     Row("mse_loss_none", lambda t, a, b: F(t).mse_loss(a, b, reduction="none"), (R(3, 4), R(3, 4)), covers=("mse_loss",)),
-    Row("l1_loss", lambda t, a, b: F(t).l1_loss(a, b), (R(3, 4), R(3, 4))),
+    Row("l1_loss", lambda t, a, b: F(t).l1_loss(a, b), (R(3, 4), R(3, 4)), gradgrad=_ABS),
     Row("smooth_l1_loss", lambda t, a, b: F(t).smooth_l1_loss(a, b, beta=0.7), (R(3, 4), R(3, 4))),
     Row("huber_loss", lambda t, a, b: F(t).huber_loss(a, b, reduction="sum", delta=0.6), (R(3, 4), R(3, 4))),
     Row("nll_loss", lambda t, a, c: F(t).nll_loss(a, c), (R(5, 4), I(5, high=4))),
@@ -109,4 +111,23 @@ ROWS = [
     Row("interpolate_bilinear_ac", lambda t, x: F(t).interpolate(x, scale_factor=1.7, mode="bilinear", align_corners=True), (R(1, 2, 5, 3),),
         covers=("interpolate",)),
     Row("interpolate_linear", lambda t, x: F(t).interpolate(x, scale_factor=1.5, mode="linear"), (R(2, 3, 6),), covers=("interpolate",)),
+    # normalization, embeddings, attention
+    Row("layer_norm", lambda t, x, w, b: F(t).layer_norm(x, (5, 2), w, b), (R(4, 3, 5, 2), R(5, 2), R(5, 2))),
+    Row("layer_norm_plain", lambda t, x: F(t).layer_norm(x, (4,), eps=1e-3), (R(3, 4),), covers=("layer_norm",)),
+    Row("batch_norm", lambda t, x, w, b: F(t).batch_norm(x, None, None, w, b, True), (R(4, 3, 5, 2), R(3), R(3))),
+    Row("batch_norm_running", lambda t, x, m, v: F(t).batch_norm(x, m, v, training=True, momentum=0.3),
+        (R(4, 3), R(3, grad=False), P(3, grad=False)), covers=("batch_norm",)),
+    Row("batch_norm_eval", lambda t, x, w, b, m, v: F(t).batch_norm(x, m, v, w, b, False), (R(4, 3, 5), R(3), R(3), R(3, grad=False),
+        P(3, grad=False)), covers=("batch_norm",)),
+    Row("group_norm", lambda t, x, w, b: F(t).group_norm(x, 3, w, b), (R(2, 6, 3, 2), R(6), R(6))),
+    Row("instance_norm", lambda t, x, w, b, m, v: F(t).instance_norm(x, m, v, w, b, momentum=0.2),
+        (R(2, 3, 4, 2), R(3), R(3), R(3, grad=False), P(3, grad=False))),
+    Row("embedding", lambda t, w, i: F(t).embedding(i, w), (R(7, 3), I(2, 5, high=7))),
+    Row("one_hot", lambda t, i: F(t).one_hot(i, 5), (I(3, 4, high=5),), grad=False),
+    Row("sdpa", lambda t, q, k, v: F(t).scaled_dot_product_attention(q, k, v), (R(2, 3, 4, 5), R(2, 3, 6, 5), R(2, 3, 6, 2)),
+        covers=("scaled_dot_product_attention",)),
+    Row("sdpa_causal", lambda t, q, k, v: F(t).scaled_dot_product_attention(q, k, v, is_causal=True, scale=0.3),
+        (R(2, 4, 5), R(2, 4, 5), R(2, 4, 2)), covers=("scaled_dot_product_attention",)),
+    Row("sdpa_mask", lambda t, q, k, v, mk: F(t).scaled_dot_product_attention(q, k, v, attn_mask=mk), (R(2, 4, 5), R(2, 6, 5), R(2, 6, 2), B(4, 6)),
+        covers=("scaled_dot_product_attention",)),
 ]

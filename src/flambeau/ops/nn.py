@@ -31,7 +31,8 @@ __all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu",
            "binary_cross_entropy_with_logits", "kl_div", "margin_ranking_loss", "hinge_embedding_loss", "triplet_margin_loss",
            "cosine_embedding_loss", "poisson_nll_loss", "gaussian_nll_loss", "pairwise_distance", "cosine_similarity", "normalize",
            "linear", "bilinear", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold", "max_pool1d", "max_pool2d",
-           "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool2d", "interpolate"]
+           "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool2d", "interpolate",
+           "layer_norm", "batch_norm", "group_norm", "instance_norm", "embedding", "one_hot", "scaled_dot_product_attention"]
 
 
 # ---- helpers that formulas use on arrays and on Tensors -----------------------------------------
@@ -1188,7 +1189,7 @@ def _avg_divisor(size: tuple, k: tuple, s: tuple, p: tuple, lens: tuple, count_i
 def _avg_pool_dx(g, div, shape, k, s, pads):
     nd = len(k)
     n, c = shape[:2]
-    gd = g / div
+    gd = g / _const(g, div)
     if isinstance(g, Tensor):
         cols = m.expand(m.reshape(gd, (n, c) + (1,) * nd + tuple(g.shape[2:])), (n, c) + k + tuple(g.shape[2:]))
         return m.fold(m.reshape(cols, (n, c * math.prod(k), -1)), shape[2:], k, s, (1,) * nd, pads)
@@ -1345,6 +1346,248 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     name = {"nearest": f"UpsampleNearest{nd}DBackward0", "linear": "UpsampleLinear1DBackward0", "bilinear": "UpsampleBilinear2DBackward0"}
     ah, aw = (None, mats[0]) if nd == 1 else mats
     return apply(UPSAMPLE[name[mode]], (input,), (x,), (ah, aw))
+
+
+
+# ---- normalization ---------------------------------------------------------------------------------
+# One op for layer, batch, group and instance norm: x is viewed as ``vshape`` and normalised over ``dims``
+# of that view; the affine weight/bias broadcast as ``wshape`` and their gradients sum over ``wdims``.
+
+def _stats(xv, dims: tuple, eps: float) -> tuple:
+    mean = _mean_keep(xv, dims)
+    c = xv - mean
+    return mean, 1 / m.sqrt(_mean_keep(c * c, dims) + eps)
+
+
+def _affine_norm(x, w, b, vshape, dims, wshape, wdims, pshape, eps, training, mean, rstd):
+    y = ((x.reshape(vshape) - mean) * rstd).reshape(x.shape)
+    if w is not None:
+        y = y * w.reshape(wshape)
+    if b is not None:
+        y = y + b.reshape(wshape)
+    return y
+
+
+def _xhat(x, vshape, dims, eps, training, mean, rstd) -> tuple:
+    xv = m.reshape(x, vshape)
+    if isinstance(x, Tensor):  # double backward: the statistics are functions of x again
+        mean, rstd = _stats(xv, dims, eps) if training else (_const(x, mean), _const(x, rstd))
+    return xv, (xv - mean) * rstd, rstd
+
+
+def _norm_dx(g, x, w, vshape, dims, wshape, eps, training, mean, rstd):
+    gv = m.reshape(g if w is None else g * m.reshape(w, wshape), vshape)
+    if not training:
+        return m.reshape(gv * _const(g, rstd), x.shape)
+    _, xhat, rstd = _xhat(x, vshape, dims, eps, training, mean, rstd)
+    return m.reshape(rstd * (gv - _mean_keep(gv, dims) - xhat * _mean_keep(gv * xhat, dims)), x.shape)
+
+
+def _norm_dw(g, x, vshape, dims, wdims, pshape, eps, training, mean, rstd):
+    _, xhat, _ = _xhat(x, vshape, dims, eps, training, mean, rstd)
+    return m.reshape(_sum_dims(g * m.reshape(xhat, x.shape), wdims), pshape)
+
+
+def _norm_op(name: str):
+    return defop(name, _affine_norm,
+                 lambda g, x, w, vshape, dims, wshape, eps, training, mean, rstd: _norm_dx(g, x, w, vshape, dims, wshape, eps, training, mean, rstd),
+                 lambda g, x, vshape, dims, wdims, pshape, eps, training, mean, rstd: _norm_dw(g, x, vshape, dims, wdims, pshape, eps, training,
+                                                                                           mean, rstd),
+                 lambda g, wdims, pshape: m.reshape(_sum_dims(g, wdims), pshape),
+                 text=("∂ℒ/∂x = rstd·(ĝ - mean ĝ - x̂·mean(ĝ·x̂)), ĝ = g·w", "∂ℒ/∂w = Σ g·x̂", "∂ℒ/∂b = Σ g"))
+
+
+LAYER_NORM, BATCH_NORM, GROUP_NORM = (_norm_op(n) for n in ("NativeLayerNormBackward0", "NativeBatchNormBackward0",
+                                                             "NativeGroupNormBackward0"))
+
+
+def _normalize(op, input: Tensor, weight, bias, vshape: tuple, dims: tuple, wshape: tuple, wdims: tuple, eps: float,
+               stats: tuple | None = None) -> Tensor:
+    """Normalise with batch statistics (``stats`` None) or given ``(mean, rstd)`` constants, then apply the affine part."""
+    x = as_float(input._data)
+    if stats is None:
+        xv = x.reshape(vshape)
+        mean = xv.mean(axis=dims, keepdims=True)
+        rstd = 1 / np.sqrt(xv.var(axis=dims, keepdims=True) + eps)
+    else:
+        mean, rstd = stats
+    pshape = None if weight is None and bias is None else (weight if weight is not None else bias)._data.shape
+    w = None if weight is None else weight._data
+    b = None if bias is None else bias._data
+    return apply(op, (input, weight, bias), (x, w, b), (vshape, dims, wshape, wdims, pshape, eps, stats is None, mean, rstd))
+
+
+def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Normalise over the trailing ``normalized_shape`` dims: ``(x - mean) / sqrt(var + eps) · weight + bias``.
+
+    >>> import flambeau as torch
+    >>> torch.nn.functional.layer_norm(torch.tensor([[1., 3.]]), (2,))
+    tensor([[-1.0000,  1.0000]])
+    """
+    shape = input._data.shape
+    ns = (int(normalized_shape),) if isinstance(normalized_shape, int | np.integer) else tuple(int(n) for n in normalized_shape)
+    k = len(ns)
+    if shape[len(shape) - k:] != ns or k > len(shape):
+        raise RuntimeError(f"Given normalized_shape={list(ns)}, expected input with shape [*, {', '.join(map(str, ns))}], but got input of "
+                           f"size{list(shape)}")
+    nd = len(shape)
+    return _normalize(LAYER_NORM, input, weight, bias, shape, tuple(range(nd - k, nd)), ns, tuple(range(nd - k)), eps)
+
+
+def _update_running(running: Tensor | None, value: np.ndarray, momentum: float) -> None:
+    if running is not None:
+        d = running._data
+        d *= 1 - momentum
+        d += (momentum * value).astype(d.dtype, copy=False)
+        running._version[0] += 1
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
+               bias: Tensor | None = None, training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalise each channel (dim 1) over the batch and spatial dims; in training, update the running stats in place."""
+    x = input._data
+    nd = x.ndim
+    if nd < 2:
+        raise ValueError(f"expected 2D or 3D input (got {nd}D input)")
+    c = x.shape[1]
+    dims = (0,) + tuple(range(2, nd))
+    wshape = (c,) + (1,) * (nd - 2)
+    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
+        if t is not None and t._data.shape != (c,):
+            raise RuntimeError(f"{name} should contain {c} elements not {t._data.size}")
+    if training or running_mean is None or running_var is None:
+        n = x.size // c
+        if training and n == 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input size {list(x.shape)}")
+        out = _normalize(BATCH_NORM, input, weight, bias, x.shape, dims, wshape, dims, eps)
+        if training:
+            xf = as_float(x)
+            _update_running(running_mean, xf.mean(axis=dims), momentum)
+            _update_running(running_var, xf.var(axis=dims) * (n / max(n - 1, 1)), momentum)
+        return out
+    mean = running_mean._data.reshape(wshape).astype(as_float(x).dtype)
+    rstd = 1 / np.sqrt(running_var._data.reshape(wshape).astype(mean.dtype) + eps)
+    return _normalize(BATCH_NORM, input, weight, bias, x.shape, dims, wshape, dims, eps, (mean, rstd))
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Normalise each of ``num_groups`` channel groups over its channels and spatial dims, then a per-channel affine map."""
+    x = input._data
+    n, c = x.shape[:2]
+    if c % num_groups:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input of shape {list(x.shape)} "
+                           f"and num_groups={num_groups}")
+    nd = x.ndim
+    return _normalize(GROUP_NORM, input, weight, bias, (n, num_groups, -1), (2,), (c,) + (1,) * (nd - 2), (0,) + tuple(range(2, nd)), eps)
+
+
+def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None, weight: Tensor | None = None,
+                  bias: Tensor | None = None, use_input_stats: bool = True, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalise each (sample, channel) plane over its spatial dims; running stats (if given) track the batch average."""
+    x = input._data
+    n, c = x.shape[:2]
+    nd = x.ndim
+    wshape, wdims = (c,) + (1,) * (nd - 2), (0,) + tuple(range(2, nd))
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("running_mean and running_var must either both be None or neither be None")
+    if not use_input_stats:
+        return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
+    out = _normalize(BATCH_NORM, input, weight, bias, (n, c, -1), (2,), wshape, wdims, eps)
+    if running_mean is not None:
+        xv = as_float(x).reshape(n, c, -1)
+        k = xv.shape[2]
+        _update_running(running_mean, xv.mean(axis=2).mean(axis=0), momentum)
+        _update_running(running_var, (xv.var(axis=2) * (k / max(k - 1, 1))).mean(axis=0), momentum)
+    return out
+
+
+# ---- embeddings, one-hot, attention ------------------------------------------------------------------
+
+def _embedding_grad(g, indices, num, padding_idx):
+    idx = _raw(indices).reshape(-1)
+    d = g.shape[-1]
+    if isinstance(g, Tensor):
+        z = m.scatter_back(m.reshape(g, (-1, d)), (idx,), True, (num, d))
+    else:
+        z = np.zeros((num, d), g.dtype)
+        np.add.at(z, idx, g.reshape(-1, d))
+    if padding_idx is not None:
+        keep = np.ones((num, 1), z.dtype)
+        keep[padding_idx] = 0
+        z = z * _const(z, keep)
+    return z
+
+
+EMBEDDING = defop("EmbeddingBackward0", lambda weight, indices, num, padding_idx: weight[indices],
+                  lambda g, indices, num, padding_idx: _embedding_grad(g, indices, num, padding_idx), None,
+                  text=("∂ℒ/∂W[i] = Σ of g over the positions holding index i (none for padding_idx)",))
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """Rows of ``weight`` picked by the integer ``input`` (rows at ``padding_idx`` get no gradient).
+
+    >>> import flambeau as torch
+    >>> torch.nn.functional.embedding(torch.tensor([1]), torch.eye(3))
+    tensor([[0., 1., 0.]])
+    """
+    if scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding(scale_grad_by_freq=True / sparse=True) is not supported by flambeau yet")
+    idx, w = input._data, weight._data
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int; but got "
+                           f"{_dtype.FROM_NP[idx.dtype]._tensor_type} instead (while checking arguments for embedding)")
+    num = w.shape[0]
+    if idx.size and (idx.min() < -num or idx.max() >= num or idx.min() < 0):
+        raise IndexError("index out of range in self")
+    if padding_idx is not None:
+        if not -num <= padding_idx < num:
+            raise AssertionError("Padding_idx must be within num_embeddings")
+        padding_idx = padding_idx % num
+    if max_norm is not None:  # renormalise the looked-up rows in place, outside the graph (as PyTorch)
+        rows = np.unique(idx)
+        norms = (np.abs(w[rows]) ** norm_type).sum(-1) ** (1 / norm_type)
+        scale = np.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(w.dtype)
+        w[rows] *= scale[:, None]
+        weight._version[0] += 1
+    return apply(EMBEDDING, (weight, input), (w, idx), (num, padding_idx))
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """``(*, num_classes)`` int64 tensor with a 1 at each value of the integer ``tensor``."""
+    t = tensor._data
+    if t.dtype.kind not in "iu":
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    if t.size and t.min() < 0:
+        raise RuntimeError("Class values must be non-negative.")
+    if num_classes == -1:
+        num_classes = int(t.max()) + 1 if t.size else 0
+    elif t.size and t.max() >= num_classes:
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    return _new_tensor((t[..., None] == np.arange(num_classes)).astype(np.int64), False, None, 0)
+
+
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None, dropout_p: float = 0.0,
+                                 is_causal: bool = False, scale: float | None = None, enable_gqa: bool = False) -> Tensor:
+    """``softmax(q kᵀ · scale + mask) v`` over the last two dims (``is_causal``: each query sees keys up to its position)."""
+    q, k = query._data, key._data
+    if q.shape[:-3] != k.shape[:-3] and enable_gqa:
+        raise NotImplementedError("scaled_dot_product_attention(enable_gqa=True) is not supported by flambeau yet")
+    if is_causal and attn_mask is not None:
+        raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True")
+    scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
+    attn = matmul(query, key.transpose(-2, -1)) * scale
+    if is_causal:
+        attn_mask = _new_tensor(np.tril(np.ones((q.shape[-2], k.shape[-2]), bool)), False, None, 0)
+    if attn_mask is not None:
+        if attn_mask._data.dtype == np.bool_:
+            attn = where(attn_mask, attn, -math.inf)
+        else:
+            attn = attn + attn_mask
+    attn = softmax(attn, -1)
+    if dropout_p > 0.0:
+        attn = dropout(attn, dropout_p)
+    return matmul(attn, value)
 
 
 Tensor.softmax = lambda self, dim, dtype=None: softmax(self, dim, dtype=dtype)
