@@ -57,8 +57,8 @@ def _progress(iterable, enabled: bool, **kw):
     return iterable
 
 
-def train(torch, model, train_loader, optimizer, epochs: int, progress: bool = True) -> list[float]:
-    """Minimise cross-entropy; returns the mean training loss of each epoch."""
+def train(torch, model, train_loader, optimizer, epochs: int, progress: bool = True, scheduler=None) -> list[float]:
+    """Minimise cross-entropy (stepping ``scheduler`` after each batch, if given); returns the mean training loss of each epoch."""
     loss_fn = torch.nn.CrossEntropyLoss()
     curve = []
     bar = _progress(range(epochs), progress, desc="epochs")
@@ -70,6 +70,8 @@ def train(torch, model, train_loader, optimizer, epochs: int, progress: bool = T
             loss = loss_fn(model(xb), yb)
             loss.backward()
             optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
             total += loss.item() * len(yb)
             n += len(yb)
         curve.append(total / n)

@@ -14,6 +14,8 @@ graph of their own and the result can be differentiated again). The engine knows
 
 from __future__ import annotations
 
+import numpy as np
+
 from .function import AccumulateGrad, _call_tensor_hook
 from .grad_mode import STATE
 
@@ -31,6 +33,8 @@ def _fit(g, meta, graph: bool):
 
 
 def _sum_to(g, shape: tuple, graph: bool):
+    if not shape and not graph:
+        return np.asarray(np.add.reduce(g, axis=None))
     lead = g.ndim - len(shape)
     if lead < 0:
         raise RuntimeError(f"gradient of shape {tuple(g.shape)} does not match its tensor's shape {shape}")
@@ -122,8 +126,11 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
             if buf is not None:
                 meta = node._meta
                 for k, g in enumerate(buf):
-                    if g is not None and (g.shape != meta[k][0] or g.dtype != meta[k][1]):
-                        buf[k] = _fit(g, meta[k], graph)
+                    if g is not None:
+                        shape, dt = meta[k]
+                        gd = g.dtype
+                        if g.shape != shape or (gd is not dt and gd != dt):  # dtypes are singletons: `is` first
+                            buf[k] = _fit(g, meta[k], graph)
                 if node._tensor_pre_hooks:
                     for nr, fn in list(node._tensor_pre_hooks):
                         if buf[nr] is not None:
@@ -142,6 +149,8 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
                 if out is not None:
                     g = out[i]
                     if g is not None:
+                        if not graph and type(g) is not np.ndarray:
+                            g = np.asarray(g)  # a formula may return a NumPy scalar: gradients are arrays
                         b = buffers.get(nxt)
                         if b is None:
                             b = buffers[nxt] = [None] * nxt._nout
@@ -151,7 +160,11 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
                         elif b[nr].shape != g.shape:  # broadcast grads: sum each to the tensor's shape before adding
                             b[nr] = _fit(b[nr], nxt._meta[nr], graph) + _fit(g, nxt._meta[nr], graph)
                         else:
-                            b[nr] = b[nr] + g
+                            prev = b[nr]
+                            if prev.shape != g.shape:  # two broadcast gradients of one tensor: shape both to it first
+                                meta = nxt._meta[nr]
+                                prev, g = _fit(prev, meta, graph), _fit(g, meta, graph)
+                            b[nr] = prev + g
                 left = deps[nxt] - 1
                 if left:
                     deps[nxt] = left

@@ -30,7 +30,7 @@ import functools
 import weakref
 
 from .._tensor import Tensor, _new_tensor, edge_of, short_node_name, tensor_type_name, zeros_like_meta
-from .grad_mode import STATE
+from .grad_mode import STATE, _Toggle
 
 __all__ = ["Node", "AccumulateGrad", "Function", "FunctionCtx", "once_differentiable"]
 
@@ -215,7 +215,7 @@ class _FunctionNode(Node):
         if getattr(ctx, "_materialize", True):
             grads = [zeros_like_meta(*self._meta[i], graph) if g is None else g for i, g in enumerate(grads)]
         args = [g if graph or g is None else _new_tensor(g, False, None, 0) for g in grads]
-        with _GradMode(graph):
+        with _Toggle(graph):
             out = self._fn.backward(ctx, *args)
         if not isinstance(out, tuple):
             out = (out,)
@@ -230,20 +230,6 @@ class _FunctionNode(Node):
 
     def release(self) -> None:
         self._freed = True
-
-
-class _GradMode:
-    __slots__ = ("mode", "prev")
-
-    def __init__(self, mode: bool) -> None:
-        self.mode = mode
-
-    def __enter__(self) -> None:
-        self.prev = STATE.enabled
-        STATE.enabled = self.mode
-
-    def __exit__(self, *exc) -> None:
-        STATE.enabled = self.prev
 
 
 class _FunctionMeta(type):
@@ -277,7 +263,7 @@ class Function(metaclass=_FunctionMeta):
         ctx = FunctionCtx()
         tensors = [a for a in args if isinstance(a, Tensor)]
         records = STATE.enabled and any(t._rg for t in tensors)
-        with _GradMode(False):
+        with _Toggle(False):
             if cls.setup_context is not None and cls.setup_context is not Function.setup_context:
                 output = cls.forward(*args, **kwargs)
                 cls.setup_context(ctx, args, output)
@@ -319,7 +305,7 @@ def once_differentiable(fn):
     """Decorate a custom ``backward`` that cannot itself be differentiated (runs without recording)."""
     @functools.wraps(fn)
     def wrapper(ctx, *args):
-        with _GradMode(False):
+        with _Toggle(False):
             return fn(ctx, *args)
     return wrapper
 

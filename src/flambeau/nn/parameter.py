@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._tensor import Tensor, _init
+from .._tensor import Tensor, _new_tensor
 from ..ops.creation import empty
 
 __all__ = ["Parameter"]
@@ -22,8 +22,7 @@ class Parameter(Tensor):
     def __new__(cls, data: Tensor | None = None, requires_grad: bool = True) -> Parameter:
         if data is None:
             data = empty(0)
-        p = Tensor.__new__(cls)
-        _init(p, data._data, False, None, 0)
+        p = _new_tensor(data._data, False, None, 0, cls)
         p._version = data._version
         p.requires_grad_(requires_grad)
         return p

@@ -83,11 +83,12 @@ class Op:
         self.node_cls = type(name, (OpNode,), {"__slots__": (), "_op": self})
 
     def save_plan(self, req: tuple) -> tuple:
-        """Which inputs (and whether the output) the formulas of the inputs that need grad use."""
+        """Which inputs the formulas of the inputs needing grad use, whether they use the output, whether any input is kept."""
         plan = self._save_plans.get(req)
         if plan is None:
             used = {i for r, (f, p) in zip(req, self.rules) if r and f is not None for i in p}
-            plan = (tuple(i in used for i in range(self.n_in)), self.n_in in used)
+            keep = tuple(i in used for i in range(self.n_in))
+            plan = (keep, self.n_in in used, True in keep)
             self._save_plans[req] = plan
         return plan
 
@@ -186,26 +187,28 @@ def _link(op: Op, inputs: tuple, out, attrs: tuple, req: tuple):
     node._hooks = node._pre_hooks = node._tensor_pre_hooks = None
     node._freed = False
     node._nout = op.nout
-    node.next_functions = tuple([((x._grad_fn, x._output_nr) if x._grad_fn is not None else edge_of(x)) if r else (None, 0)
+    node._attrs = attrs
+    node.next_functions = tuple([((x._grad_fn, x._output_nr) if x._grad_fn is not None else edge_of(x)) if r else _NO_EDGE
                                  for x, r in zip(inputs, req)])
-    keep, keep_out = op.save_plan(req)
-    if True in keep:
+    plan = op._save_plans.get(req) or op.save_plan(req)
+    keep = plan[0]
+    if plan[2]:
         node._saved = tuple([x if k else None for x, k in zip(inputs, keep)])
         node._vers = tuple([x._version[0] if k and isinstance(x, Tensor) else 0 for x, k in zip(inputs, keep)])
     else:
         node._saved = node._vers = _NONES[len(inputs)]
-    node._attrs = attrs
     if type(out) is tuple:
         ts = tuple(_new_tensor(d, True, node, k) for k, d in enumerate(out))
         node._meta = tuple((d.shape, d.dtype) for d in out)
-        node._out = (out, ts[0]._version, 0) if keep_out else None
+        node._out = (out, ts[0]._version, 0) if plan[1] else None
         return ts
     t = _new_tensor(out, True, node, 0)
     node._meta = ((out.shape, out.dtype),)
-    node._out = (out, t._version, 0) if keep_out else None
+    node._out = (out, t._version, 0) if plan[1] else None
     return t
 
 
+_NO_EDGE = (None, 0)
 _NONES = [(None,) * k for k in range(16)]
 _object_new = object.__new__
 

@@ -28,7 +28,7 @@ def signature(params: tuple) -> inspect.Signature:
 
 def settings_module(name: str, fn: str, params: tuple, extra_repr, doc: str, base: type = Module, setup=None, call=None,
                     module: str = __name__) -> type:
-    """A Module class that stores ``params`` and calls ``F.<fn>(*inputs, **settings)``.
+    """A Module class that stores ``params`` and calls ``F.<fn>(*inputs, **settings)`` (or ``fn`` itself, if callable).
 
     ``setup(self, settings)`` may turn settings into buffers or adjust them (losses do);
     ``call(self)`` may add forward-time keywords (``training``).
@@ -52,7 +52,7 @@ def settings_module(name: str, fn: str, params: tuple, extra_repr, doc: str, bas
         kwargs = {k: getattr(self, k) for k in self._keys}
         if call is not None:
             kwargs.update(call(self))
-        return getattr(F, fn)(*inputs, **kwargs)
+        return (fn if callable(fn) else getattr(F, fn))(*inputs, **kwargs)
 
     __init__.__signature__ = sig
     cls = type(name, (base,), {"__init__": __init__, "forward": forward, "__doc__": doc, "__module__": module,

@@ -22,6 +22,8 @@ _ip = lambda s: ", inplace=True" if s.inplace else ""  # noqa: E731
 _only_ip = lambda s: "inplace=True" if s.inplace else ""  # noqa: E731
 _dim = lambda s: f"dim={s.dim}"  # noqa: E731
 _I = ("inplace", False)
+_sigmoid = lambda input: input.sigmoid()  # noqa: E731  (nn.Sigmoid and nn.Tanh call the tensor op, as in PyTorch)
+_tanh = lambda input: input.tanh()  # noqa: E731
 
 #  class          F function     constructor parameters                        extra_repr
 _ROWS = [
@@ -39,8 +41,8 @@ _ROWS = [
     ("Hardsigmoid", "hardsigmoid", (_I,),                                        _only_ip),
     ("Hardswish",   "hardswish",   (_I,),                                        _only_ip),
     ("Threshold",   "threshold",   (("threshold",), ("value",), _I),             lambda s: f"threshold={s.threshold}, value={s.value}{_ip(s)}"),
-    ("Sigmoid",     "sigmoid",     (),                                           None),
-    ("Tanh",        "tanh",        (),                                           None),
+    ("Sigmoid",     _sigmoid,      (),                                           None),
+    ("Tanh",        _tanh,         (),                                           None),
     ("LogSigmoid",  "logsigmoid",  (),                                           None),
     ("Tanhshrink",  "tanhshrink",  (),                                           None),
     ("Softsign",    "softsign",    (),                                           None),
@@ -56,7 +58,7 @@ _ROWS = [
 _CALL = {"RReLU": lambda self: {"training": self.training}}
 
 for _name, _fn, _params, _repr in _ROWS:
-    globals()[_name] = settings_module(_name, _fn, _params, _repr, f"Applies ``F.{_fn}`` element-wise (or along ``dim``).",
+    globals()[_name] = settings_module(_name, _fn, _params, _repr, f"Applies ``{_name.lower()}`` element-wise (or along ``dim``).",
                                        call=_CALL.get(_name), module=__name__)
 
 
