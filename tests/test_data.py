@@ -78,17 +78,23 @@ def test_shuffle_is_a_permutation_and_seeded():
     assert sorted(epoch) == list(range(10))
     orders = []
     for _ in range(2):
-        g = flambeau.Generator().manual_seed(3) if hasattr(flambeau, "Generator") else np.random.default_rng(3)
+        g = flambeau.Generator().manual_seed(3)
         orders.append([v for b in fdata.DataLoader(ds, batch_size=4, shuffle=True, generator=g) for v in b[0].tolist()])
     assert orders[0] == orders[1]
 
 
-@pytest.mark.skipif(not hasattr(flambeau, "Generator"), reason="needs flambeau's PyTorch-identical generator")
 def test_shuffle_order_equals_torch():
     ours = fdata.DataLoader(fdata.TensorDataset(flambeau.tensor(Y)), batch_size=3, shuffle=True, generator=flambeau.Generator().manual_seed(7))
     theirs = tdata.DataLoader(tdata.TensorDataset(torch.tensor(Y)), batch_size=3, shuffle=True, generator=torch.Generator().manual_seed(7))
     for _ in range(2):
         _same_batches(ours, theirs)
+    # without a generator: both draw from the default generator (a worker seed, a sampler seed, then the permutation)
+    flambeau.manual_seed(3), torch.manual_seed(3)
+    for _ in range(2):
+        _same_batches(fdata.DataLoader(list(range(10)), batch_size=4, shuffle=True), tdata.DataLoader(list(range(10)), batch_size=4, shuffle=True))
+    flambeau.manual_seed(5), torch.manual_seed(5)
+    assert [list(s) for s in fdata.random_split(range(10), [3, 7])] == [list(s) for s in tdata.random_split(range(10), [3, 7])]
+    assert list(fdata.RandomSampler(range(5), replacement=True, num_samples=40)) == list(tdata.RandomSampler(range(5), True, 40))
 
 
 def test_iterable_dataset():

@@ -182,6 +182,44 @@ def test_batchnorm_running_stats_over_steps():
         ours(flambeau.ones(2, 3))
 
 
+INIT_SPECS = ["Linear(5, 3)", "Conv2d(2, 4, 3)", "Conv1d(2, 4, 3, bias=False)", "Embedding(10, 4, padding_idx=1)", "LSTM(3, 4, 2)",
+              "GRU(3, 4, bidirectional=True)", "MultiheadAttention(8, 2)", "Bilinear(2, 3, 4)", "ConvTranspose2d(3, 2, 3)",
+              "TransformerEncoderLayer(8, 2, 16)", "PReLU()", "GRUCell(3, 4)", "BatchNorm1d(3)"]
+
+
+@pytest.mark.parametrize("spec", INIT_SPECS)
+def test_default_init_equals_torch_for_the_same_seed(spec):
+    flambeau.manual_seed(0)
+    ours = eval("flambeau.nn." + spec)
+    torch.manual_seed(0)
+    theirs = eval("torch.nn." + spec)
+    for (k, a), b in zip(ours.state_dict().items(), theirs.state_dict().values()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=k)
+
+
+@pytest.mark.parametrize("name, kw", [("uniform_", {"a": -2, "b": 3}), ("normal_", {"mean": 1, "std": 2}), ("xavier_uniform_", {"gain": 2}),
+                                      ("xavier_normal_", {}), ("kaiming_uniform_", {"mode": "fan_out", "nonlinearity": "relu"}),
+                                      ("kaiming_normal_", {"a": 0.1}), ("orthogonal_", {"gain": 1.5}), ("constant_", {"val": 0.3}),
+                                      ("ones_", {}), ("zeros_", {}), ("eye_", {})])
+def test_init_functions_equal_torch(name, kw):
+    for shape in [(4, 6), (6, 4)] + ([(3, 2, 5)] if name not in ("eye_",) else []):
+        flambeau.manual_seed(1)
+        ours = getattr(flambeau.nn.init, name)(flambeau.empty(*shape), **kw)
+        torch.manual_seed(1)
+        theirs = getattr(torch.nn.init, name)(torch.empty(*shape), **kw)
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6, atol=1e-6)
+    w = flambeau.nn.Parameter(flambeau.empty(3, 3))
+    getattr(flambeau.nn.init, name)(w, **kw)  # under no_grad: allowed on a leaf that requires grad
+    assert w.requires_grad and w.is_leaf
+    for nl in ["linear", "sigmoid", "tanh", "relu", "selu", "conv2d"]:
+        assert flambeau.nn.init.calculate_gain(nl) == torch.nn.init.calculate_gain(nl)
+    assert flambeau.nn.init.calculate_gain("leaky_relu", 0.2) == torch.nn.init.calculate_gain("leaky_relu", 0.2)
+    with pytest.raises(ValueError, match="Unsupported nonlinearity foo"):
+        flambeau.nn.init.calculate_gain("foo")
+    with pytest.raises(ValueError, match="Fan in and fan out can not be computed for tensor with fewer than 2 dimensions"):
+        flambeau.nn.init.xavier_uniform_(flambeau.empty(3))
+
+
 def test_default_init_statistics():
     """Default initialisations follow PyTorch's bounds: kaiming_uniform(a=√5) for weights, U(±1/√fan_in) for biases."""
     lin = flambeau.nn.Linear(400, 300)

@@ -23,19 +23,9 @@ __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_"
 
 
 def _draw(tensor: Tensor, kind: str, a: float, b: float, generator=None) -> Tensor:
-    """Fill ``tensor`` with ``uniform_(a, b)`` or ``normal_(a, b)`` samples from the flambeau generator.
-
-    Until ``flambeau._random`` provides ``Tensor.uniform_``/``normal_``, NumPy's generator stands in.
-    """
-    method = getattr(tensor, kind + "_", None)
-    if method is None:
-        rng = generator if isinstance(generator, np.random.Generator) else _FALLBACK
-        return _write(tensor, rng.uniform(a, b, tensor.shape) if kind == "uniform" else rng.normal(a, b, tensor.shape))
+    """Fill ``tensor`` with ``uniform_(a, b)`` or ``normal_(a, b)`` samples from the flambeau generator (PyTorch's streams)."""
     with no_grad():
-        return method(a, b, generator=generator)
-
-
-_FALLBACK = np.random.default_rng()
+        return getattr(tensor, kind + "_")(a, b, generator=generator)
 
 
 def _write(tensor: Tensor, values) -> Tensor:
