@@ -157,6 +157,25 @@ def test_loss_module(spec, x, y):
     np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
+THREE_INPUT_LOSSES = ["MarginRankingLoss(margin=0.2)", "CosineEmbeddingLoss(margin=0.1)", "TripletMarginLoss(margin=0.5, p=1.0)",
+                      "GaussianNLLLoss(full=True)"]
+
+
+@pytest.mark.parametrize("spec", THREE_INPUT_LOSSES)
+def test_three_input_loss_module(spec):
+    ours, theirs = eval("flambeau.nn." + spec), eval("torch.nn." + spec)
+    if spec.startswith("Margin"):
+        args = [f32(6), f32(6), np.sign(f32(6))]
+    elif spec.startswith("Cosine"):
+        args = [f32(4, 5), f32(4, 5), np.sign(f32(4))]
+    elif spec.startswith("Gaussian"):
+        args = [f32(4, 3), f32(4, 3), np.abs(f32(4, 3)) + 0.1]
+    else:
+        args = [f32(4, 5), f32(4, 5), f32(4, 5)]
+    a, b = ours(*[_to_ours(x) for x in args]), theirs(*[_to_torch(x) for x in args])
+    np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
 def test_weighted_loss_buffers():
     w = np.array([1.0, 2.0, 0.5], np.float32)
     ours, theirs = flambeau.nn.CrossEntropyLoss(weight=flambeau.tensor(w)), torch.nn.CrossEntropyLoss(weight=torch.tensor(w))
