@@ -185,3 +185,11 @@ def test_reduce_on_plateau_matches_torch():
     assert runs[0] == runs[1]
     with pytest.raises(ValueError, match="Factor should be < 1.0."):
         flambeau.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=1.0)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "Adagrad", "RMSprop", "Adadelta", "Adamax", "NAdam", "RAdam", "LBFGS"])
+def test_defaults_and_repr_match_torch(name):
+    ours = getattr(flambeau.optim, name)([flambeau.nn.Parameter(flambeau.ones(1))])
+    theirs = getattr(torch.optim, name)([torch.nn.Parameter(torch.ones(1))])
+    assert ours.defaults == theirs.defaults
+    assert repr(ours) == repr(theirs)

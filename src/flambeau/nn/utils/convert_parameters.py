@@ -15,7 +15,7 @@ def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
 
     >>> import flambeau as torch
     >>> torch.nn.utils.parameters_to_vector(torch.nn.Linear(2, 3).parameters()).shape
-    flambeau.Size([11])
+    flambeau.Size([9])
     """
     from ... import cat
     return cat([p.reshape(-1) for p in parameters])
