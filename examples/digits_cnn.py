@@ -20,7 +20,7 @@ model = nn.Sequential(
 )
 print(model)
 train_loader, test_loader = _digits.load(torch, images=True)
-epochs = args.epochs or (6 if args.quick else 30)
+epochs = args.epochs or (4 if args.quick else 30)
 optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-3)
 scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=3e-3, epochs=epochs, steps_per_epoch=len(train_loader))
 curve = _digits.train(torch, model, train_loader, optimizer, epochs, progress=not args.no_progress, scheduler=scheduler)
