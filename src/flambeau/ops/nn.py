@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import _dtype
 from .._tensor import Tensor, _new_tensor, _wrap_dim
+from ..autograd.grad_mode import STATE
 from . import apply, defop, m, math_fn, record
 from .elementwise import _sigmoid, as_float, inplace, unary_float
 from .elementwise import relu as _relu
@@ -875,10 +876,8 @@ m.fold = lambda x, size, *a: apply(COL2IM, (x,), (x._data,), (size,) + a) if isi
 
 
 def _bmm_sum0(a, b):
-    """``Σₙ aₙ @ bₙᵀ`` over the leading (batch) dimension."""
-    if isinstance(a, Tensor) or isinstance(b, Tensor):
-        return (a @ m.transpose(b, -1, -2)).sum(0)
-    return np.einsum("n...ol,n...kl->...ok", a, b, optimize=True)
+    """``Σₙ aₙ @ bₙᵀ`` over the leading (batch) dimension (a batched matmul beats einsum/tensordot here)."""
+    return (a @ m.transpose(b, -1, -2)).sum(0)
 
 
 def _conv_fwd(x, w, b, stride, pads, dilation, groups):
@@ -1142,15 +1141,22 @@ def _max_pool(input: Tensor, kernel_size, stride, padding, dilation, ceil_mode: 
     k, s, p, d = _pool_args(x, kernel_size, stride, padding, dilation, nd)
     pads, lens = _pool_pads(x.shape[2:], k, s, d, p, ceil_mode)
     v = _windows(x, k, s, d, pads, -np.inf)                     # (N, C, *L, *K)
-    win = v.reshape(v.shape[:2 + nd] + (-1,))
-    arg = win.argmax(-1)
+    views = [v[(Ellipsis,) + kk] for kk in np.ndindex(*k)]
+    best = views[0].copy()
+    for cand in views[1:]:
+        np.maximum(best, cand, out=best)  # NaN propagates, as in PyTorch
+    if not (return_indices or (input._rg and STATE.enabled)):
+        return record(MAX_POOL, (input,), best, (None, x.shape))
+    arg = np.zeros(best.shape, np.int16 if len(views) < 2 ** 15 else np.int64)
+    for j in range(len(views) - 1, 0, -1):  # the first offset holding the maximum wins
+        np.copyto(arg, j, where=views[j] == best)
     # flat input position of each winner: window start + kernel offset, per dim
     kpos = np.unravel_index(arg, k)
     flat = np.zeros(arg.shape, np.int64)
     for i in range(nd):
         start = (np.arange(lens[i]) * s[i] - pads[i][0]).reshape((-1,) + (1,) * (nd - 1 - i))
         flat = flat * x.shape[2 + i] + start + kpos[i] * d[i]
-    t = apply(MAX_POOL, (input,), (x,), (flat, x.shape))
+    t = record(MAX_POOL, (input,), best, (flat, x.shape))
     return (t, _new_tensor(flat, False, None, 0)) if return_indices else t
 
 
