@@ -17,9 +17,11 @@ __version__ = "0.1.0"
 from ._tensor import Size, Tensor, device, from_numpy, is_tensor, numel
 
 # isort: split
+from . import _random as random
 from . import autograd, nn
 from ._dtype import *
 from ._dtype import bool, dtype, finfo, float, iinfo, int
+from ._random import *
 from ._tensor_str import get_printoptions, printoptions, set_printoptions
 from .autograd.grad_mode import *
 from .ops.creation import *
@@ -28,3 +30,7 @@ from .ops.indexing import *
 from .ops.linalg import *
 from .ops.reduce import *
 from .ops.shape import *
+
+for _name in random.TENSOR_METHODS:  # uniform_, normal_, bernoulli_ ... as Tensor methods
+    setattr(Tensor, _name, getattr(random, _name))
+del _name

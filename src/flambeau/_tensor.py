@@ -64,13 +64,13 @@ class Tensor:
     _post_acc_hooks = None
     _retains_grad = False
 
-    def __init__(self, *args) -> None:
+    def __new__(cls, *args) -> Tensor:
         # Legacy constructor: Tensor([1, 2]) or Tensor(2, 3) make float tensors.
         if len(args) == 1 and not isinstance(args[0], int):
             data = np.array(args[0].tolist() if isinstance(args[0], Tensor) else args[0], dtype=_dtype.DEFAULTS.float.np)
         else:
             data = np.zeros(tuple(args), dtype=_dtype.DEFAULTS.float.np)
-        _init(self, data, False, None, 0)
+        return _new_tensor(data, False, None, 0, cls)
 
     # ---- metadata ---------------------------------------------------------------------------
     @property
@@ -263,6 +263,10 @@ class Tensor:
         >>> x.grad
         tensor([ 6.,  8., 10.])
         """
+        if gradient is None and inputs is None and not create_graph and self._grad_fn is not None and self._data.size == 1:
+            # the common case, a scalar loss: straight to the engine
+            run_backward([(self._grad_fn, self._output_nr)], [np.ones(self._data.shape, self._data.dtype)], bool(retain_graph), False)
+            return
         from .autograd import backward
         backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
@@ -363,8 +367,7 @@ class Tensor:
             raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol at the moment. "
                                "If you were attempting to deepcopy a module, this may be because of a torch.nn.utils.weight_norm usage, "
                                "see https://github.com/pytorch/pytorch/pull/103001")
-        t = type(self).__new__(type(self))
-        _init(t, self._data.copy(), self._rg, None, 0)
+        t = _new_tensor(self._data.copy(), self._rg, None, 0, type(self))
         if self._grad is not None:
             t._grad = self._grad.__deepcopy__(memo)
         memo[id(self)] = t
@@ -415,17 +418,8 @@ def check_device(dev) -> None:
 
 # ---- construction (the hot path) ----------------------------------------------------------------
 
-def _init(t: Tensor, data: np.ndarray, rg: bool, grad_fn, nr: int) -> None:
-    t._data = data
-    t._rg = rg
-    t._grad_fn = grad_fn
-    t._output_nr = nr
-    t._grad = None
-    t._version = [0]
-
-
-def _new_tensor(data: np.ndarray, rg: bool, grad_fn, nr: int) -> Tensor:
-    t = _object_new(Tensor)
+def _new_tensor(data: np.ndarray, rg: bool, grad_fn, nr: int, cls: type = Tensor) -> Tensor:
+    t = _object_new(cls)
     t._data = data
     t._rg = rg
     t._grad_fn = grad_fn
@@ -449,11 +443,9 @@ def edge_of(t: Tensor) -> tuple:
     fn = t._grad_fn
     if fn is not None:
         return (fn, t._output_nr)
-    ref = t._acc
-    acc = ref() if ref is not None else None
+    acc = t._acc
     if acc is None:
-        acc = AccumulateGrad(t)
-        t._acc = weakref.ref(acc)
+        acc = t._acc = AccumulateGrad(t)
     return (acc, 0)
 
 
@@ -511,4 +503,5 @@ def short_node_name(name: str) -> str:
     return re.sub(r"Backward\d*$", "", name)
 
 
+from .autograd.engine import run_backward  # noqa: E402
 from .autograd.function import AccumulateGrad, _Handle  # noqa: E402  (function.py builds on the helpers above)

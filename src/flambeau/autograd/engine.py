@@ -14,6 +14,8 @@ graph of their own and the result can be differentiated again). The engine knows
 
 from __future__ import annotations
 
+import numpy as np
+
 from .function import AccumulateGrad, _call_tensor_hook
 from .grad_mode import STATE
 
@@ -23,7 +25,7 @@ __all__ = ["run_backward"]
 def _fit(g, meta, graph: bool):
     """Shape and cast gradient ``g`` to the ``(shape, dtype)`` of the tensor it belongs to."""
     shape, dtype = meta
-    if g.shape != shape:
+    if tuple(g.shape) != shape:
         g = _sum_to(g, shape, graph)
     if g.dtype != dtype:
         g = g.to(_dtype_of(dtype)) if graph else g.astype(dtype)
@@ -31,6 +33,8 @@ def _fit(g, meta, graph: bool):
 
 
 def _sum_to(g, shape: tuple, graph: bool):
+    if not shape and not graph:
+        return np.asarray(np.add.reduce(g, axis=None))
     lead = g.ndim - len(shape)
     if lead < 0:
         raise RuntimeError(f"gradient of shape {tuple(g.shape)} does not match its tensor's shape {shape}")
@@ -47,22 +51,22 @@ def _dtype_of(npdtype):
     return FROM_NP[npdtype]
 
 
-def _dependencies(roots) -> dict:
-    """Number of edges into each node reachable from the roots."""
+def _dependencies(roots: list) -> dict:
+    """Number of edges into each node reachable from the roots (an explicit stack: no recursion)."""
     deps: dict = {}
-    seen = set()
-    stack = [n for n in roots]
-    for n in roots:
-        seen.add(n)
+    seen = set(roots)
+    stack = list(roots)
     while stack:
-        node = stack.pop()
-        for nxt, _ in node.next_functions:
+        for nxt, _ in stack.pop().next_functions:
             if nxt is None:
                 continue
-            deps[nxt] = deps.get(nxt, 0) + 1
-            if nxt not in seen:
-                seen.add(nxt)
-                stack.append(nxt)
+            if nxt in deps:
+                deps[nxt] += 1
+            else:
+                deps[nxt] = 1
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append(nxt)
     return deps
 
 
@@ -106,21 +110,27 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
             root_nodes.append(node)
         buf[nr] = g if buf[nr] is None else buf[nr] + g
     deps = _dependencies(root_nodes)
-    captured = None
-    useful = None
+    captured = useful = None
     if capture is not None:
         captured = [None] * len(capture)
-        targets = {n for n, _ in capture}
-        useful = _prune(root_nodes, targets)
-    ready = [n for n in root_nodes if deps.get(n, 0) == 0]
+        useful = _prune(root_nodes, {n for n, _ in capture})
+    selective = useful is not None or not accumulate
+    ready = [n for n in root_nodes if n not in deps]
     prev_mode = STATE.enabled
     STATE.enabled = graph
     try:
         while ready:
             node = ready.pop()
             buf = buffers.pop(node, None)
+            out = None
             if buf is not None:
-                buf = [None if g is None else _fit(g, meta, graph) for g, meta in zip(buf, node._meta)]
+                meta = node._meta
+                for k, g in enumerate(buf):
+                    if g is not None:
+                        shape, dt = meta[k]
+                        gd = g.dtype
+                        if g.shape != shape or (gd is not dt and gd != dt):  # dtypes are singletons: `is` first
+                            buf[k] = _fit(g, meta[k], graph)
                 if node._tensor_pre_hooks:
                     for nr, fn in list(node._tensor_pre_hooks):
                         if buf[nr] is not None:
@@ -129,34 +139,32 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
                     for i, (n, nr) in enumerate(capture):
                         if n is node and buf[nr] is not None:
                             captured[i] = buf[nr] if captured[i] is None else captured[i] + buf[nr]
-                runs = (useful is None or node in useful) and (accumulate or type(node) is not AccumulateGrad)
-                if runs and any(g is not None for g in buf):
-                    out = _run_node(node, buf, graph)
+                if not selective or ((useful is None or node in useful) and (accumulate or type(node) is not AccumulateGrad)):
+                    out = node.apply(buf, graph) if node._pre_hooks is None and node._hooks is None else _run_node(node, buf, graph)
                     if not retain_graph:
                         node.release()
-                else:
-                    out = None
-            else:
-                out = None
-            nexts = node.next_functions
-            for i, (nxt, nr) in enumerate(nexts):
+            for i, (nxt, nr) in enumerate(node.next_functions):
                 if nxt is None:
                     continue
-                g = out[i] if out is not None else None
-                if g is not None:
-                    b = buffers.get(nxt)
-                    if b is None:
-                        b = buffers[nxt] = [None] * nxt._nout
-                    if b[nr] is None:
-                        # the same array handed to two inputs (a + a, x + y) must not be shared by two .grad
-                        b[nr] = g.copy() if not graph and _handed_twice(out, i, g) else g
-                    elif b[nr].shape != g.shape:  # broadcast grads: sum each to the tensor's shape before adding
-                        b[nr] = _fit(b[nr], nxt._meta[nr], graph) + _fit(g, nxt._meta[nr], graph)
-                    else:
-                        b[nr] = b[nr] + g
+                if out is not None:
+                    g = out[i]
+                    if g is not None:
+                        if not graph and type(g) is not np.ndarray:
+                            g = np.asarray(g)  # a formula may return a NumPy scalar: gradients are arrays
+                        b = buffers.get(nxt)
+                        if b is None:
+                            b = buffers[nxt] = [None] * nxt._nout
+                        if b[nr] is None:
+                            # the same array handed to two inputs (x + y) must not end up shared by two .grad
+                            b[nr] = g.copy() if i and not graph and _handed_twice(out, i, g) else g
+                        elif b[nr].shape != g.shape:  # broadcast grads: sum each to the tensor's shape before adding
+                            b[nr] = _fit(b[nr], nxt._meta[nr], graph) + _fit(g, nxt._meta[nr], graph)
+                        else:
+                            b[nr] = b[nr] + g
                 left = deps[nxt] - 1
-                deps[nxt] = left
-                if left == 0:
+                if left:
+                    deps[nxt] = left
+                else:
                     ready.append(nxt)
     finally:
         STATE.enabled = prev_mode

@@ -27,9 +27,10 @@ table spelling of the same mechanism (``flambeau.ops``); user code subclasses :c
 from __future__ import annotations
 
 import functools
+import weakref
 
 from .._tensor import Tensor, _new_tensor, edge_of, short_node_name, tensor_type_name, zeros_like_meta
-from .grad_mode import STATE
+from .grad_mode import STATE, _Toggle
 
 __all__ = ["Node", "AccumulateGrad", "Function", "FunctionCtx", "once_differentiable"]
 
@@ -126,19 +127,30 @@ class _Handle:
 
 
 class AccumulateGrad(Node):
-    """The node of a leaf tensor: adds the arriving gradient into ``leaf.grad``."""
+    """The node of a leaf tensor: adds the arriving gradient into ``leaf.grad``.
 
-    __slots__ = ("variable",)
+    The leaf holds its accumulator; the accumulator refers back weakly (no reference cycle, and a
+    leaf nobody can read any more simply receives nothing).
+    """
+
+    __slots__ = ("_variable",)
 
     def __init__(self, variable) -> None:
         super().__init__()
-        self.variable = variable
+        self._variable = weakref.ref(variable)
         self.next_functions = ()
         self._meta = ((variable._data.shape, variable._data.dtype),)
 
+    @property
+    def variable(self):
+        """The leaf tensor this node accumulates into."""
+        return self._variable()
+
     def apply(self, grads: list, graph: bool) -> tuple:
         g = grads[0]
-        t = self.variable
+        t = self._variable()
+        if t is None:
+            return ()
         for fn in t._hooks or ():
             g = _call_tensor_hook(fn, g, graph)
         old = t._grad
@@ -203,7 +215,7 @@ class _FunctionNode(Node):
         if getattr(ctx, "_materialize", True):
             grads = [zeros_like_meta(*self._meta[i], graph) if g is None else g for i, g in enumerate(grads)]
         args = [g if graph or g is None else _new_tensor(g, False, None, 0) for g in grads]
-        with _GradMode(graph):
+        with _Toggle(graph):
             out = self._fn.backward(ctx, *args)
         if not isinstance(out, tuple):
             out = (out,)
@@ -218,20 +230,6 @@ class _FunctionNode(Node):
 
     def release(self) -> None:
         self._freed = True
-
-
-class _GradMode:
-    __slots__ = ("mode", "prev")
-
-    def __init__(self, mode: bool) -> None:
-        self.mode = mode
-
-    def __enter__(self) -> None:
-        self.prev = STATE.enabled
-        STATE.enabled = self.mode
-
-    def __exit__(self, *exc) -> None:
-        STATE.enabled = self.prev
 
 
 class _FunctionMeta(type):
@@ -265,7 +263,7 @@ class Function(metaclass=_FunctionMeta):
         ctx = FunctionCtx()
         tensors = [a for a in args if isinstance(a, Tensor)]
         records = STATE.enabled and any(t._rg for t in tensors)
-        with _GradMode(False):
+        with _Toggle(False):
             if cls.setup_context is not None and cls.setup_context is not Function.setup_context:
                 output = cls.forward(*args, **kwargs)
                 cls.setup_context(ctx, args, output)
@@ -307,7 +305,7 @@ def once_differentiable(fn):
     """Decorate a custom ``backward`` that cannot itself be differentiated (runs without recording)."""
     @functools.wraps(fn)
     def wrapper(ctx, *args):
-        with _GradMode(False):
+        with _Toggle(False):
             return fn(ctx, *args)
     return wrapper
 

@@ -126,6 +126,8 @@ class set_grad_enabled(_GradModeContext):
 
 
 class _Toggle(_GradModeContext):
+    """Grad mode set to ``mode`` inside the block (the engine and custom Functions use it)."""
+
     def __init__(self, mode: bool) -> None:
         self._mode = mode
 

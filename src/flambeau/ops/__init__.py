@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import inspect
 import types
+from operator import itemgetter
 
 import numpy as np
 
@@ -46,7 +47,7 @@ G = -1  # plan code: the incoming gradient
 class Op:
     """One differentiable operation: forward, per-input derivative formulas, and its node class."""
 
-    __slots__ = ("name", "fwd", "rules", "n_in", "saves", "_save_plans", "node_cls", "formula_text", "nout")
+    __slots__ = ("name", "fwd", "rules", "getters", "n_in", "saves", "_save_plans", "node_cls", "formula_text", "nout")
 
     def __init__(self, name: str, fwd, formulas: tuple, nout: int = 1, formula_text: tuple = ()) -> None:
         self.name = name
@@ -74,20 +75,30 @@ class Op:
                 else:
                     raise TypeError(f"{name}: formula parameter {p!r} is not g, out, an input or an attr of {params}")
             rules.append((f, tuple(plan)))
-        self.rules = tuple(rules)
         self.saves = any(i >= 0 and i <= self.n_in for _, plan in rules for i in plan)
+        self.rules = tuple(rules)
+        self.getters = tuple(None if f is None else _getter(plan) for f, plan in rules)
         self._save_plans: dict = {}
         self.formula_text = formula_text
         self.node_cls = type(name, (OpNode,), {"__slots__": (), "_op": self})
 
     def save_plan(self, req: tuple) -> tuple:
-        """Which inputs (and whether the output) the formulas of the inputs that need grad use."""
+        """Which inputs the formulas of the inputs needing grad use, whether they use the output, whether any input is kept."""
         plan = self._save_plans.get(req)
         if plan is None:
             used = {i for r, (f, p) in zip(req, self.rules) if r and f is not None for i in p}
-            plan = (tuple(i in used for i in range(self.n_in)), self.n_in in used)
+            keep = tuple(i in used for i in range(self.n_in))
+            plan = (keep, self.n_in in used, True in keep)
             self._save_plans[req] = plan
         return plan
+
+
+def _getter(plan: tuple):
+    """A C-level function picking a formula's arguments out of ``[inputs..., out, attrs..., g]``."""
+    if len(plan) == 1:
+        k = plan[0]
+        return lambda vals: (vals[k],)
+    return itemgetter(*plan)
 
 
 def defop(name: str, fwd, *formulas, nout: int = 1, text: tuple = ()) -> Op:
@@ -105,20 +116,18 @@ class OpNode(Node):
     __slots__ = ("_saved", "_vers", "_out", "_attrs")
     _op: Op
 
-    def apply(self, grads: list, graph: bool) -> tuple:
+    def apply(self, grads: list, graph: bool) -> list:
         op = self._op
-        if self._freed and op.saves:
-            raise RuntimeError(FREED)
-        vals = self._unpack(graph)
-        g = grads[0] if op.nout == 1 else tuple(grads)
+        if op.saves:
+            if self._freed:
+                raise RuntimeError(FREED)
+            vals = self._unpack(graph)
+        else:
+            vals = [None] * (op.n_in + 1)
+            vals.extend(self._attrs)
+        vals.append(grads[0] if op.nout == 1 else tuple(grads))
         nexts = self.next_functions
-        result = []
-        for i, (f, plan) in enumerate(op.rules):
-            if f is None or nexts[i][0] is None:
-                result.append(None)
-            else:
-                result.append(f(*[g if p == G else vals[p] for p in plan]))
-        return result
+        return [None if get is None or nexts[i][0] is None else op.rules[i][0](*get(vals)) for i, get in enumerate(op.getters)]
 
     def _unpack(self, graph: bool) -> list:
         vals = []
@@ -161,34 +170,47 @@ class OpNode(Node):
 
 def record(op: Op, inputs: tuple, out, attrs: tuple = ()):
     """Wrap the forward result ``out`` in Tensor(s) and, when recording, link them into the graph."""
-    if type(out) is tuple:
-        outs = tuple(d if type(d) is np.ndarray else np.asarray(d) for d in out)
-    elif type(out) is not np.ndarray:
-        out = np.asarray(out)
+    if type(out) is not np.ndarray:
+        out = tuple(np.asarray(d) for d in out) if type(out) is tuple else np.asarray(out)
     if STATE.enabled:
         req = tuple([isinstance(x, Tensor) and x._rg for x in inputs])
         if True in req:
-            node = op.node_cls.__new__(op.node_cls)
-            node._hooks = node._pre_hooks = node._tensor_pre_hooks = None
-            node._freed = False
-            node._nout = op.nout
-            node.next_functions = tuple([edge_of(x) if r else (None, 0) for x, r in zip(inputs, req)])
-            keep, keep_out = op.save_plan(req)
-            node._saved = tuple([x if k else None for x, k in zip(inputs, keep)])
-            node._vers = tuple([x._version[0] if k and isinstance(x, Tensor) else 0 for x, k in zip(inputs, keep)])
-            node._attrs = attrs
-            if type(out) is tuple:
-                ts = tuple(_new_tensor(d, True, node, k) for k, d in enumerate(outs))
-                node._meta = tuple((d.shape, d.dtype) for d in outs)
-                node._out = (outs, ts[0]._version, 0) if keep_out else None
-                return ts
-            t = _new_tensor(out, True, node, 0)
-            node._meta = ((out.shape, out.dtype),)
-            node._out = (out, t._version, 0) if keep_out else None
-            return t
+            return _link(op, inputs, out, attrs, req)
     if type(out) is tuple:
-        return tuple(_new_tensor(d, False, None, 0) for d in outs)
+        return tuple(_new_tensor(d, False, None, 0) for d in out)
     return _new_tensor(out, False, None, 0)
+
+
+def _link(op: Op, inputs: tuple, out, attrs: tuple, req: tuple):
+    """Make the op's node: its edges, what its formulas need saved, and the output tensor(s)."""
+    node = _object_new(op.node_cls)
+    node._hooks = node._pre_hooks = node._tensor_pre_hooks = None
+    node._freed = False
+    node._nout = op.nout
+    node._attrs = attrs
+    node.next_functions = tuple([((x._grad_fn, x._output_nr) if x._grad_fn is not None else edge_of(x)) if r else _NO_EDGE
+                                 for x, r in zip(inputs, req)])
+    plan = op._save_plans.get(req) or op.save_plan(req)
+    keep = plan[0]
+    if plan[2]:
+        node._saved = tuple([x if k else None for x, k in zip(inputs, keep)])
+        node._vers = tuple([x._version[0] if k and isinstance(x, Tensor) else 0 for x, k in zip(inputs, keep)])
+    else:
+        node._saved = node._vers = _NONES[len(inputs)]
+    if type(out) is tuple:
+        ts = tuple(_new_tensor(d, True, node, k) for k, d in enumerate(out))
+        node._meta = tuple((d.shape, d.dtype) for d in out)
+        node._out = (out, ts[0]._version, 0) if plan[1] else None
+        return ts
+    t = _new_tensor(out, True, node, 0)
+    node._meta = ((out.shape, out.dtype),)
+    node._out = (out, t._version, 0) if plan[1] else None
+    return t
+
+
+_NO_EDGE = (None, 0)
+_NONES = [(None,) * k for k in range(16)]
+_object_new = object.__new__
 
 
 def apply(op: Op, inputs: tuple, arrays: tuple, attrs: tuple = ()):

@@ -26,6 +26,8 @@ def norm_dims(dim, ndim: int) -> tuple | None:
 
 def expand_back(g, shape: tuple, dims: tuple | None):
     """Gradient of a reduction: put the reduced dims back (size 1), then broadcast to ``shape``."""
+    if dims is None and type(g) is np.ndarray and g.size == 1 and len(shape) < 3 and reduced_size(shape, None) <= 4096:
+        return np.full(shape, g, g.dtype)  # small: a fresh array is cheaper than a broadcast view
     kshape = tuple(1 if dims is None or i in dims else s for i, s in enumerate(shape))
     return m.expand(m.reshape(g, kshape), shape)
 
@@ -38,15 +40,28 @@ def reduced_size(shape: tuple, dims: tuple | None) -> int:
     return n
 
 
-#                                       forward                                           ∂ℒ/∂x
-SUM = defop("SumBackward0",   lambda x, shape: x.sum(),                                 lambda g, shape: expand_back(g, shape, None),
+#                                 forward                                               ∂ℒ/∂x
+SUM = defop("SumBackward0",       lambda x, shape: np.add.reduce(x, axis=None),         lambda g, shape: expand_back(g, shape, None),
             text=("∂(Σx)/∂xᵢ = 1",))
-SUM_DIM = defop("SumBackward1", lambda x, dims, keepdim, shape: x.sum(axis=dims, keepdims=keepdim),
-                lambda g, dims, shape: expand_back(g, shape, dims), text=("∂(Σx)/∂xᵢ = 1",))
-MEAN = defop("MeanBackward0", lambda x, shape: x.mean(),
-             lambda g, shape: expand_back(g, shape, None) / reduced_size(shape, None), text=("∂(mean x)/∂xᵢ = 1/n",))
-MEAN_DIM = defop("MeanBackward1", lambda x, dims, keepdim, shape: x.mean(axis=dims, keepdims=keepdim),
-                 lambda g, dims, shape: expand_back(g, shape, dims) / reduced_size(shape, dims), text=("∂(mean x)/∂xᵢ = 1/n",))
+SUM_DIM = defop("SumBackward1",   lambda x, dims, keepdim, shape: np.add.reduce(x, axis=dims, keepdims=keepdim),
+                                                                                        lambda g, dims, shape: expand_back(g, shape, dims),
+                text=("∂(Σx)/∂xᵢ = 1",))
+MEAN = defop("MeanBackward0",     lambda x, shape: _mean(x, None, False),               lambda g, shape: mean_back(g, shape, None),
+             text=("∂(mean x)/∂xᵢ = 1/n",))
+MEAN_DIM = defop("MeanBackward1", lambda x, dims, keepdim, shape: _mean(x, dims, keepdim),
+                                                                                        lambda g, dims, shape: mean_back(g, shape, dims),
+                 text=("∂(mean x)/∂xᵢ = 1/n",))
+
+
+def mean_back(g, shape: tuple, dims: tuple | None):
+    return expand_back(g, shape, dims) / reduced_size(shape, dims)
+
+
+def _mean(x: np.ndarray, dims: tuple | None, keepdim: bool) -> np.ndarray:
+    n = reduced_size(x.shape, dims)
+    if x.dtype == np.float16:  # accumulate half precision in float32, as PyTorch does
+        return (np.add.reduce(x, axis=dims, keepdims=keepdim, dtype=np.float32) / n).astype(np.float16)
+    return np.asarray(np.add.reduce(x, axis=dims, keepdims=keepdim) / n, x.dtype)
 
 
 def _sum_dtype(x: Tensor, dtype) -> np.dtype | None:

@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import _dtype
 from .._tensor import Tensor, _new_tensor, _wrap_dim, check_device
+from ..autograd.grad_mode import STATE
 from . import apply, defop, m, math_fn, record
 from .elementwise import inplace
 
@@ -274,8 +275,26 @@ Tensor.T = property(lambda self: permute(self, tuple(range(self._data.ndim - 1, 
 Tensor.mT = property(lambda self: transpose(self, -2, -1), doc="The last two dims swapped.")
 Tensor.H = Tensor.T
 Tensor.mH = Tensor.mT
-Tensor.fill_ = lambda self, value: inplace(fill, self, value)
-Tensor.zero_ = lambda self: inplace(lambda x: apply(ZERO, (x,), (x._data,)), self)
+def fill_(self: Tensor, value) -> Tensor:
+    """Fill with ``value`` in place."""
+    if not (STATE.enabled and (self._rg or (isinstance(value, Tensor) and value._rg))):
+        self._data.fill(value.item() if isinstance(value, Tensor) else value)  # nothing to record
+        self._version[0] += 1
+        return self
+    return inplace(fill, self, value)
+
+
+def zero_(self: Tensor) -> Tensor:
+    """Fill with zeros in place."""
+    if not (STATE.enabled and self._rg):
+        self._data.fill(0)
+        self._version[0] += 1
+        return self
+    return inplace(lambda x: apply(ZERO, (x,), (x._data,)), self)
+
+
+Tensor.fill_ = fill_
+Tensor.zero_ = zero_
 Tensor.copy_ = copy_
 
 
