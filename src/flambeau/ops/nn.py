@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from .. import _dtype
+from .. import _dtype, _random
 from .._tensor import Tensor, _new_tensor, _wrap_dim
 from ..autograd.grad_mode import STATE
 from . import apply, defop, m, math_fn, record
@@ -334,20 +334,22 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     return apply(GLU, (input,), (d,), (dim, pre + (slice(0, n // 2),), pre + (slice(n // 2, n),), d.shape))
 
 
-def _keep_mask(shape: tuple, keep: float, npdtype) -> np.ndarray:
-    """Dropout's keep-mask: 1 with probability ``keep``, else 0 (the one place dropout draws random numbers)."""
-    return (np.random.random_sample(shape) < keep).astype(npdtype)
-
-
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    """Zero each element with probability ``p`` and scale the rest by ``1/(1-p)`` (identity unless ``training``)."""
+    """Zero each element with probability ``p`` and scale the rest by ``1/(1-p)`` (identity unless ``training``).
+
+    The mask is drawn as PyTorch draws it (``bernoulli_(1 - p)`` from the global generator), so seeded runs match.
+    """
     if p < 0.0 or p > 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0.0:
-        return input
     d = input._data
-    mask = np.zeros(d.shape, d.dtype) if p == 1.0 else _keep_mask(d.shape, 1.0 - p, d.dtype) * np.asarray(1.0 / (1.0 - p), d.dtype)
-    scale = _new_tensor(mask, False, None, 0)
+    if not training or p == 0.0 or d.size == 0:
+        return input
+    if p == 1.0:
+        noise = np.zeros(d.shape, d.dtype)
+    else:
+        noise = _random.bernoulli_(_new_tensor(np.empty(d.shape, d.dtype), False, None, 0), 1.0 - p)._data
+        noise /= np.asarray(1.0 - p, d.dtype)
+    scale = _new_tensor(noise, False, None, 0)
     return input.mul_(scale) if inplace else input * scale
 
 
