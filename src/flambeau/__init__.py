@@ -27,6 +27,7 @@ from .autograd.grad_mode import *
 from .ops.creation import *
 from .ops.elementwise import *
 from .ops.indexing import *
+from .ops.join import *
 from .ops.linalg import *
 from .ops.reduce import *
 from .ops.shape import *
@@ -34,3 +35,6 @@ from .ops.shape import *
 for _name in random.TENSOR_METHODS:  # uniform_, normal_, bernoulli_ ... as Tensor methods
     setattr(Tensor, _name, getattr(random, _name))
 del _name
+
+# isort: split
+from . import linalg

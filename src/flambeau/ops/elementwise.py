@@ -343,6 +343,9 @@ def inplace(fn, self: Tensor, *args, **kwargs) -> Tensor:
         return inplace_on_view(fn, self, *args, **kwargs)
     r = fn(self, *args, **kwargs)
     write_into(self, r)
+    if self.__dict__.get("_views"):
+        from .shape import refresh_views  # views of self now derive from its new history
+        refresh_views(self)
     return self
 
 

@@ -1,39 +1,110 @@
-"""Linear algebra: matmul with all of its shape rules, and its 2-D and 1-D special cases.
+"""Linear algebra: products (matmul with all of its shape rules, einsum), matrix structure (diagonals,
+triangles, trace) and the ``flambeau.linalg`` decompositions, each with its derivative.
 
-Gradients are matmuls themselves (``g @ bᵀ``, ``aᵀ @ g``), computed only for inputs that need
-them: a constant weight matrix costs no extra matmul.
+Gradients are matrix expressions written once with ``@``, ``.mT`` and the helpers below, so they run
+on arrays (plain backward) and on Tensors (double backward). Spectral gradients (``eigh``, ``svd``)
+assume distinct eigen/singular values, ``det``/``inv``/``solve`` an invertible matrix, as PyTorch's.
+
+``matmul`` is not one op: as in PyTorch it dispatches to ``dot``/``mv``/``mm``/``bmm`` and views, so
+its ``grad_fn`` is the one PyTorch shows for each shape case.
 """
 
 from __future__ import annotations
 
+import string
+from collections import namedtuple
+
 import numpy as np
 
-from .._tensor import Tensor
-from . import apply, defop, math_fn, record
-from .elementwise import arrays2
+from .. import _dtype
+from .._tensor import Tensor, _new_tensor, _wrap_dim
+from ..autograd.grad_mode import STATE
+from . import apply, defop, m, math_fn, record
+from .elementwise import arrays2, broadcast_error, inplace
+from .shape import UNSAFE_VIEW, view_op
 
-__all__ = ["matmul", "mm", "dot", "mv", "bmm", "outer"]
+__all__ = ["matmul", "mm", "dot", "vdot", "inner", "mv", "bmm", "outer", "ger", "addmm", "addmv", "addr", "baddbmm", "addbmm",
+           "einsum", "tensordot", "trace", "diag", "diagflat", "diag_embed", "diagonal", "tril", "triu", "kron", "det", "logdet",
+           "slogdet", "inverse", "cholesky", "cholesky_inverse", "cholesky_solve", "qr", "svd", "pinverse", "matrix_power", "matrix_exp",
+           "cross"]
 
+class LinAlgError(RuntimeError):
+    """A matrix the decomposition cannot handle (singular, not positive-definite): ``flambeau.linalg.LinAlgError``."""
+
+
+slogdet_result = namedtuple("slogdet", ["sign", "logabsdet"])
+eigh_result = namedtuple("eigh", ["eigenvalues", "eigenvectors"])
+svd_result = namedtuple("svd", ["U", "S", "Vh"])
+svd_uv_result = namedtuple("svd", ["U", "S", "V"])
+qr_result = namedtuple("qr", ["Q", "R"])
+inv_ex_result = namedtuple("inv_ex", ["inverse", "info"])
+cholesky_ex_result = namedtuple("cholesky_ex", ["L", "info"])
+solve_ex_result = namedtuple("solve_ex", ["result", "info"])
+
+
+# ---- helpers formulas use (arrays or Tensors) ---------------------------------------------------
+
+def _const(like, array: np.ndarray):
+    """A constant next to ``like``: the array itself, or a Tensor without history when ``like`` is a Tensor."""
+    return _new_tensor(array, False, None, 0) if isinstance(like, Tensor) else array
+
+
+def _eye(like, n: int, m: int | None = None):
+    """The identity (``n × m``) in ``like``'s dtype, as a constant next to ``like``."""
+    return _const(like, np.eye(n, m, dtype=(like._data if isinstance(like, Tensor) else like).dtype))
+
+
+def _col(v):
+    """``v[..., :, None]``."""
+    return m.reshape(v, tuple(v.shape) + (1,))
+
+
+def _row(v):
+    """``v[..., None, :]``."""
+    return m.reshape(v, tuple(v.shape[:-1]) + (1, v.shape[-1]))
+
+
+def _scale(x, c):
+    return x if c == 1 else x * c
+
+
+# ---- products -----------------------------------------------------------------------------------
 #                                forward            ∂ℒ/∂a                                ∂ℒ/∂b
 MM = defop("MmBackward0",        lambda a, b: a @ b, lambda g, b: g @ b.mT,               lambda g, a: a.mT @ g,
            text=("∂(A·B)/∂A = g·Bᵀ", "∂(A·B)/∂B = Aᵀ·g"))
 BMM = defop("BmmBackward0",      lambda a, b: a @ b, lambda g, b: g @ b.mT,               lambda g, a: a.mT @ g,
             text=("∂(A·B)/∂A = g·Bᵀ", "∂(A·B)/∂B = Aᵀ·g"))
-MATMUL = defop("MatmulBackward0", lambda a, b: a @ b, lambda g, b: g @ b.mT, lambda g, a: a.mT @ g,
-               text=("∂(A·B)/∂A = g·Bᵀ", "∂(A·B)/∂B = Aᵀ·g"))
-DOT = defop("DotBackward0",      lambda a, b: np.dot(a, b), lambda g, b: g * b,                  lambda g, a: g * a,
+DOT = defop("DotBackward0",      lambda a, b: np.dot(a, b), lambda g, b: g * b,           lambda g, a: g * a,
             text=("∂(a·b)/∂a = b", "∂(a·b)/∂b = a"))
-MV = defop("MvBackward0",        lambda a, b: a @ b, lambda g, b: m_outer(g, b),         lambda g, a: a.mT @ g,
+MV = defop("MvBackward0",        lambda a, b: a @ b, lambda g, b: m.outer(g, b),          lambda g, a: a.mT @ g,
            text=("∂(A·v)/∂A = g·vᵀ", "∂(A·v)/∂v = Aᵀ·g"))
-OUTER = defop("OuterBackward0",  lambda a, b: np.outer(a, b), lambda g, b: g @ b,                  lambda g, a: a @ g,
-              text=("∂(a⊗b)/∂a = g·b", "∂(a⊗b)/∂b = gᵀ·a"))
+VDOT = defop("VdotBackward0",    lambda a, b: np.dot(a, b), lambda g, b: g * b,           lambda g, a: g * a,
+             text=("∂(a·b)/∂a = b", "∂(a·b)/∂b = a"))
 
 
-def m_outer(a, b):
-    return outer(a, b) if isinstance(a, Tensor) else np.outer(a, b)
+def _addmm_like(name: str, reduce_batch: bool = False):
+    """``β·X + α·A·B`` (``addmm``, ``baddbmm``; ``addbmm`` sums the batch of products): gradients as mm's, scaled."""
+    return defop(name, lambda x, a, b, beta, alpha: _plus_scaled(x, (a @ b).sum(0) if reduce_batch else a @ b, beta, alpha),
+                 lambda g, beta: _scale(g, beta), lambda g, b, alpha: _scale(g @ b.mT, alpha), lambda g, a, alpha: _scale(a.mT @ g, alpha),
+                 text=("∂(βX + αA·B)/∂X = β", "∂/∂A = α·g·Bᵀ", "∂/∂B = α·Aᵀ·g"))
 
 
-math_fn("outer", np.outer)
+ADDMM, BADDBMM, ADDBMM = _addmm_like("AddmmBackward0"), _addmm_like("BaddbmmBackward0"), _addmm_like("AddbmmBackward0", True)
+ADDMV = defop("AddmvBackward0",  lambda x, a, b, beta, alpha: _plus_scaled(x, a @ b, beta, alpha),
+              lambda g, beta: _scale(g, beta), lambda g, b, alpha: _scale(m.outer(g, b), alpha), lambda g, a, alpha: _scale(a.mT @ g, alpha),
+              text=("∂(βx + αA·v)/∂x = β", "∂/∂A = α·g·vᵀ", "∂/∂v = α·Aᵀ·g"))
+ADDR = defop("AddrBackward0",    lambda x, a, b, beta, alpha: _plus_scaled(x, np.outer(a, b), beta, alpha),
+             lambda g, beta: _scale(g, beta), lambda g, b, alpha: _scale(g @ b, alpha), lambda g, a, alpha: _scale(g.mT @ a, alpha),
+             text=("∂(βX + αu⊗v)/∂X = β", "∂/∂u = α·g·v", "∂/∂v = α·gᵀ·u"))
+SQUEEZE4 = defop("SqueezeBackward4", lambda x, shape: x, lambda g, shape: m.reshape(g, shape), text=("reshape back",))
+
+
+def _plus_scaled(x, p, beta, alpha):
+    p = _scale(p, alpha)
+    return p if beta == 0 else p + _scale(x, beta)
+
+
+math_fn("outer", np.outer, lambda a, b: outer(a, b))
 
 
 def _mat_error(a: np.ndarray, b: np.ndarray) -> RuntimeError:
@@ -41,7 +112,12 @@ def _mat_error(a: np.ndarray, b: np.ndarray) -> RuntimeError:
 
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
-    """Matrix product of two 2-D tensors."""
+    """Matrix product of two 2-D tensors.
+
+    >>> import flambeau as torch
+    >>> torch.mm(torch.ones(2, 3), torch.ones(3, 4)).shape
+    flambeau.Size([2, 4])
+    """
     a, b = arrays2(input, mat2)
     if a.ndim != 2 or b.ndim != 2:
         raise RuntimeError(f"{'self' if a.ndim != 2 else 'mat2'} must be a matrix")
@@ -51,7 +127,12 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
 
 
 def dot(input: Tensor, tensor: Tensor) -> Tensor:
-    """Inner product of two 1-D tensors."""
+    """Inner product of two 1-D tensors.
+
+    >>> import flambeau as torch
+    >>> torch.dot(torch.tensor([1., 2.]), torch.tensor([3., 4.])).item()
+    11.0
+    """
     a, b = arrays2(input, tensor)
     if a.ndim != 1 or b.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
@@ -62,7 +143,12 @@ def dot(input: Tensor, tensor: Tensor) -> Tensor:
 
 
 def mv(input: Tensor, vec: Tensor) -> Tensor:
-    """Matrix-vector product."""
+    """Matrix-vector product.
+
+    >>> import flambeau as torch
+    >>> torch.mv(torch.ones(2, 3), torch.ones(3)).tolist()
+    [3.0, 3.0]
+    """
     a, b = arrays2(input, vec)
     if a.ndim != 2 or b.ndim != 1 or a.shape[1] != b.shape[0]:
         raise RuntimeError(f"size mismatch, got input ({a.shape[0] if a.ndim else 0}), mat ({'x'.join(map(str, a.shape))}), "
@@ -71,7 +157,12 @@ def mv(input: Tensor, vec: Tensor) -> Tensor:
 
 
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
-    """Batched matrix product of two 3-D tensors with the same batch size."""
+    """Batched matrix product of two 3-D tensors with the same batch size.
+
+    >>> import flambeau as torch
+    >>> torch.bmm(torch.ones(5, 2, 3), torch.ones(5, 3, 4)).shape
+    flambeau.Size([5, 2, 4])
+    """
     a, b = arrays2(input, mat2)
     if a.ndim != 3 or b.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor" if a.ndim != 3 else "batch2 must be a 3D tensor")
@@ -82,45 +173,1214 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
 
 
 def outer(input: Tensor, vec2: Tensor) -> Tensor:
-    """Outer product of two 1-D tensors."""
-    a, b = arrays2(input, vec2)
-    return apply(OUTER, (input, vec2), (a, b))
+    """Outer product of two 1-D tensors (a broadcast product, as in PyTorch: its node is ``MulBackward0``).
+
+    >>> import flambeau as torch
+    >>> torch.outer(torch.tensor([1., 2.]), torch.tensor([1., 10.])).tolist()
+    [[1.0, 10.0], [2.0, 20.0]]
+    """
+    if input._data.ndim != 1 or vec2._data.ndim != 1:
+        raise RuntimeError(f"outer: Expected 1-D argument self, but got {input._data.ndim}-D" if input._data.ndim != 1 else
+                           f"outer: Expected 1-D argument vec2, but got {vec2._data.ndim}-D")
+    return input.reshape(-1, 1) * vec2
+
+
+ger = outer
+
+
+def _add_product(op, name: str, input: Tensor, a: Tensor, b: Tensor, out_shape: tuple, beta, alpha) -> Tensor:
+    ad, bd = arrays2(a, b)
+    x = input._data.astype(ad.dtype, copy=False)
+    try:
+        np.broadcast_shapes(x.shape, out_shape)
+    except ValueError:
+        raise RuntimeError(f"{name}: The expanded size of the tensor ({out_shape[-1]}) must match the existing size ({x.shape[-1]}) at "
+                           f"non-singleton dimension {len(out_shape) - 1}.  Target sizes: {list(out_shape)}.  Tensor sizes: "
+                           f"{list(x.shape)}") from None
+    return apply(op, (input, a, b), (x, ad, bd), (beta, alpha))
+
+
+def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * (mat1 @ mat2)``, ``input`` broadcasting to the product's shape.
+
+    >>> import flambeau as torch
+    >>> torch.addmm(torch.ones(2, 2), torch.ones(2, 3), torch.ones(3, 2), beta=0.5).tolist()
+    [[3.5, 3.5], [3.5, 3.5]]
+    """
+    a, b = mat1._data, mat2._data
+    if a.ndim != 2 or b.ndim != 2:
+        raise RuntimeError(f"{'mat1' if a.ndim != 2 else 'mat2'} must be a matrix, got {a.ndim if a.ndim != 2 else b.ndim}-D tensor")
+    if a.shape[1] != b.shape[0]:
+        raise _mat_error(a, b)
+    return _add_product(ADDMM, "addmm", input, mat1, mat2, (a.shape[0], b.shape[1]), beta, alpha)
+
+
+def _batches(a: np.ndarray, b: np.ndarray) -> None:
+    if a.ndim != 3 or b.ndim != 3:
+        raise RuntimeError("batch1 must be a 3D tensor" if a.ndim != 3 else "batch2 must be a 3D tensor")
+    if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{a.shape[0]}, {a.shape[2]}] but got: "
+                           f"[{b.shape[0]}, {b.shape[1]}].")
+
+
+def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * (batch1 @ batch2)`` for batches of matrices.
+
+    >>> import flambeau as torch
+    >>> torch.baddbmm(torch.zeros(2, 1, 1), torch.ones(2, 1, 3), torch.ones(2, 3, 1)).tolist()
+    [[[3.0]], [[3.0]]]
+    """
+    a, b = batch1._data, batch2._data
+    _batches(a, b)
+    return _add_product(BADDBMM, "baddbmm", input, batch1, batch2, (a.shape[0], a.shape[1], b.shape[2]), beta, alpha)
+
+
+def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * Σ_b batch1[b] @ batch2[b]``.
+
+    >>> import flambeau as torch
+    >>> torch.addbmm(torch.zeros(1, 1), torch.ones(2, 1, 3), torch.ones(2, 3, 1)).tolist()
+    [[6.0]]
+    """
+    a, b = batch1._data, batch2._data
+    _batches(a, b)
+    return _add_product(ADDBMM, "addbmm", input, batch1, batch2, (a.shape[1], b.shape[2]), beta, alpha)
+
+
+def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * (mat @ vec)``.
+
+    >>> import flambeau as torch
+    >>> torch.addmv(torch.ones(2), torch.ones(2, 3), torch.ones(3)).tolist()
+    [4.0, 4.0]
+    """
+    a, b = mat._data, vec._data
+    if a.ndim != 2 or b.ndim != 1 or a.shape[1] != b.shape[0]:
+        raise RuntimeError(f"size mismatch, got input ({input._data.shape[0] if input._data.ndim else 1}), mat "
+                           f"({'x'.join(map(str, a.shape))}), vec ({b.shape[0] if b.ndim else 0})")
+    return _add_product(ADDMV, "addmv", input, mat, vec, (a.shape[0],), beta, alpha)
+
+
+def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * outer(vec1, vec2)``.
+
+    >>> import flambeau as torch
+    >>> torch.addr(torch.zeros(2, 2), torch.tensor([1., 2.]), torch.tensor([1., 3.])).tolist()
+    [[1.0, 3.0], [2.0, 6.0]]
+    """
+    a, b = vec1._data, vec2._data
+    if a.ndim != 1 or b.ndim != 1:
+        raise RuntimeError(f"addr: Expected 1-D argument vec{1 if a.ndim != 1 else 2}, but got {a.ndim if a.ndim != 1 else b.ndim}-D")
+    return _add_product(ADDR, "addr", input, vec1, vec2, (a.shape[0], b.shape[0]), beta, alpha)
+
+
+def vdot(input: Tensor, other: Tensor) -> Tensor:
+    """Inner product of two 1-D tensors (conjugating the first for complex; flambeau is real).
+
+    >>> import flambeau as torch
+    >>> torch.vdot(torch.tensor([1., 2.]), torch.tensor([3., 4.])).item()
+    11.0
+    """
+    a, b = arrays2(input, other)
+    if a.ndim != 1 or b.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
+    if a.shape != b.shape:
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{a.shape[0]}] and src [{b.shape[0]}] to have the same number "
+                           f"of elements, but got {a.shape[0]} and {b.shape[0]} elements respectively")
+    return apply(VDOT, (input, other), (a, b))
+
+
+def inner(input: Tensor, other: Tensor) -> Tensor:
+    """Sum of products over the last dims of both (a product with a scalar).
+
+    >>> import flambeau as torch
+    >>> torch.inner(torch.ones(2, 3), torch.ones(4, 3)).shape
+    flambeau.Size([2, 4])
+    """
+    if input._data.ndim == 0 or other._data.ndim == 0:
+        return input * other
+    if input._data.shape[-1] != other._data.shape[-1]:
+        raise RuntimeError(f"inner() the last dimension must match on both input tensors but got shapes {list(input._data.shape)} and "
+                           f"{list(other._data.shape)}")
+    return tensordot(input, other, dims=([-1], [-1]))
+
+
+def linalg_multi_dot(tensors) -> Tensor:
+    """The product of a chain of matrices (the first may be a row vector, the last a column vector).
+
+    >>> import flambeau as torch
+    >>> torch.linalg.multi_dot([torch.ones(2, 3), torch.ones(3, 4), torch.ones(4)]).tolist()
+    [12.0, 12.0]
+    """
+    tensors = list(tensors)
+    if len(tensors) < 2:
+        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {len(tensors)}")
+    first, last = tensors[0]._data.ndim, tensors[-1]._data.ndim
+    shape = (tensors[0]._data.shape[:-1] if first == 2 else ()) + (tensors[-1]._data.shape[-1:] if last == 2 else ())
+    if first == 1:
+        tensors[0] = tensors[0].unsqueeze(0)
+    if last == 1:
+        tensors[-1] = tensors[-1].unsqueeze(-1)
+    out = tensors[0]
+    for t in tensors[1:]:
+        out = mm(out, t)
+    return out.reshape(shape)
+
+
+def linalg_vecdot(x: Tensor, y: Tensor, *, dim: int = -1, out=None) -> Tensor:
+    """``(x * y).sum(dim)``: dot products of vectors along ``dim``, broadcasting the rest.
+
+    >>> import flambeau as torch
+    >>> torch.linalg.vecdot(torch.ones(2, 3), torch.ones(3)).tolist()
+    [3.0, 3.0]
+    """
+    if x._data.ndim == 1 and y._data.ndim == 1:
+        return vdot(x, y)
+    return (x * y).sum(dim)
+
+
+def _unsafe_view(t: Tensor, shape: tuple) -> Tensor:
+    """``t`` reshaped into a new tensor that is not a view (PyTorch's ``_unsafe_view``)."""
+    d = t._data
+    return record(UNSAFE_VIEW, (t,), d.reshape(shape), (d.shape,))
+
+
+def _needs_grad(t: Tensor) -> bool:
+    return STATE.enabled and t._rg
+
+
+def _folds(big: Tensor, small: Tensor, first_is_matrix: bool) -> bool:
+    """Whether ``big`` (≥3-D) @ ``small`` (≤2-D) runs as one mm/mv on ``big`` seen as a matrix (PyTorch's choice)."""
+    if _needs_grad(small):
+        return True
+    if first_is_matrix:
+        return False
+    d = big._data
+    try:
+        np.reshape(d, (-1, d.shape[-1]), copy=False)
+    except ValueError:
+        return False
+    return True
+
+
+def _fold(big: Tensor, small: Tensor) -> Tensor:
+    """``big @ small`` with ``big`` ≥3-D and ``small`` 1-D or 2-D: one mm/mv on ``big`` flattened to a matrix."""
+    shape = big._data.shape
+    flat = big.reshape(-1, shape[-1])
+    if small._data.ndim == 1:
+        return _unsafe_view(mv(flat, small), shape[:-1])
+    return _unsafe_view(mm(flat, small), shape[:-1] + (small._data.shape[-1],))
+
+
+def _batched(a: Tensor, b: Tensor) -> Tensor:
+    """``a @ b`` through one bmm over the broadcast batch dims."""
+    da, db = a._data.ndim, b._data.ndim
+    a2 = a.unsqueeze(0) if da == 1 else a
+    b2 = b.unsqueeze(-1) if db == 1 else b
+    sa, sb = a2._data.shape, b2._data.shape
+    try:
+        batch = np.broadcast_shapes(sa[:-2], sb[:-2])
+    except ValueError:
+        raise broadcast_error(sa[:-2], sb[:-2]) from None
+    n = int(np.prod(batch))
+    ae = a2.expand(batch + sa[-2:]).reshape(n, *sa[-2:])
+    be = b2.expand(batch + sb[-2:]).reshape(n, *sb[-2:])
+    out = batch + ((sa[-2],) if da > 1 else ()) + ((sb[-1],) if db > 1 else ())
+    return _unsafe_view(bmm(ae, be), out)
 
 
 def matmul(input: Tensor, other: Tensor) -> Tensor:
-    """Matrix product with NumPy's (and PyTorch's) rules: 1-D·1-D is a dot, 1-D operands gain and lose a dim,
-    batch dims broadcast.
+    """Matrix product with PyTorch's rules: 1-D·1-D is a dot, a 1-D operand gains and loses a dim, batch dims broadcast.
 
     >>> import flambeau as torch
     >>> (torch.ones(2, 3) @ torch.ones(3)).shape
     flambeau.Size([2])
+    >>> torch.matmul(torch.ones(5, 2, 3), torch.ones(3, 4)).shape
+    flambeau.Size([5, 2, 4])
     """
-    a, b = input._data, other._data
-    if a.ndim == 0 or b.ndim == 0:
-        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {a.ndim}D and {b.ndim}D")
-    if a.ndim == 1 and b.ndim == 1:
-        return dot(input, other)
-    if a.ndim == 2 and b.ndim == 2:
-        return mm(input, other)
-    if a.ndim == 2 and b.ndim == 1:
-        return mv(input, other)
-    if a.ndim == 1:
-        return matmul(input.unsqueeze(0), other).squeeze(-2)
-    if b.ndim == 1:
-        return matmul(input, other.unsqueeze(-1)).squeeze(-1)
-    a, b = arrays2(input, other)
-    try:
-        out = np.matmul(a, b)
-    except ValueError:
-        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{a.shape[-3] if a.ndim > 2 else 1}, "
-                           f"{a.shape[-1]}] but got: [{b.shape[-3] if b.ndim > 2 else 1}, {b.shape[-2]}].") from None
-    return record(MATMUL, (input, other), out)
+    da, db = input._data.ndim, other._data.ndim
+    if da == 0 or db == 0:
+        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {da}D and {db}D")
+    if da <= 2 and db <= 2:
+        if da == 1:
+            return dot(input, other) if db == 1 else _squeeze_first(mm(input.unsqueeze(0), other))
+        return mv(input, other) if db == 1 else mm(input, other)
+    a, b = input, other
+    if da >= 3 and db >= 3:  # a batch of ones that needs grad is folded as a matrix (no expanded copy in backward)
+        if _needs_grad(a) and all(s == 1 for s in a._data.shape[:-2]):
+            a = a.squeeze(tuple(range(da - 2)))
+        elif _needs_grad(b) and all(s == 1 for s in b._data.shape[:-2]):
+            b = b.squeeze(tuple(range(db - 2)))
+    da, db = a._data.ndim, b._data.ndim
+    if db <= 2 and _folds(a, b, False):
+        return _fold(a, b)
+    if da <= 2 and _folds(b.mT, a, da == 2):
+        if da == 1:
+            return _fold(b.mT, a)
+        return _fold(b.mT, a.mT).mT.contiguous()
+    return _batched(a, b)
 
+
+def _squeeze_first(t: Tensor) -> Tensor:
+    d = t._data
+    return record(SQUEEZE4, (t,), d.reshape(d.shape[1:]), (d.shape,))
+
+
+# ---- einsum and tensordot: pairwise contractions, each an op whose gradient is an einsum ----------
+
+def _einsum_grad(g, eq: str, k: int, ops: tuple, shapes: tuple):
+    """∂ℒ/∂(operand k) of ``einsum(eq, *ops)``: an einsum of ``g`` with the other operands.
+
+    A letter repeated in operand k (a diagonal) gets a fresh letter tied to it by an identity matrix;
+    a letter only operand k has (summed away) comes back through a vector of ones.
+    """
+    ins, out = eq.split("->")
+    subs = ins.split(",")
+    terms = [out] + [s for i, s in enumerate(subs) if i != k]
+    args = [g] + [x for i, x in enumerate(ops) if i != k]
+    seen = set("".join(terms))
+    free = iter(sorted(set(string.ascii_letters) - set(eq)))
+    dt = (g._data if isinstance(g, Tensor) else g).dtype
+    target = []
+    for letter, n in zip(subs[k], shapes[k]):
+        if letter in target:
+            fresh = next(free)
+            terms.append(letter + fresh)
+            args.append(_eye(g, n))
+            letter = fresh
+        elif letter not in seen:
+            terms.append(letter)
+            args.append(_const(g, np.ones(n, dtype=dt)))
+        seen.add(letter)
+        target.append(letter)
+    equation = f"{','.join(terms)}->{''.join(target)}"
+    if isinstance(g, Tensor):
+        return einsum(equation, *args)
+    return np.einsum(equation, *args, optimize=len(args) > 2)
+
+
+def _einsum1(name: str):
+    return defop(name, lambda x, eq, shapes: np.einsum(eq, x),
+                 lambda g, eq, shapes: _einsum_grad(g, eq, 0, (None,), shapes), text=("an einsum of g",))
+
+
+def _einsum2(name: str):
+    return defop(name, lambda a, b, eq, shapes: np.einsum(eq, a, b, optimize=True),
+                 lambda g, b, eq, shapes: _einsum_grad(g, eq, 0, (None, b), shapes),
+                 lambda g, a, eq, shapes: _einsum_grad(g, eq, 1, (a, None), shapes), text=("an einsum of g and b", "an einsum of g and a"))
+
+
+# PyTorch's einsum is built from views, sums, products and bmm: its grad_fn is the last of them
+EINSUM_PERMUTE, EINSUM_SUM = _einsum1("PermuteBackward0"), _einsum1("SumBackward1")
+EINSUM_MUL, EINSUM_BMM = _einsum2("MulBackward0"), _einsum2("ViewBackward0")
+
+
+def _parse(equation: str, shapes: list) -> tuple:
+    """Explicit subscripts (ellipses spelled out as letters) and the output subscript of an einsum equation."""
+    lhs, arrow, rhs = equation.replace(" ", "").partition("->")
+    ins = lhs.split(",")
+    if len(ins) != len(shapes):
+        raise RuntimeError(f"einsum(): {'more' if len(shapes) > len(ins) else 'fewer'} operands were provided than specified in the equation")
+    pool = sorted(set(string.ascii_letters) - set(equation))
+    n_ell = max([len(sh) - len(s) + 3 for s, sh in zip(ins, shapes) if "..." in s], default=0)
+    ell = "".join(pool[:n_ell])
+    subs = []
+    for i, (s, sh) in enumerate(zip(ins, shapes)):
+        if "..." in s:
+            s = s.replace("...", ell[n_ell - (len(sh) - len(s) + 3):])
+        if len(s) != len(sh):
+            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({len(s)}) does not match the number of dimensions "
+                               f"({len(sh)}) for operand {i}{'' if '...' in ins[i] else ' and no ellipsis was given'}")
+        subs.append(s)
+    if arrow:
+        out = rhs.replace("...", ell)
+    else:
+        explicit = "".join(s.replace("...", "") for s in ins)
+        out = ell + "".join(sorted(c for c in set(explicit) if explicit.count(c) == 1))
+    sizes: dict = {}
+    for i, (s, sh) in enumerate(zip(subs, shapes)):
+        for c, n in zip(s, sh):
+            if sizes.get(c, n) not in (n, 1) and n != 1:
+                raise RuntimeError(f"einsum(): subscript {c} has size {n} for operand {i} which does not broadcast with previously seen "
+                                   f"size {sizes[c]}")
+            sizes[c] = max(sizes.get(c, 1), n)
+    return subs, out
+
+
+def _contract(x: Tensor, y: Tensor, sx: str, sy: str, keep: str) -> Tensor:
+    a, b = arrays2(x, y)
+    op = EINSUM_BMM if set(sx + sy) - set(keep) else EINSUM_MUL
+    return apply(op, (x, y), (a, b), (f"{sx},{sy}->{keep}", (a.shape, b.shape)))
+
+
+def einsum(equation: str, *operands) -> Tensor:
+    """Einstein summation: ``einsum("ij,jk->ik", a, b)`` is ``a @ b``; ellipses and implicit outputs as in PyTorch.
+
+    Several operands are contracted pairwise (in NumPy's greedy order), each pair one differentiable op.
+
+    >>> import flambeau as torch
+    >>> torch.einsum("ii->", torch.eye(3)).item()
+    3.0
+    """
+    if len(operands) == 1 and isinstance(operands[0], list | tuple):
+        operands = tuple(operands[0])
+    ops = list(operands)
+    subs, out = _parse(equation, [x._data.shape for x in ops])
+    if len(ops) > 2:
+        explicit = f"{','.join(subs)}->{out}"
+        path = np.einsum_path(explicit, *[x._data for x in ops], optimize="greedy")[0][1:]
+    else:
+        path = [(0, 1)] if len(ops) == 2 else []
+    for group in path:
+        picked = sorted(group, reverse=True)
+        xs = [ops.pop(i) for i in picked][::-1]
+        ss = [subs.pop(i) for i in picked][::-1]
+        x, s = xs[0], ss[0]
+        for k in range(1, len(xs)):
+            rest = "".join(ss[k + 1:] + subs)
+            keep = "".join(dict.fromkeys(c for c in s + ss[k] if c in set(out + rest))) if rest else out
+            x, s = _contract(x, xs[k], s, ss[k], keep), keep
+        ops.append(x)
+        subs.append(s)
+    x, s = ops[0], subs[0]
+    if s == out and len(operands) > 1:
+        return x
+    op = EINSUM_SUM if set(s) - set(out) else EINSUM_PERMUTE
+    return apply(op, (x,), (x._data,), (f"{s}->{out}", (x._data.shape,)))
+
+
+def tensordot(a: Tensor, b: Tensor, dims=2, out=None) -> Tensor:
+    """Sum of products over ``dims``: the last ``dims`` dims of ``a`` with the first of ``b``, or two lists of dims.
+
+    >>> import flambeau as torch
+    >>> torch.tensordot(torch.ones(2, 3, 4), torch.ones(3, 4, 5)).shape
+    flambeau.Size([2, 5])
+    """
+    na, nb = a._data.ndim, b._data.ndim
+    if isinstance(dims, Tensor):
+        dims = dims.tolist()
+    if isinstance(dims, int):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        da, db = list(range(-dims, 0)), list(range(dims))
+    else:
+        da, db = ([d] if isinstance(d, int) else list(d) for d in dims)
+    if len(da) != len(db):
+        raise RuntimeError(f"both dimension lists should have same length, but got {len(da)} and {len(db)}")
+    letters = string.ascii_letters
+    sa, sb = list(letters[:na]), list(letters[na:na + nb])
+    for x, y in zip(da, db):
+        if a._data.shape[x] != b._data.shape[y]:
+            raise RuntimeError(f"contracted dimensions need to match, but first has size {a._data.shape[x]} in dim {x} and second has "
+                               f"size {b._data.shape[y]} in dim {y}")
+        sb[_wrap_dim(y, nb)] = sa[_wrap_dim(x, na)]
+    summed = set(sa) & set(sb)
+    out_s = [c for c in sa if c not in summed] + [c for c in sb if c not in summed]
+    result = einsum(f"{''.join(sa)},{''.join(sb)}->{''.join(out_s)}", a, b)
+    return result if summed else result.reshape(result._data.shape)  # PyTorch's tensordot always ends in a view
+
+
+# ---- diagonals, triangles, trace, kron ----------------------------------------------------------
+
+def _diag_view(x: np.ndarray, offset: int, d1: int, d2: int) -> np.ndarray:
+    """A writable view of the ``offset`` diagonal of dims ``d1``, ``d2``, as the last dim (PyTorch's layout)."""
+    x = np.moveaxis(x, (d1, d2), (-2, -1))
+    x = x[..., :, offset:] if offset >= 0 else x[..., -offset:, :]
+    n = max(min(x.shape[-2], x.shape[-1]), 0)
+    return np.lib.stride_tricks.as_strided(x, x.shape[:-2] + (n,), x.strides[:-2] + (x.strides[-2] + x.strides[-1],))
+
+
+def _diag_scatter(x: np.ndarray, offset: int, d1: int, d2: int, shape: tuple) -> np.ndarray:
+    """Zeros of ``shape`` with ``x`` on the ``offset`` diagonal of dims ``d1``, ``d2``."""
+    z = np.zeros(shape, x.dtype)
+    _diag_view(z, offset, d1, d2)[...] = x
+    return z
+
+
+def _diagonal_any(g, offset, d1, d2):
+    return diagonal(g, offset, d1, d2) if isinstance(g, Tensor) else _diag_view(g, offset, d1, d2)
+
+
+def _scatter_any(g, offset, d1, d2, shape):
+    if isinstance(g, Tensor):
+        return record(DIAG_SCATTER, (g,), _diag_scatter(g._data, offset, d1, d2, shape), (offset, d1, d2, shape))
+    return _diag_scatter(g, offset, d1, d2, shape)
+
+
+def _diag_taker(name: str, copy: bool):
+    return defop(name, lambda x, offset, d1, d2, shape: _diag_view(x, offset, d1, d2).copy() if copy else _diag_view(x, offset, d1, d2),
+                 lambda g, offset, d1, d2, shape: _scatter_any(g, offset, d1, d2, shape), text=("g back on the diagonal",))
+
+
+def _diag_putter(name: str):
+    return defop(name, lambda x, offset, d1, d2, shape: _diag_scatter(x, offset, d1, d2, shape),
+                 lambda g, offset, d1, d2: _diagonal_any(g, offset, d1, d2), text=("the diagonal of g",))
+
+
+DIAGONAL, DIAG_COPY = _diag_taker("DiagonalBackward0", False), _diag_taker("DiagonalBackward0_copy", True)
+DIAG_EMBED, DIAG_SCATTER = _diag_putter("DiagEmbedBackward0"), _diag_putter("DiagonalBackwardBackward0")
+TRIL = defop("TrilBackward0",   lambda x, diagonal: np.tril(x, diagonal), lambda g, diagonal: m.tril(g, diagonal), text=("tril of g",))
+TRIU = defop("TriuBackward0",   lambda x, diagonal: np.triu(x, diagonal), lambda g, diagonal: m.triu(g, diagonal), text=("triu of g",))
+TRACE = defop("TraceBackward0", lambda x, shape: np.trace(x), lambda g, shape: g * _eye(g, *shape), text=("∂tr(X)/∂X = I",))
+
+math_fn("tril", np.tril)
+math_fn("triu", np.triu)
+
+
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """The ``offset`` diagonal of dims ``dim1``, ``dim2`` as the last dim: a view, as in PyTorch.
+
+    >>> import flambeau as torch
+    >>> torch.diagonal(torch.arange(9.).reshape(3, 3), 1).tolist()
+    [1.0, 5.0]
+    """
+    d = input._data
+    d1, d2 = _wrap_dim(dim1, d.ndim), _wrap_dim(dim2, d.ndim)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    attrs = (offset, d1, d2, d.shape)
+    return view_op(DIAGONAL, input, _diag_view(d, *attrs[:3]), attrs)
+
+
+def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """Matrices (in dims ``dim1``, ``dim2``) with the last dim of ``input`` on their ``offset`` diagonal.
+
+    >>> import flambeau as torch
+    >>> torch.diag_embed(torch.tensor([1., 2.])).tolist()
+    [[1.0, 0.0], [0.0, 2.0]]
+    """
+    d = input._data
+    d1, d2 = _wrap_dim(dim1, d.ndim + 1), _wrap_dim(dim2, d.ndim + 1)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    n = d.shape[-1] + abs(offset)
+    rest = iter(d.shape[:-1])
+    shape = tuple(n if i in (d1, d2) else next(rest) for i in range(d.ndim + 1))
+    return record(DIAG_EMBED, (input,), _diag_scatter(d, offset, d1, d2, shape), (offset, d1, d2, shape))
+
+
+def diag(input: Tensor, diagonal: int = 0) -> Tensor:
+    """A 1-D tensor put on a diagonal of a square matrix, or a matrix's diagonal as a 1-D tensor (a copy).
+
+    >>> import flambeau as torch
+    >>> torch.diag(torch.tensor([1., 2.]), 1).tolist()
+    [[0.0, 1.0, 0.0], [0.0, 0.0, 2.0], [0.0, 0.0, 0.0]]
+    """
+    d = input._data
+    if d.ndim == 1:
+        n = d.shape[0] + abs(diagonal)
+        return record(DIAG_EMBED, (input,), _diag_scatter(d, diagonal, 0, 1, (n, n)), (diagonal, 0, 1, (n, n)))
+    if d.ndim != 2:
+        raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {d.ndim}D")
+    attrs = (diagonal, 0, 1, d.shape)
+    return record(DIAG_COPY, (input,), DIAG_COPY.fwd(d, *attrs), attrs)
+
+
+def diagflat(input: Tensor, offset: int = 0) -> Tensor:
+    """The flattened ``input`` on the ``offset`` diagonal of a square matrix.
+
+    >>> import flambeau as torch
+    >>> torch.diagflat(torch.tensor([[1., 2.]])).tolist()
+    [[1.0, 0.0], [0.0, 2.0]]
+    """
+    return diag(input.reshape(-1), offset)
+
+
+def _triangle(op, name: str):
+    def fn(input: Tensor, diagonal: int = 0) -> Tensor:
+        if input._data.ndim < 2:
+            raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
+        return apply(op, (input,), (input._data,), (diagonal,))
+    fn.__name__ = name
+    return fn
+
+
+tril = _triangle(TRIL, "tril")
+tril.__doc__ = """The lower triangle (on and below the ``diagonal``-th diagonal) of the last two dims; the rest is zero.
+
+    >>> import flambeau as torch
+    >>> torch.tril(torch.ones(2, 2)).tolist()
+    [[1.0, 0.0], [1.0, 1.0]]
+    """
+triu = _triangle(TRIU, "triu")
+triu.__doc__ = """The upper triangle (on and above the ``diagonal``-th diagonal) of the last two dims; the rest is zero.
+
+    >>> import flambeau as torch
+    >>> torch.triu(torch.ones(2, 2)).tolist()
+    [[1.0, 1.0], [0.0, 1.0]]
+    """
+
+
+def trace(input: Tensor) -> Tensor:
+    """Sum of the main diagonal of a matrix.
+
+    >>> import flambeau as torch
+    >>> torch.trace(torch.eye(3)).item()
+    3.0
+    """
+    d = input._data
+    if d.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {d.ndim}")
+    return apply(TRACE, (input,), (d,), (d.shape,))
+
+
+def kron(input: Tensor, other: Tensor) -> Tensor:
+    """Kronecker product: every element of ``input`` times the whole of ``other``, block by block.
+
+    >>> import flambeau as torch
+    >>> torch.kron(torch.eye(2), torch.ones(1, 2)).tolist()
+    [[1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 1.0]]
+    """
+    n = max(input._data.ndim, other._data.ndim)
+    sa = (1,) * (n - input._data.ndim) + input._data.shape
+    sb = (1,) * (n - other._data.ndim) + other._data.shape
+    a = input.reshape(tuple(s for k in sa for s in (k, 1)))
+    b = other.reshape(tuple(s for k in sb for s in (1, k)))
+    return _unsafe_view(a * b, tuple(x * y for x, y in zip(sa, sb)))
+
+
+# ---- flambeau.linalg: inverses, determinants, solves, decompositions ----------------------------
+
+def _add(x, y):
+    """``x + y`` where either may be absent (``None``): gradient terms of outputs nobody used."""
+    return y if x is None else x if y is None else x + y
+
+
+def _solve(a, b, left: bool, vec: bool):
+    """``A⁻¹B`` (``left``) or ``BA⁻¹``; ``vec``: B is a (batch of) vector(s)."""
+    if not left:
+        return np.swapaxes(np.linalg.solve(np.swapaxes(a, -1, -2), np.swapaxes(b, -1, -2)), -1, -2)
+    return np.linalg.solve(a, b[..., None])[..., 0] if vec else np.linalg.solve(a, b)
+
+
+def _solve_any(a, b, left: bool, vec: bool):
+    return linalg_solve(a, b, left=left) if isinstance(a, Tensor) else _solve(a, b, left, vec)
+
+
+def _inv_any(a):
+    return linalg_inv(a) if isinstance(a, Tensor) else np.linalg.inv(a)
+
+
+def _solve_grad_a(g, a, out, left: bool, vec: bool):
+    gb = _solve_any(a.mT, g, left, vec)
+    if not left:
+        return -(out.mT @ gb)
+    return -(_col(gb) @ _col(out).mT) if vec else -(gb @ out.mT)
+
+
+def _cholesky_grad(g, out, upper: bool):
+    """Ā = sym(L⁻ᵀ Φ(Lᵀ L̄) L⁻¹), Φ = the lower triangle with half the diagonal."""
+    L, gL = (out.mT, g.mT) if upper else (out, g)
+    P = L.mT @ gL
+    P = (m.tril(P) + m.tril(P, -1)) * 0.5
+    S = _solve_any(L, _solve_any(L.mT, P, True, False), False, False)
+    return (S + S.mT) * 0.5
+
+
+def _qr_grad(g, out, mode: str):
+    """Ā = (Q̄ + Q·copyltu(M))·R⁻ᵀ with M = R·R̄ᵀ − Q̄ᵀ·Q (for m ≥ n)."""
+    Q, R = out
+    gQ, gR = g
+    if mode == "r":
+        raise RuntimeError("The derivative of linalg.qr depends on Q, which is not computed when mode='r'. Please use "
+                           "linalg.qr(A, mode='reduced') if you are going to differentiate through linalg.qr.")
+    rows, cols = Q.shape[-2], R.shape[-1]
+    if mode == "complete" and rows > cols:
+        raise RuntimeError("The QR decomposition is not differentiable when mode='complete' and nrows > ncols.")
+    if rows < cols:
+        raise NotImplementedError("the derivative of linalg.qr for wide matrices (nrows < ncols) is not supported by flambeau")
+    M = _add(None if gR is None else R @ gR.mT, None if gQ is None else -(gQ.mT @ Q))
+    b = _add(gQ, Q @ (m.tril(M) + m.tril(M, -1).mT))
+    return _solve_any(R.mT, b, False, False)
+
+
+def _eigh_grad(g, out):
+    """Ā = Q·(diag(λ̄) + F∘(QᵀQ̄))·Qᵀ, F_ij = 1/(λ_j − λ_i) off the diagonal."""
+    L, Q = out
+    gL, gQ = g
+    n = L.shape[-1]
+    eye = _eye(L, n)
+    inner = None if gL is None else _col(gL) * eye
+    if gQ is not None:
+        off = _const(L, 1 - np.eye(n, dtype=eye.dtype if isinstance(eye, np.ndarray) else eye._data.dtype))
+        inner = _add(inner, (Q.mT @ gQ) / (_row(L) - _col(L) + eye) * off)
+    return Q @ inner @ Q.mT
+
+
+def _svd_grad(g, out):
+    """Ā = U·(J·S + S·K + diag(S̄))·Vᵀ + (I − UUᵀ)·Ū·S⁻¹·Vᵀ + U·S⁻¹·V̄ᵀ·(I − VVᵀ),
+    J = F∘(UᵀŪ − ŪᵀU), K = F∘(VᵀV̄ − V̄ᵀV), F_ij = 1/(s_j² − s_i²) off the diagonal (full U, V: first k columns)."""
+    U, S, Vh = out
+    gU, gS, gVh = g
+    k = S.shape[-1]
+    if U.shape[-1] != k:
+        U, gU = U[..., :k], None if gU is None else gU[..., :k]
+    if Vh.shape[-2] != k:
+        Vh, gVh = Vh[..., :k, :], None if gVh is None else gVh[..., :k, :]
+    eye = _eye(S, k)
+    s_row, s_col = _row(S), _col(S)
+    inner = None if gS is None else _col(gS) * eye
+    if gU is not None or gVh is not None:
+        s2 = s_row * s_row
+        F = (eye - 1) / (s2.mT - s2 - eye)
+        if gU is not None:
+            UgU = U.mT @ gU
+            inner = _add(inner, F * (UgU - UgU.mT) * s_row)
+        if gVh is not None:
+            VgV = Vh @ gVh.mT
+            inner = _add(inner, s_col * (F * (VgV - VgV.mT)))
+    gA = None if inner is None else U @ inner @ Vh
+    if gU is not None and U.shape[-2] > k:
+        gA = _add(gA, ((gU - U @ (U.mT @ gU)) / s_row) @ Vh)
+    if gVh is not None and Vh.shape[-1] > k:
+        gA = _add(gA, U @ ((gVh - (gVh @ Vh.mT) @ Vh) / s_col))
+    return gA
+
+
+def _pinv(a, atol, rtol):
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    if rtol is None:
+        rtol = np.finfo(a.dtype).eps * max(a.shape[-2:]) if atol is None else 0.0
+    smax = s[..., :1] if s.shape[-1] else s
+    cutoff = np.maximum(0.0 if atol is None else atol, rtol * smax)
+    with np.errstate(divide="ignore"):
+        s_inv = np.where(s > cutoff, 1 / s, 0).astype(a.dtype)
+    return (np.swapaxes(vh, -1, -2) * s_inv[..., None, :]) @ np.swapaxes(u, -1, -2)
+
+
+def _pinv_grad(g, a, out):
+    """Ā = −X⁺ᵀ·G·X⁺ᵀ + (I − A·X)·Gᵀ·X·Xᵀ + Xᵀ·X·Gᵀ·(I − X·A), X = A⁺ (A of constant rank)."""
+    X, gt = out, g.mT
+    return -(X.mT @ g @ X.mT) + (gt - a @ (X @ gt)) @ (X @ X.mT) + (X.mT @ X) @ (gt - (gt @ X) @ a)
+
+
+def _cross_np(a, b, dim):
+    return np.cross(a, b, axis=dim)
+
+
+math_fn("cross", _cross_np, lambda a, b, dim: linalg_cross(a, b, dim=dim))
+
+#                                          forward                                      ∂ℒ/∂A (∂ℒ/∂B)
+INV = defop("LinalgInvExBackward0",       lambda a: np.linalg.inv(a),                   lambda g, out: -(out.mT @ g @ out.mT),
+            text=("∂(A⁻¹)/∂A: −A⁻ᵀ·g·A⁻ᵀ",))
+DET = defop("LinalgDetBackward0",         lambda a: np.linalg.det(a),                   lambda g, a, out: _col(_col(g * out)) * _inv_any(a).mT,
+            text=("∂det A/∂A = det A·A⁻ᵀ",))
+SLOGDET = defop("LinalgSlogdetBackward0", lambda a: tuple(np.linalg.slogdet(a)),
+                lambda g, a: None if g[1] is None else _col(_col(g[1])) * _inv_any(a).mT, nout=2, text=("∂log|det A|/∂A = A⁻ᵀ",))
+SOLVE = defop("LinalgSolveExBackward0",   lambda a, b, left, vec: _solve(a, b, left, vec),
+              _solve_grad_a, lambda g, a, left, vec: _solve_any(a.mT, g, left, vec), text=("−A⁻ᵀ·g·Xᵀ", "A⁻ᵀ·g"))
+CHOLESKY_EX, CHOLESKY = (defop(name, lambda a, upper: np.linalg.cholesky(a, upper=upper), _cholesky_grad, text=(_cholesky_grad.__doc__,))
+                         for name in ("LinalgCholeskyExBackward0", "CholeskyBackward0"))
+QR = defop("LinalgQrBackward0",           lambda a, mode: _qr(a, mode),                 _qr_grad, nout=2, text=(_qr_grad.__doc__,))
+EIGH = defop("LinalgEighBackward0",       lambda a, UPLO: tuple(np.linalg.eigh(a, UPLO)), lambda g, out: _eigh_grad(g, out), nout=2,
+             text=(_eigh_grad.__doc__,))
+SVD = defop("LinalgSvdBackward0",         lambda a, full_matrices: tuple(np.linalg.svd(a, full_matrices)), lambda g, out: _svd_grad(g, out),
+            nout=3, text=(_svd_grad.__doc__,))
+PINV = defop("LinalgPinvBackward0",       lambda a, atol, rtol: _pinv(a, atol, rtol),   _pinv_grad, text=(_pinv_grad.__doc__,))
+CROSS = defop("LinalgCrossBackward0",     lambda a, b, dim: _cross_np(a, b, dim),       lambda g, b, dim: m.cross(b, g, dim),
+              lambda g, a, dim: m.cross(g, a, dim), text=("∂(a×b)/∂a = b×g", "∂(a×b)/∂b = g×a"))
+
+
+def _qr(a, mode: str):
+    if mode == "r":
+        return np.empty((0,), a.dtype), np.linalg.qr(a, "r")
+    return tuple(np.linalg.qr(a, mode))
+
+
+def _type_name(d: np.ndarray) -> str:
+    return _dtype.FROM_NP[d.dtype]._tensor_type[:-6]
+
+
+def _square(name: str, A: Tensor, arg: str = "A") -> np.ndarray:
+    """``A``'s array after PyTorch's checks: floating, at least 2-D, square matrices."""
+    d = A._data
+    if d.ndim < 2:
+        raise RuntimeError(f"{name}: The input tensor {arg} must have at least 2 dimensions.")
+    if d.shape[-1] != d.shape[-2]:
+        raise RuntimeError(f"{name}: {arg} must be batches of square matrices, but they are {d.shape[-2]} by {d.shape[-1]} matrices")
+    return _floating(name, d)
+
+
+def _floating(name: str, d: np.ndarray) -> np.ndarray:
+    if d.dtype.kind != "f" or d.dtype == np.float16:
+        raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got {_type_name(d)}")
+    return d
+
+
+def _matrix(name: str, A: Tensor) -> np.ndarray:
+    d = A._data
+    if d.ndim < 2:
+        raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
+    return _floating(name, d)
+
+
+def _failure(name: str, d: np.ndarray, what: str) -> LinAlgError:
+    """PyTorch's error for a singular (``what='singular'``) or non positive-definite matrix, naming where it fails."""
+    flat = d.reshape((-1,) + d.shape[-2:])
+    for b, x in enumerate(flat):
+        k = _first_failure(x, what)
+        if k:
+            where = f"(Batch element {b}): " if d.ndim > 2 else ""
+            if what == "singular":
+                return LinAlgError(f"{name}: {where}The diagonal element {k} is zero, the {'inversion' if 'inv' in name else 'solve'} "
+                                   f"could not be completed because the input matrix is singular.")
+            return LinAlgError(f"{name}: {where}The factorization could not be completed because the input is not positive-definite "
+                               f"(the leading minor of order {k} is not positive-definite).")
+    return LinAlgError(f"{name}: the input matrix is {what}")
+
+
+def _first_failure(x: np.ndarray, what: str) -> int:
+    """1-based index of the first zero pivot (LU with partial pivoting) or non positive-definite leading minor; 0 if none."""
+    n = x.shape[0]
+    if what != "singular":
+        for k in range(1, n + 1):
+            try:
+                np.linalg.cholesky(x[:k, :k])
+            except np.linalg.LinAlgError:
+                return k
+        return 0
+    u = x.astype(np.float64)
+    for j in range(n):
+        p = j + int(np.argmax(np.abs(u[j:, j])))
+        if u[p, j] == 0:
+            return j + 1
+        u[[j, p]] = u[[p, j]]
+        u[j + 1:, j:] -= np.outer(u[j + 1:, j] / u[j, j], u[j, j:])
+    return 0
+
+
+def linalg_inv(A: Tensor) -> Tensor:
+    """The inverse of a square matrix (or of each in a batch): ``flambeau.linalg.inv``.
+
+    >>> import flambeau as torch
+    >>> torch.linalg.inv(torch.tensor([[2., 0.], [0., 4.]])).tolist()
+    [[0.5, 0.0], [0.0, 0.25]]
+    """
+    d = _square("linalg.inv", A)
+    try:
+        return apply(INV, (A,), (d,))
+    except np.linalg.LinAlgError:
+        raise _failure("linalg.inv", d, "singular") from None
+
+
+def linalg_det(A: Tensor) -> Tensor:
+    """The determinant of a square matrix (or of each in a batch).
+
+    >>> import flambeau as torch
+    >>> torch.linalg.det(torch.tensor([[2., 1.], [1., 2.]])).item()
+    3.0
+    """
+    return apply(DET, (A,), (_square("linalg.det", A),))
+
+
+def linalg_slogdet(A: Tensor) -> tuple:
+    """``(sign, log|det A|)``: the determinant without overflow.
+
+    >>> import flambeau as torch
+    >>> torch.linalg.slogdet(torch.tensor([[-2., 0.], [0., 1.]])).sign.item()
+    -1.0
+    """
+    return slogdet_result(*apply(SLOGDET, (A,), (_square("linalg.slogdet", A),)))
+
+
+def linalg_solve(A: Tensor, B: Tensor, *, left: bool = True, out=None) -> Tensor:
+    """The solution X of ``A X = B`` (or ``X A = B`` with ``left=False``); B may be a vector or a batch of them.
+
+    >>> import flambeau as torch
+    >>> torch.linalg.solve(torch.tensor([[2., 0.], [0., 4.]]), torch.tensor([2., 2.])).tolist()
+    [1.0, 0.5]
+    """
+    a = _square("linalg.solve", A)
+    b = B._data
+    if a.dtype != b.dtype:
+        raise RuntimeError(f"linalg.solve: Expected A and B to have the same dtype, but found A of type {_type_name(a)} and B of type "
+                           f"{_type_name(b)} instead")
+    vec = b.ndim == 1 or (b.ndim == a.ndim - 1 and b.shape == a.shape[:-1])
+    if vec and not left:
+        raise RuntimeError("linalg.solve: Vector broadcasting of the left hand side is not supported for left=False. In this case "
+                           "linalg.solve is equivalent to B / A.squeeze(-1)")
+    rows = b.shape[-1] if vec else (b.shape[-2] if left else b.shape[-1])
+    if rows != a.shape[-1]:
+        cols = 1 if vec else b.shape[-1]
+        raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation {'AX = B' if left else 'XA = B'} "
+                           f"({a.shape[-2]}x{a.shape[-1]} and {b.shape[-1] if vec else b.shape[-2]}x{cols})")
+    try:
+        return apply(SOLVE, (A, B), (a, b), (left, vec))
+    except np.linalg.LinAlgError:
+        raise _failure("linalg.solve", a, "singular") from None
+
+
+def _cholesky(op, name: str, A: Tensor, upper: bool) -> Tensor:
+    d = _square(name, A)
+    try:
+        return apply(op, (A,), (d,), (upper,))
+    except np.linalg.LinAlgError:
+        raise _failure(name, d, "positive-definite") from None
+
+
+def linalg_cholesky(A: Tensor, *, upper: bool = False, out=None) -> Tensor:
+    """The lower-triangular L with ``A = L Lᵀ`` for a symmetric positive-definite A (``upper=True``: ``Lᵀ``).
+
+    >>> import flambeau as torch
+    >>> torch.linalg.cholesky(torch.tensor([[4., 2.], [2., 2.]])).tolist()
+    [[2.0, 0.0], [1.0, 1.0]]
+    """
+    return _cholesky(CHOLESKY_EX, "linalg.cholesky", A, upper)
+
+
+def cholesky(input: Tensor, upper: bool = False, *, out=None) -> Tensor:
+    """``torch.cholesky`` (deprecated in PyTorch for ``linalg.cholesky``): the same factor, node ``CholeskyBackward0``."""
+    return _cholesky(CHOLESKY, "cholesky", input, upper)
+
+
+def linalg_qr(A: Tensor, mode: str = "reduced") -> tuple:
+    """``(Q, R)`` with ``A = Q R``, Q orthonormal columns, R upper triangular; ``mode``: reduced, complete or r.
+
+    >>> import flambeau as torch
+    >>> Q, R = torch.linalg.qr(torch.tensor([[3., 1.], [4., 2.]]))
+    >>> [round(x, 4) for x in R.diagonal().tolist()]
+    [-5.0, -0.4]
+    """
+    if mode not in ("reduced", "complete", "r"):
+        raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), 'r', or 'complete'")
+    return qr_result(*apply(QR, (A,), (_matrix("linalg.qr", A),), (mode,)))
+
+
+def qr(input: Tensor, some: bool = True, *, out=None) -> tuple:
+    """``torch.qr``: ``linalg.qr(input, 'reduced' if some else 'complete')``."""
+    return linalg_qr(input, "reduced" if some else "complete")
+
+
+def linalg_eigh(A: Tensor, UPLO: str = "L", *, out=None) -> tuple:
+    """Eigenvalues (ascending) and orthonormal eigenvectors of a symmetric matrix, reading its ``UPLO`` triangle.
+
+    >>> import flambeau as torch
+    >>> torch.linalg.eigh(torch.tensor([[2., 1.], [1., 2.]])).eigenvalues.tolist()
+    [1.0, 3.0]
+    """
+    if UPLO not in ("L", "U"):
+        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+    return eigh_result(*apply(EIGH, (A,), (_square("linalg.eigh", A),), (UPLO,)))
+
+
+def linalg_eigvalsh(A: Tensor, UPLO: str = "L", *, out=None) -> Tensor:
+    """The eigenvalues (ascending) of a symmetric matrix.
+
+    >>> import flambeau as torch
+    >>> torch.linalg.eigvalsh(torch.tensor([[2., 1.], [1., 2.]])).tolist()
+    [1.0, 3.0]
+    """
+    return linalg_eigh(A, UPLO)[0]
+
+
+def linalg_svd(A: Tensor, full_matrices: bool = True, *, driver=None, out=None) -> tuple:
+    """``(U, S, Vh)`` with ``A = U diag(S) Vh``, singular values descending.
+
+    >>> import flambeau as torch
+    >>> torch.linalg.svd(torch.tensor([[3., 0.], [0., -4.]])).S.tolist()
+    [4.0, 3.0]
+    """
+    if driver is not None:
+        raise RuntimeError("torch.linalg.svd: keyword argument `driver=` is only supported on CUDA inputs with cuSOLVER backend.")
+    return svd_result(*apply(SVD, (A,), (_matrix("linalg.svd", A),), (full_matrices,)))
+
+
+def linalg_svdvals(A: Tensor, *, driver=None, out=None) -> Tensor:
+    """The singular values, descending.
+
+    >>> import flambeau as torch
+    >>> torch.linalg.svdvals(torch.tensor([[3., 0.], [0., -4.]])).tolist()
+    [4.0, 3.0]
+    """
+    return linalg_svd(A, False, driver=driver)[1]
+
+
+def svd(input: Tensor, some: bool = True, compute_uv: bool = True, *, out=None) -> tuple:
+    """``torch.svd``: ``(U, S, V)``, V (not Vh) so ``input = U diag(S) Vᵀ``; without ``compute_uv``, U and V are zeros.
+
+    >>> import flambeau as torch
+    >>> torch.svd(torch.eye(2)).V.shape
+    flambeau.Size([2, 2])
+    """
+    if not compute_uv:
+        from .creation import zeros
+        d = input._data
+        S = linalg_svdvals(input)
+        return svd_uv_result(zeros(d.shape[:-2] + (d.shape[-2],) * 2, dtype=input.dtype),
+                             S, zeros(d.shape[:-2] + (d.shape[-1],) * 2, dtype=input.dtype))
+    U, S, Vh = linalg_svd(input, full_matrices=not some)
+    return svd_uv_result(U, S, Vh.mT)
+
+
+def linalg_pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False, out=None) -> Tensor:
+    """The Moore–Penrose pseudo-inverse; singular values below ``max(atol, rtol·σ_max)`` count as zero.
+
+    >>> import flambeau as torch
+    >>> torch.linalg.pinv(torch.tensor([[2., 0.], [0., 0.]])).tolist()
+    [[0.5, 0.0], [0.0, 0.0]]
+    """
+    return apply(PINV, (A,), (_matrix("linalg.pinv", A),), (atol, rtol))
+
+
+def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
+    """``torch.pinverse``: ``linalg.pinv(input, rtol=rcond)``."""
+    return linalg_pinv(input, rtol=rcond)
+
+
+def linalg_matrix_power(A: Tensor, n: int, *, out=None) -> Tensor:
+    """``A`` multiplied by itself ``n`` times (by repeated squaring); ``n = 0`` gives I, ``n < 0`` powers of ``A⁻¹``.
+
+    >>> import flambeau as torch
+    >>> torch.linalg.matrix_power(torch.tensor([[1., 1.], [0., 1.]]), 3).tolist()
+    [[1.0, 3.0], [0.0, 1.0]]
+    """
+    d = A._data
+    if d.ndim < 2:
+        raise RuntimeError("linalg.matrix_power: The input tensor A must have at least 2 dimensions.")
+    if d.shape[-1] != d.shape[-2]:
+        raise RuntimeError(f"linalg.matrix_power: A must be batches of square matrices, but they are {d.shape[-2]} by {d.shape[-1]} matrices")
+    if n == 0:
+        return A.clone().copy_(_new_tensor(np.eye(d.shape[-1], dtype=d.dtype), False, None, 0))
+    if n == 1:
+        return A.clone()
+    if n < 0:
+        A, n = linalg_inv(A), -n
+    result = None
+    while n:
+        if n & 1:
+            result = A if result is None else matmul(result, A)
+        n >>= 1
+        if n:
+            A = matmul(A, A)
+    return result
+
+
+def linalg_cross(input: Tensor, other: Tensor, *, dim: int = -1, out=None) -> Tensor:
+    """The cross product of 3-vectors along ``dim`` (broadcasting the other dims).
+
+    >>> import flambeau as torch
+    >>> torch.linalg.cross(torch.tensor([1., 0., 0.]), torch.tensor([0., 1., 0.])).tolist()
+    [0.0, 0.0, 1.0]
+    """
+    a, b = arrays2(input, other)
+    if a.ndim != b.ndim:
+        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
+    k = _wrap_dim(dim, a.ndim)
+    if a.shape[k] != 3 or b.shape[k] != 3:
+        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got {a.shape[k]} and {b.shape[k]}")
+    try:
+        np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise broadcast_error(a.shape, b.shape) from None
+    return apply(CROSS, (input, other), (a, b), (k - a.ndim,))
+
+
+def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out=None) -> Tensor:
+    """``torch.cross``: ``linalg.cross`` along ``dim``; without ``dim``, the first dim of size 3 (deprecated in PyTorch)."""
+    if dim is None:
+        import warnings
+        warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\nPlease either pass the dim explicitly or "
+                      "simply use torch.linalg.cross.\nThe default value of dim will change to agree with that of linalg.cross in a "
+                      "future release.", UserWarning, stacklevel=2)
+        shape = np.broadcast_shapes(input._data.shape, other._data.shape)
+        dim = next((i for i, s in enumerate(shape) if s == 3), -1)
+    return linalg_cross(input, other, dim=dim)
+
+
+def _ex(result, fn, A: Tensor, check_errors: bool, *args, **kwargs):
+    """``(fn(A, ...), info)`` with ``info`` 0 for every matrix (a failure raises: flambeau has no partial LAPACK results)."""
+    try:
+        out = fn(A, *args, **kwargs)
+    except LinAlgError:
+        if check_errors:
+            raise
+        raise NotImplementedError(f"{fn.__name__.replace('_', '.', 1)}_ex(check_errors=False) on a matrix that fails: flambeau cannot "
+                                  "return LAPACK's partial result; check the input first") from None
+    info = _new_tensor(np.zeros(A._data.shape[:-2], np.int32), False, None, 0)
+    return result(out, info)
+
+
+def linalg_inv_ex(A: Tensor, *, check_errors: bool = False, out=None) -> tuple:
+    """``(inverse, info)``: ``linalg.inv`` with a LAPACK status per matrix (0: success).
+
+    >>> import flambeau as torch
+    >>> torch.linalg.inv_ex(torch.eye(2)).info.item()
+    0
+    """
+    return _ex(inv_ex_result, linalg_inv, A, check_errors)
+
+
+def linalg_cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False, out=None) -> tuple:
+    """``(L, info)``: ``linalg.cholesky`` with a LAPACK status per matrix (0: success).
+
+    >>> import flambeau as torch
+    >>> torch.linalg.cholesky_ex(torch.eye(2)).L.tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
+    """
+    return _ex(cholesky_ex_result, linalg_cholesky, A, check_errors, upper=upper)
+
+
+def linalg_solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False, out=None) -> tuple:
+    """``(result, info)``: ``linalg.solve`` with a LAPACK status per matrix (0: success).
+
+    >>> import flambeau as torch
+    >>> torch.linalg.solve_ex(torch.eye(2), torch.ones(2)).result.tolist()
+    [1.0, 1.0]
+    """
+    return _ex(solve_ex_result, linalg_solve, A, check_errors, B, left=left)
+
+
+def _chol_inverse_grad(g, L, out, upper: bool):
+    """X = (L·Lᵀ)⁻¹: L̄ = −X·(g + gᵀ)·X·L (upper: −U·X·(g + gᵀ)·X)."""
+    S = out @ (g + g.mT) @ out
+    return -(L @ S) if upper else -(S @ L)
+
+
+def _chol_solve_grad_l(g, L, out, upper: bool):
+    """X = (L·Lᵀ)⁻¹·B: with Ā = −B̄·Xᵀ, B̄ = (L·Lᵀ)⁻¹·g: L̄ = (Ā + Āᵀ)·L (upper: U·(Ā + Āᵀ))."""
+    gA = -(_chol_solve_any(g, L, upper) @ out.mT)
+    return L @ (gA + gA.mT) if upper else (gA + gA.mT) @ L
+
+
+def _chol_solve_np(b, L, upper: bool):
+    U, Lo = (L, np.swapaxes(L, -1, -2)) if upper else (np.swapaxes(L, -1, -2), L)
+    return np.linalg.solve(U, np.linalg.solve(Lo, b))
+
+
+def _chol_solve_any(b, L, upper: bool):
+    return cholesky_solve(b, L, upper) if isinstance(b, Tensor) else _chol_solve_np(b, L, upper)
+
+
+CHOLESKY_INVERSE = defop("CholeskyInverseBackward0", lambda L, upper: np.linalg.inv(_gram(L, upper)), _chol_inverse_grad,
+                         text=(_chol_inverse_grad.__doc__,))
+CHOLESKY_SOLVE = defop("CholeskySolveBackward0", lambda b, L, upper: _chol_solve_np(b, L, upper),
+                       lambda g, L, upper: _chol_solve_any(g, L, upper), _chol_solve_grad_l,
+                       text=("(L·Lᵀ)⁻¹·g", _chol_solve_grad_l.__doc__))
+
+
+def _gram(L, upper: bool):
+    return np.swapaxes(L, -1, -2) @ L if upper else L @ np.swapaxes(L, -1, -2)
+
+
+def cholesky_inverse(input: Tensor, upper: bool = False, *, out=None) -> Tensor:
+    """The inverse of ``A = L Lᵀ`` (``upper``: ``Uᵀ U``) from its Cholesky factor.
+
+    >>> import flambeau as torch
+    >>> torch.cholesky_inverse(torch.tensor([[2., 0.], [0., 1.]])).tolist()
+    [[0.25, 0.0], [0.0, 1.0]]
+    """
+    d = _square("cholesky_inverse", input, "input")
+    return apply(CHOLESKY_INVERSE, (input,), (d,), (upper,))
+
+
+def cholesky_solve(input: Tensor, input2: Tensor, upper: bool = False, *, out=None) -> Tensor:
+    """The solution X of ``A X = input`` for ``A = L Lᵀ`` given its Cholesky factor ``input2`` (``upper``: ``Uᵀ U``).
+
+    >>> import flambeau as torch
+    >>> torch.cholesky_solve(torch.ones(2, 1), torch.tensor([[2., 0.], [0., 1.]])).tolist()
+    [[0.25], [1.0]]
+    """
+    b, L = arrays2(input, input2)
+    _square("cholesky_solve", input2, "input2")
+    if b.ndim < 2:
+        raise RuntimeError(f"b should have at least 2 dimensions, but has {b.ndim} dimensions instead")
+    return apply(CHOLESKY_SOLVE, (input, input2), (b, L), (upper,))
+
+
+# Padé(13) coefficients of exp (Higham 2005, "The scaling and squaring method for the matrix exponential revisited")
+_PADE13 = (64764752532480000.0, 32382376266240000.0, 7771770303897600.0, 1187353796428800.0, 129060195264000.0, 10559470521600.0,
+           670442572800.0, 33522128640.0, 1323241920.0, 40840800.0, 960960.0, 16380.0, 182.0, 1.0)
+_THETA13 = 5.371920351148152
+
+
+def _expm(a: np.ndarray) -> np.ndarray:
+    """exp(A) by scaling and squaring with a degree-13 Padé approximant (one scaling for the whole batch)."""
+    b = _PADE13
+    norm = float(np.abs(a).sum(axis=-2).max()) if a.size else 0.0
+    s = max(0, int(np.ceil(np.log2(norm / _THETA13)))) if norm > _THETA13 else 0
+    a = a / 2.0 ** s
+    eye = np.eye(a.shape[-1], dtype=a.dtype)
+    a2 = a @ a
+    a4 = a2 @ a2
+    a6 = a4 @ a2
+    u = a @ (a6 @ (b[13] * a6 + b[11] * a4 + b[9] * a2) + b[7] * a6 + b[5] * a4 + b[3] * a2 + b[1] * eye)
+    v = a6 @ (b[12] * a6 + b[10] * a4 + b[8] * a2) + b[6] * a6 + b[4] * a4 + b[2] * a2 + b[0] * eye
+    r = np.linalg.solve(v - u, v + u)
+    for _ in range(s):
+        r = r @ r
+    return r.astype(a.dtype, copy=False)
+
+
+def _matrix_exp_grad(g, a):
+    """Ā = the top-right block of exp([[Aᵀ, g], [0, Aᵀ]]) (the Fréchet derivative of exp at Aᵀ in direction g)."""
+    n = a.shape[-1]
+    if isinstance(a, Tensor):
+        e11, e12 = (_const(a, np.array(m_, dtype=a._data.dtype)) for m_ in ([[1.0, 0.0], [0.0, 1.0]], [[0.0, 1.0], [0.0, 0.0]]))
+        return linalg_matrix_exp(kron(e11, a.mT) + kron(e12, g))[..., :n, n:]
+    block = np.zeros(np.broadcast_shapes(a.shape, g.shape)[:-2] + (2 * n, 2 * n), np.result_type(a, g))
+    block[..., :n, :n] = block[..., n:, n:] = np.swapaxes(a, -1, -2)
+    block[..., :n, n:] = g
+    return _expm(block)[..., :n, n:]
+
+
+MATRIX_EXP = defop("LinalgMatrixExpBackward0", lambda a: _expm(a), _matrix_exp_grad, text=(_matrix_exp_grad.__doc__,))
+
+
+def linalg_matrix_exp(A: Tensor) -> Tensor:
+    """The matrix exponential ``Σ Aᵏ/k!`` of a square matrix (or of each in a batch).
+
+    >>> import flambeau as torch
+    >>> torch.linalg.matrix_exp(torch.zeros(2, 2)).tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
+    """
+    return apply(MATRIX_EXP, (A,), (_square("linalg.matrix_exp", A),))
+
+
+def matrix_exp(A: Tensor) -> Tensor:
+    """``torch.matrix_exp``: ``linalg.matrix_exp``."""
+    return linalg_matrix_exp(A)
+
+
+def det(input: Tensor) -> Tensor:
+    """``torch.det``: ``linalg.det``."""
+    return linalg_det(input)
+
+
+def inverse(input: Tensor, *, out=None) -> Tensor:
+    """``torch.inverse``: ``linalg.inv``."""
+    return linalg_inv(input)
+
+
+def slogdet(input: Tensor) -> tuple:
+    """``torch.slogdet``: ``linalg.slogdet``."""
+    return linalg_slogdet(input)
+
+
+def logdet(input: Tensor) -> Tensor:
+    """``log det(input)``: nan for a negative determinant, -inf for zero.
+
+    >>> import flambeau as torch
+    >>> torch.logdet(torch.eye(2)).item()
+    0.0
+    """
+    sign, logabs = linalg_slogdet(input)
+    return logabs.where(sign >= 0, float("nan"))
+
+
+def matrix_power(input: Tensor, n: int) -> Tensor:
+    """``torch.matrix_power``: ``linalg.matrix_power``."""
+    return linalg_matrix_power(input, n)
+
+
+# ---- Tensor methods ----------------------------------------------------------------------------
 
 Tensor.matmul = Tensor.__matmul__ = matmul
 Tensor.__rmatmul__ = lambda self, other: matmul(other, self)
-Tensor.mm = mm
-Tensor.dot = dot
-Tensor.mv = mv
-Tensor.bmm = bmm
-Tensor.outer = outer
+for _name in ("mm", "dot", "vdot", "inner", "mv", "bmm", "outer", "ger", "addmm", "addmv", "addr", "baddbmm", "addbmm", "diagflat", "trace",
+              "cholesky_inverse", "cholesky_solve", "diag", "diag_embed", "diagonal", "tril", "triu", "kron",
+              "det", "logdet", "slogdet", "inverse", "cholesky", "qr", "svd", "pinverse", "matrix_power", "cross"):
+    setattr(Tensor, _name, globals()[_name])
+Tensor.tril_ = lambda self, diagonal=0: inplace(tril, self, diagonal)
+Tensor.triu_ = lambda self, diagonal=0: inplace(triu, self, diagonal)
+for _fn in (addmm, addmv, addr, baddbmm, addbmm):
+    setattr(Tensor, _fn.__name__ + "_", lambda self, a, b, *, beta=1, alpha=1, _fn=_fn: inplace(_fn, self, a, b, beta=beta, alpha=alpha))

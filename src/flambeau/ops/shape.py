@@ -1,13 +1,23 @@
-"""Shape ops and views: reshape, transpose, permute, squeeze, expand, dtype conversion, fill and copy.
+"""Shape ops and views: reshape, transpose, permute, squeeze, expand, repeat, flip, roll, pad, dtype conversion, fill and copy.
 
 View ops return tensors that share memory (and the in-place version counter) with their base,
 as PyTorch's do. Their gradient is a reshuffle of ``g``: reshape back, transpose back, permute
 back; ``expand``'s is ``g`` itself, which the engine sums back to the input's shape.
+
+Gather and scatter by a NumPy key (``x[key]``; zeros with ``g`` added at ``key``) are the two
+primitives behind indexing, padding by reflection, and in-place changes of views: an in-place op
+on a view of a tensor in the graph re-bases the base's history (PyTorch's ``CopySlices``)::
+
+    base ──► CopySlices ◄── op(old view values) ◄── AsStrided(old base)
+
+The base's gradient is ``g`` with zeros where the view lies, plus what flows back through the op
+into the view's old values; every other view of the base is re-derived from the new base.
 """
 
 from __future__ import annotations
 
 import math
+import weakref
 
 import numpy as np
 
@@ -15,16 +25,39 @@ from .. import _dtype
 from .._tensor import Tensor, _new_tensor, _wrap_dim, check_device
 from ..autograd.grad_mode import STATE
 from . import apply, defop, m, math_fn, record
-from .elementwise import inplace
+from .elementwise import inplace, write_into
 
-__all__ = ["reshape", "view", "flatten", "transpose", "swapaxes", "swapdims", "t", "permute", "unsqueeze", "squeeze", "expand",
-           "clone", "contiguous"]
+__all__ = ["reshape", "view", "flatten", "unflatten", "transpose", "swapaxes", "swapdims", "t", "permute", "movedim", "moveaxis",
+           "unsqueeze", "squeeze", "expand", "broadcast_to", "broadcast_tensors", "tile", "repeat_interleave", "flip", "fliplr",
+           "flipud", "roll", "select", "narrow", "clone", "contiguous", "pad"]
+
+
+class _Views(list):
+    """Weak references to the live views of a root tensor; dead ones are swept when the list doubles."""
+
+    __slots__ = ("cap",)
+
+    def add(self, t: Tensor) -> None:
+        self.append(weakref.ref(t))
+        if len(self) > self.cap:
+            self[:] = [r for r in self if r() is not None]
+            self.cap = max(64, 2 * len(self))
+
+    def alive(self) -> list:
+        return [t for t in (r() for r in self) if t is not None]
 
 
 def as_view(t: Tensor, base: Tensor) -> Tensor:
-    """Mark ``t`` as a view of ``base``: same memory, same version counter."""
-    t._version = base._version
-    t._base = base._base if base._base is not None else base
+    """Mark ``t`` as a view of ``base``: same memory, same version counter, registered with the root base."""
+    root = base._base if base._base is not None else base
+    t._version = root._version
+    t._base = root
+    if STATE.enabled:
+        views = root.__dict__.get("_views")
+        if views is None:
+            views = root._views = _Views()
+            views.cap = 64
+        views.add(t)
     return t
 
 
@@ -45,6 +78,7 @@ UNSAFE_VIEW = defop("UnsafeViewBackward0", lambda x, shape: x,       lambda g, s
 UNSQUEEZE = defop("UnsqueezeBackward0", lambda x, shape: x,          lambda g, shape: m.reshape(g, shape), text=("reshape back",))
 SQUEEZE = defop("SqueezeBackward0",    lambda x, shape: x,           lambda g, shape: m.reshape(g, shape), text=("reshape back",))
 SQUEEZE_DIM = defop("SqueezeBackward1", lambda x, shape: x,          lambda g, shape: m.reshape(g, shape), text=("reshape back",))
+SQUEEZE_DIMS = defop("SqueezeBackward2", lambda x, shape: x,         lambda g, shape: m.reshape(g, shape), text=("reshape back",))
 TRANSPOSE = defop("TransposeBackward0", lambda x, d0, d1: np.swapaxes(x, d0, d1),
                   lambda g, d0, d1: m.transpose(g, d0, d1), text=("transpose back",))
 T = defop("TBackward0",                lambda x: x.T,                lambda g: m.t(g), text=("transpose back",))
@@ -64,6 +98,137 @@ math_fn("t", lambda x: x.T)
 math_fn("permute", np.transpose)
 math_fn("expand", np.broadcast_to)
 math_fn("zeros_like", np.zeros_like, lambda x: _new_tensor(np.zeros_like(x._data), False, None, 0))
+math_fn("flip", np.flip)
+math_fn("roll", np.roll)
+
+
+# ---- gather and scatter by a NumPy key -----------------------------------------------------------
+# ``advanced`` says whether the key has an index-array part (then it may repeat positions, and
+# the scatter adds with ``np.add.at``) or is basic (slices and ints: a plain assignment).
+
+def take_key(x: np.ndarray, key: tuple) -> np.ndarray:
+    """``x[key]``, with PyTorch's words in the out-of-range message."""
+    try:
+        return x[key]
+    except IndexError as e:
+        raise IndexError(str(e).replace("axis", "dimension")) from None
+
+
+def scatter_key(g, key: tuple, advanced: bool, shape: tuple) -> np.ndarray:
+    """Zeros of ``shape`` with ``g`` added at ``key`` (the gradient of ``x[key]``)."""
+    z = np.zeros(shape, g.dtype)
+    if advanced:
+        np.add.at(z, key, g)
+    else:
+        z[key] = g
+    return z
+
+
+def put_key(x: np.ndarray, v, key: tuple, accumulate: bool) -> np.ndarray:
+    """A copy of ``x`` with ``v`` written (or added) at ``key``."""
+    out = x.copy()
+    if accumulate:
+        np.add.at(out, key, v)
+    else:
+        out[key] = v
+    return out
+
+
+def gather_op(name: str):
+    """An op ``x[key]`` under PyTorch's node ``name``: its gradient scatters ``g`` back into zeros."""
+    return defop(name, lambda x, key, advanced, shape: take_key(x, key),
+                 lambda g, key, advanced, shape: m.scatter_back(g, key, advanced, shape), text=("scatter g back to x[key]",))
+
+
+def put_op(name: str):
+    """An op writing ``v`` into ``x`` at ``key`` (adding if ``accumulate``): ∂/∂x is ``g`` (zeroed at key unless adding), ∂/∂v is ``g[key]``."""
+    return defop(name, lambda x, v, key, accumulate: put_key(x, v, key, accumulate),
+                 lambda g, key, accumulate: g if accumulate else m.zero_at(g, key), lambda g, key: m.index(g, key, True),
+                 text=("g, zero at key unless accumulating", "g[key]"))
+
+
+SCATTER_BACK = defop("IndexBackwardBackward0", lambda x, key, advanced, shape: scatter_key(x, key, advanced, shape),
+                     lambda g, key, advanced: m.index(g, key, advanced), text=("∂(scatter)/∂g = g[key]",))
+ZERO_AT = defop("IndexFillBackward0", lambda x, key: put_key(x, 0, key, False), lambda g, key: m.zero_at(g, key), text=("zero at key",))
+TAKE = gather_op("IndexBackward0")
+AS_STRIDED = gather_op("AsStridedBackward0")
+COPY_SLICES = put_op("CopySlices")
+COPY_SLICES.node_cls.name = lambda self: "flambeau::autograd::CopySlices"  # PyTorch's node name(), as error messages show it
+
+m.scatter_back = lambda g, key, advanced, shape: (
+    apply(SCATTER_BACK, (g,), (g._data,), (key, advanced, shape)) if isinstance(g, Tensor) else scatter_key(g, key, advanced, shape))
+m.index = lambda g, key, advanced: record(TAKE, (g,), take_key(g._data, key), (key, advanced, g._data.shape)) if isinstance(g, Tensor) \
+    else g[key]
+m.zero_at = lambda g, key: apply(ZERO_AT, (g,), (g._data,), (key,)) if isinstance(g, Tensor) else put_key(g, 0, key, False)
+
+
+def gather_at(op, x: Tensor, key: tuple, advanced: bool = True) -> Tensor:
+    """Record ``x[key]`` under gather op ``op``."""
+    return record(op, (x,), take_key(x._data, key), (key, advanced, x._data.shape))
+
+
+# ---- views of views, and in-place changes through them ------------------------------------------
+
+def _positions(a: np.ndarray, origin: int) -> np.ndarray:
+    """The memory position (in elements, from address ``origin``) of each element of ``a``."""
+    isz = a.itemsize
+    pos = np.asarray((a.__array_interface__["data"][0] - origin) // isz, dtype=np.int64)
+    for d, (n, st) in enumerate(zip(a.shape, a.strides)):
+        pos = pos + (np.arange(n, dtype=np.int64) * (st // isz)).reshape((n,) + (1,) * (a.ndim - d - 1))
+    return pos
+
+
+def key_in_base(v: np.ndarray, base: np.ndarray) -> tuple:
+    """Where the elements of view ``v`` lie in ``base``: an index-array key into ``base``'s shape."""
+    origin = base.__array_interface__["data"][0]
+    vpos = np.broadcast_to(_positions(v, origin), v.shape)
+    if base.flags.c_contiguous:
+        flat = vpos
+    else:
+        bpos = _positions(base, origin).ravel()
+        order = np.argsort(bpos, kind="stable")
+        flat = order[np.searchsorted(bpos[order], vpos)]
+    return np.unravel_index(flat, base.shape)
+
+
+def _regenerate(t: Tensor, root: Tensor, key: tuple) -> None:
+    """``t``'s history becomes 'the elements ``key`` of ``root``' (after ``root`` changed in place)."""
+    node = gather_at(AS_STRIDED, root, key)._grad_fn
+    t._grad_fn, t._output_nr, t._rg = node, 0, True
+
+
+def refresh_views(root: Tensor, skip: Tensor | None = None) -> None:
+    """After an in-place change of ``root`` (or one of its views), re-derive every live view's history from ``root``'s."""
+    views = root.__dict__.get("_views")
+    if views and STATE.enabled and root._rg:
+        for t in views.alive():
+            if t is not skip:
+                _regenerate(t, root, key_in_base(t._data, root._data))
+
+
+MULTI_VIEW = ("Output {nr} of {name} is a view and is being modified inplace. This view is the output of a function that returns "
+              "multiple views. Such functions do not allow the output views to be modified inplace. You should replace the inplace "
+              "operation by an out-of-place one.")
+
+
+def inplace_on_view(fn, view: Tensor, *args, **kwargs) -> Tensor:
+    """In-place change of a view whose base is in the graph: PyTorch re-bases the base's history (CopySlices)."""
+    root = view._base
+    if root._rg and root._grad_fn is None:
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+    multi = view.__dict__.get("_multi_view")
+    if multi is not None:
+        raise RuntimeError(MULTI_VIEW.format(nr=view._output_nr, name=multi))
+    key = key_in_base(view._data, root._data)
+    old = record(AS_STRIDED, (root,), view._data.copy(), (key, True, root._data.shape))
+    r = fn(old, *args, **kwargs)
+    write_into(view, r)
+    node = record(COPY_SLICES, (root, r), root._data, (key, False))._grad_fn
+    if node is not None:
+        root._grad_fn, root._output_nr, root._rg = node, 0, True
+        _regenerate(view, root, key)
+        refresh_views(root, view)
+    return view
 
 
 def _shape_arg(shape: tuple) -> tuple:
@@ -176,7 +341,7 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
     keep = {_wrap_dim(k, d.ndim) for k in dims}
     shape = tuple(s for i, s in enumerate(d.shape) if not (i in keep and s == 1))
-    return view_op(SQUEEZE_DIM, input, d.reshape(shape), (d.shape,))
+    return view_op(SQUEEZE_DIM if isinstance(dim, int) else SQUEEZE_DIMS, input, d.reshape(shape), (d.shape,))
 
 
 def expand(input: Tensor, *sizes) -> Tensor:
@@ -198,7 +363,298 @@ def expand(input: Tensor, *sizes) -> Tensor:
 
 
 def expand_as(input: Tensor, other: Tensor) -> Tensor:
+    """``input.expand(other.size())``."""
     return expand(input, other._data.shape)
+
+
+def broadcast_to(input: Tensor, size) -> Tensor:
+    """``input`` expanded to ``size`` (a view).
+
+    >>> import flambeau as torch
+    >>> torch.broadcast_to(torch.tensor([1, 2]), (2, 2))
+    tensor([[1, 2],
+            [1, 2]])
+    """
+    return expand(input, size)
+
+
+def broadcast_tensors(*tensors) -> tuple:
+    """Every tensor expanded to their common broadcast shape.
+
+    >>> import flambeau as torch
+    >>> [t.shape for t in torch.broadcast_tensors(torch.zeros(2, 1), torch.zeros(3))]
+    [flambeau.Size([2, 3]), flambeau.Size([2, 3])]
+    """
+    if len(tensors) == 1 and isinstance(tensors[0], list | tuple):
+        tensors = tuple(tensors[0])
+    try:
+        shape = np.broadcast_shapes(*(t._data.shape for t in tensors))
+    except ValueError:
+        from .elementwise import broadcast_error
+        raise broadcast_error(tensors[0]._data.shape, tensors[1]._data.shape) from None
+    return tuple(t if t._data.shape == shape else expand(t, shape) for t in tensors)
+
+
+def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
+    """Split dim ``dim`` into ``sizes`` (one of them may be -1).
+
+    >>> import flambeau as torch
+    >>> torch.arange(6).unflatten(0, (2, 3)).shape
+    flambeau.Size([2, 3])
+    """
+    shape = input._data.shape
+    d = _wrap_dim(dim, len(shape))
+    sizes = tuple(int(s) for s in sizes)
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    try:
+        inner = _infer_shape(sizes, shape[d])
+    except RuntimeError:
+        raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {dim} ({shape[d]}) in the "
+                           "input tensor") from None
+    return view(input, shape[:d] + inner + shape[d + 1:])
+
+
+def movedim(input: Tensor, source, destination) -> Tensor:
+    """Move dims ``source`` to positions ``destination`` (a permute view).
+
+    >>> import flambeau as torch
+    >>> torch.zeros(2, 3, 4).movedim(0, -1).shape
+    flambeau.Size([3, 4, 2])
+    """
+    n = input._data.ndim
+    src = [_wrap_dim(s, n) for s in ((source,) if isinstance(source, int) else source)]
+    dst = [_wrap_dim(s, n) for s in ((destination,) if isinstance(destination, int) else destination)]
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(src)} dims) should contain the same number of "
+                           f"dims as destination ({list(dst)} dims)")
+    return permute(input, tuple(_move_order(n, src, dst)))
+
+
+def _move_order(n: int, src: list, dst: list) -> list:
+    order = [None] * n
+    for s, d in zip(src, dst):
+        order[d] = s
+    rest = iter(i for i in range(n) if i not in src)
+    return [o if o is not None else next(rest) for o in order]
+
+
+moveaxis = movedim
+
+REPEAT = defop("RepeatBackward0", lambda x, reps, shape: np.tile(x, reps),
+               lambda g, reps, shape: m.reshape(g, _split_shape(reps, shape)).sum(tuple(range(0, 2 * len(reps), 2))),
+               text=("sum over the copies",))
+
+
+def _split_shape(reps: tuple, shape: tuple) -> tuple:
+    full = (1,) * (len(reps) - len(shape)) + tuple(shape)
+    return tuple(v for r, s in zip(reps, full) for v in (r, s))
+
+
+def repeat(input: Tensor, *sizes) -> Tensor:
+    """Tile ``input`` ``sizes[i]`` times along each dim (leading sizes add dims).
+
+    >>> import flambeau as torch
+    >>> torch.tensor([1, 2]).repeat(2)
+    tensor([1, 2, 1, 2])
+    """
+    reps = _shape_arg(sizes)
+    if len(reps) < input._data.ndim:
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor")
+    return apply(REPEAT, (input,), (input._data,), (reps, input._data.shape))
+
+
+def tile(input: Tensor, dims) -> Tensor:
+    """``repeat``, with missing leading ``dims`` taken as 1.
+
+    >>> import flambeau as torch
+    >>> torch.tile(torch.tensor([[1, 2]]), (2,))
+    tensor([[1, 2, 1, 2]])
+    """
+    dims = _shape_arg((dims,))
+    return repeat(input, (1,) * (input._data.ndim - len(dims)) + dims)
+
+
+INDEX_SELECT = gather_op("IndexSelectBackward0")
+
+
+def repeat_interleave(input: Tensor, repeats=None, dim: int | None = None, *, output_size: int | None = None) -> Tensor:
+    """Repeat each element (or slice along ``dim``) ``repeats`` times.
+
+    >>> import flambeau as torch
+    >>> torch.tensor([1, 2]).repeat_interleave(2)
+    tensor([1, 1, 2, 2])
+    """
+    if dim is None:
+        input, dim = reshape(input, -1), 0
+    d = _wrap_dim(dim, input._data.ndim)
+    n = input._data.shape[d] if input._data.ndim else 1
+    reps = repeats._data if isinstance(repeats, Tensor) else np.asarray(repeats)
+    if reps.ndim == 0 or reps.size == 1:
+        if int(reps.reshape(())) < 0:
+            raise RuntimeError("repeats can not be negative")
+        idx = np.repeat(np.arange(n), int(reps.reshape(())))
+    else:
+        if reps.shape != (n,):
+            raise RuntimeError("repeats must have the same size as input along dim")
+        if (reps < 0).any():
+            raise RuntimeError("repeats can not be negative")
+        idx = np.repeat(np.arange(n), reps)
+    if isinstance(repeats, Tensor) or np.ndim(repeats) > 0:
+        return gather_at(INDEX_SELECT, input, (slice(None),) * d + (idx,))
+    shape = input._data.shape
+    return view(clone(expand(unsqueeze(input, d + 1), shape[:d + 1] + (int(reps),) + shape[d + 1:])), shape[:d] + (-1,) + shape[d + 1:])
+
+
+FLIP = defop("FlipBackward0", lambda x, dims: np.flip(x, dims).copy(), lambda g, dims: m.flip(g, dims), text=("flip back",))
+ROLL = defop("RollBackward0", lambda x, shifts, dims: np.roll(x, shifts, dims),
+             lambda g, shifts, dims: m.roll(g, tuple(-s for s in shifts), dims) if dims is not None else m.roll(g, -shifts[0], None),
+             text=("roll back",))
+
+
+def flip(input: Tensor, *dims) -> Tensor:
+    """Reverse the order of elements along ``dims`` (a copy).
+
+    >>> import flambeau as torch
+    >>> torch.tensor([1, 2, 3]).flip(0)
+    tensor([3, 2, 1])
+    """
+    n = input._data.ndim
+    dims = tuple(_wrap_dim(d, n) for d in _shape_arg(dims))
+    for j, k in enumerate(dims):
+        if k in dims[:j]:
+            raise RuntimeError(f"dim {k} appears multiple times in the list of dims")
+    return apply(FLIP, (input,), (input._data,), (dims,))
+
+
+def fliplr(input: Tensor) -> Tensor:
+    """Flip the second dim (columns)."""
+    if input._data.ndim < 2:
+        raise RuntimeError("Input must be >= 2-d.")
+    return flip(input, (1,))
+
+
+def flipud(input: Tensor) -> Tensor:
+    """Flip the first dim (rows)."""
+    if input._data.ndim < 1:
+        raise RuntimeError("Input must be >= 1-d.")
+    return flip(input, (0,))
+
+
+def roll(input: Tensor, shifts, dims=None) -> Tensor:
+    """Shift elements cyclically along ``dims`` (the flattened tensor when ``dims`` is None).
+
+    >>> import flambeau as torch
+    >>> torch.tensor([1, 2, 3]).roll(1)
+    tensor([3, 1, 2])
+    """
+    shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+    if dims is None:
+        if len(shifts) != 1:
+            raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:0")
+        return apply(ROLL, (input,), (input._data,), (shifts, None))
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    if len(shifts) != len(dims):
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
+    dims = tuple(_wrap_dim(d, input._data.ndim) for d in dims)
+    return apply(ROLL, (input,), (input._data,), (shifts, dims))
+
+
+def select(input: Tensor, dim: int, index: int) -> Tensor:
+    """The slice at ``index`` of dim ``dim``, without that dim (a view): ``input[..., index, ...]``.
+
+    >>> import flambeau as torch
+    >>> torch.tensor([[1, 2], [3, 4]]).select(1, 0)
+    tensor([1, 3])
+    """
+    d = _wrap_dim(dim, input._data.ndim)
+    size = input._data.shape[d]
+    if not -size <= index < size:
+        raise IndexError(f"select(): index {index} out of range for tensor of size {list(input._data.shape)} at dimension {d}")
+    return input[(slice(None),) * d + (int(index),)]
+
+
+def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """The slice ``start:start+length`` of dim ``dim`` (a view).
+
+    >>> import flambeau as torch
+    >>> torch.arange(5).narrow(0, 1, 3)
+    tensor([1, 2, 3])
+    """
+    d = _wrap_dim(dim, input._data.ndim)
+    size = input._data.shape[d]
+    start = int(start)
+    if not -size <= start <= size:
+        raise IndexError(f"start out of range (expected to be in range of [{-size}, {size}], but got {start})")
+    start %= size if size else 1
+    if start + length > size:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
+    return input[(slice(None),) * d + (slice(start, start + length),)]
+
+
+# ---- padding -------------------------------------------------------------------------------------
+
+CONSTANT_PAD = defop("ConstantPadNdBackward0", lambda x, src, dst, shape, value, xshape: _constant_pad(x, src, dst, shape, value),
+                     lambda g, src, dst, xshape: m.scatter_back(m.index(g, dst, False), src, False, xshape),
+                     text=("the unpadded part of g",))
+PAD_OPS = {(mode, k): gather_op(f"{name}{k}DBackward0") for mode, name in (("reflect", "ReflectionPad"), ("replicate", "ReplicationPad"))
+           for k in (1, 2, 3)}
+PAD_OPS.update({("circular", k): gather_op("CopySlices") for k in (1, 2, 3)})  # PyTorch pads circularly by copying slices
+_NP_PAD_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+def _constant_pad(x: np.ndarray, src: tuple, dst: tuple, shape: tuple, value) -> np.ndarray:
+    out = np.full(shape, value, x.dtype)
+    out[dst] = x[src]
+    return out
+
+
+def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
+    """Pad the last ``len(pad) // 2`` dims: ``pad = (left, right, top, bottom, ...)``, starting from the last dim.
+
+    ``mode`` is ``'constant'`` (with ``value``; negative pads crop), ``'reflect'``, ``'replicate'`` or ``'circular'``.
+    This is ``torch.nn.functional.pad``.
+
+    >>> import flambeau as torch
+    >>> pad(torch.tensor([1., 2.]), (1, 2))
+    tensor([0., 1., 2., 0., 0.])
+    """
+    pad = tuple(int(p) for p in pad)
+    d = input._data
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    k = len(pad) // 2
+    if k > d.ndim:
+        raise RuntimeError(f"Padding length should be less than or equal to two times the input dimension but got padding length "
+                           f"{len(pad)} and input of dimension {d.ndim}")
+    pairs = [(pad[2 * (d.ndim - 1 - i)], pad[2 * (d.ndim - 1 - i) + 1]) if i >= d.ndim - k else (0, 0) for i in range(d.ndim)]
+    if mode == "constant":
+        shape = tuple(n + lo + hi for n, (lo, hi) in zip(d.shape, pairs))
+        if any(s < 0 for s in shape):
+            raise RuntimeError(f"The input size {d.shape[-1]}, plus negative padding {pad[0]} and {pad[1]} resulted in a negative output "
+                               "size, which is invalid. Check dimension 1 of your input.")
+        src = tuple(slice(max(-lo, 0), n - max(-hi, 0)) for n, (lo, hi) in zip(d.shape, pairs))
+        dst = tuple(slice(max(lo, 0), s - max(hi, 0)) for s, (lo, hi) in zip(shape, pairs))
+        return apply(CONSTANT_PAD, (input,), (d,), (src, dst, shape, 0 if value is None else value, d.shape))
+    if value is not None:
+        raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
+    if mode not in ("reflect", "replicate", "circular"):
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    if not (k + 1 <= d.ndim <= k + 2) or k > 3:
+        raise NotImplementedError(f"Only 2D, 3D, 4D, 5D padding with non-constant padding are supported for now (got {d.ndim}D input "
+                                  f"with padding length {len(pad)})")
+    idx = []
+    for i in range(d.ndim - k, d.ndim):
+        lo, hi = pairs[i]
+        if mode == "reflect" and (lo >= d.shape[i] or hi >= d.shape[i]):
+            raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding input dimension, but got: padding "
+                               f"({lo}, {hi}) at dimension {i} of input {list(d.shape)}")
+        if mode == "circular" and (lo > d.shape[i] or hi > d.shape[i]):
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+        if lo < 0 or hi < 0:
+            raise NotImplementedError(f"negative padding in mode '{mode}' is not supported by flambeau")
+        idx.append(np.pad(np.arange(d.shape[i]), (lo, hi), mode=_NP_PAD_MODE[mode]))
+    return gather_at(PAD_OPS[mode, k], input, (slice(None),) * (d.ndim - k) + np.ix_(*idx))
 
 
 def clone(input: Tensor, *, memory_format=None) -> Tensor:
@@ -265,6 +721,20 @@ Tensor.unsqueeze = unsqueeze
 Tensor.squeeze = squeeze
 Tensor.expand = expand
 Tensor.expand_as = expand_as
+Tensor.broadcast_to = broadcast_to
+Tensor.unflatten = unflatten
+Tensor.movedim = Tensor.moveaxis = movedim
+Tensor.repeat = repeat
+Tensor.tile = tile
+Tensor.repeat_interleave = repeat_interleave
+Tensor.flip = flip
+Tensor.fliplr = fliplr
+Tensor.flipud = flipud
+Tensor.roll = roll
+Tensor.narrow = narrow
+Tensor.select = select
+Tensor.storage_offset = lambda self: 0 if self._base is None else int(
+    (self._data.__array_interface__["data"][0] - self._base._data.__array_interface__["data"][0]) // self._data.itemsize)
 Tensor.clone = clone
 Tensor.contiguous = contiguous
 Tensor.to = to
@@ -296,9 +766,3 @@ def zero_(self: Tensor) -> Tensor:
 Tensor.fill_ = fill_
 Tensor.zero_ = zero_
 Tensor.copy_ = copy_
-
-
-def inplace_on_view(fn, view: Tensor, *args, **kwargs) -> Tensor:
-    """In-place change of a view whose base is in the graph: PyTorch re-bases the base's history (CopySlices)."""
-    raise NotImplementedError("in-place modification of a view of a tensor that is part of the graph (CopySlices) is not "
-                              "supported by flambeau yet; apply the op out of place, e.g. y = y.clone(); y[...] = ...")

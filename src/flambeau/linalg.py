@@ -1,0 +1,51 @@
+"""``flambeau.linalg``: PyTorch's ``torch.linalg`` namespace. The ops (and their derivatives) live in ``ops/linalg.py``.
+
+    >>> import flambeau as torch
+    >>> torch.linalg.det(torch.eye(3)).item()
+    1.0
+"""
+
+from .ops.linalg import (
+    LinAlgError,
+    linalg_cholesky,
+    linalg_cholesky_ex,
+    linalg_cross,
+    linalg_det,
+    linalg_eigh,
+    linalg_eigvalsh,
+    linalg_inv,
+    linalg_inv_ex,
+    linalg_matrix_exp,
+    linalg_matrix_power,
+    linalg_multi_dot,
+    linalg_pinv,
+    linalg_qr,
+    linalg_slogdet,
+    linalg_solve,
+    linalg_solve_ex,
+    linalg_svd,
+    linalg_svdvals,
+    linalg_vecdot,
+    matmul,
+)
+from .ops.linalg import diagonal as _diagonal
+
+__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "inv_ex", "matmul",
+           "matrix_exp", "matrix_power", "multi_dot", "pinv", "qr", "slogdet", "solve", "solve_ex", "svd", "svdvals", "vecdot"]
+# vector_norm / matrix_norm / norm: wired from ops/reduce.py
+
+cholesky, cross, det, eigh, eigvalsh, inv = linalg_cholesky, linalg_cross, linalg_det, linalg_eigh, linalg_eigvalsh, linalg_inv
+matrix_power, pinv, qr, slogdet = linalg_matrix_power, linalg_pinv, linalg_qr, linalg_slogdet
+solve, svd, svdvals = linalg_solve, linalg_svd, linalg_svdvals
+cholesky_ex, inv_ex, solve_ex, multi_dot, vecdot = linalg_cholesky_ex, linalg_inv_ex, linalg_solve_ex, linalg_multi_dot, linalg_vecdot
+matrix_exp = linalg_matrix_exp
+
+
+def diagonal(A, *, offset: int = 0, dim1: int = -2, dim2: int = -1):
+    """``A.diagonal(offset, dim1, dim2)`` with PyTorch's ``linalg`` defaults (the last two dims).
+
+    >>> import flambeau as torch
+    >>> torch.linalg.diagonal(torch.eye(2)).tolist()
+    [1.0, 1.0]
+    """
+    return _diagonal(A, offset, dim1, dim2)
