@@ -81,6 +81,17 @@ def test_dropout_statistics_and_scaling():
         F.dropout(x, 1.5)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_dropout_mask_matches_torch_seeded(dtype):
+    outs = []
+    for lib in (flambeau, torch):
+        lib.manual_seed(7)
+        x = lib.ones(13, 9, dtype=getattr(lib, dtype))
+        lib.nn.functional.dropout(x, 0.0)  # p = 0 draws nothing, as in PyTorch
+        outs.append(lib.nn.functional.dropout(x, 0.35).numpy())
+    np.testing.assert_array_equal(outs[0], outs[1])
+
+
 def test_embedding_padding_idx_gets_no_gradient():
     w = np.random.RandomState(1).standard_normal((6, 3))
     idx = np.array([[1, 2, 2], [0, 5, 2]])

@@ -16,8 +16,9 @@ import math
 
 import numpy as np
 
-from .. import _dtype
+from .. import _dtype, _random
 from .._tensor import Tensor, _new_tensor, _wrap_dim
+from ..autograd.grad_mode import STATE
 from . import apply, defop, m, math_fn, record
 from .elementwise import _sigmoid, as_float, inplace, unary_float
 from .elementwise import relu as _relu
@@ -333,20 +334,22 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     return apply(GLU, (input,), (d,), (dim, pre + (slice(0, n // 2),), pre + (slice(n // 2, n),), d.shape))
 
 
-def _keep_mask(shape: tuple, keep: float, npdtype) -> np.ndarray:
-    """Dropout's keep-mask: 1 with probability ``keep``, else 0 (the one place dropout draws random numbers)."""
-    return (np.random.random_sample(shape) < keep).astype(npdtype)
-
-
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    """Zero each element with probability ``p`` and scale the rest by ``1/(1-p)`` (identity unless ``training``)."""
+    """Zero each element with probability ``p`` and scale the rest by ``1/(1-p)`` (identity unless ``training``).
+
+    The mask is drawn as PyTorch draws it (``bernoulli_(1 - p)`` from the global generator), so seeded runs match.
+    """
     if p < 0.0 or p > 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0.0:
-        return input
     d = input._data
-    mask = np.zeros(d.shape, d.dtype) if p == 1.0 else _keep_mask(d.shape, 1.0 - p, d.dtype) * np.asarray(1.0 / (1.0 - p), d.dtype)
-    scale = _new_tensor(mask, False, None, 0)
+    if not training or p == 0.0 or d.size == 0:
+        return input
+    if p == 1.0:
+        noise = np.zeros(d.shape, d.dtype)
+    else:
+        noise = _random.bernoulli_(_new_tensor(np.empty(d.shape, d.dtype), False, None, 0), 1.0 - p)._data
+        noise /= np.asarray(1.0 - p, d.dtype)
+    scale = _new_tensor(noise, False, None, 0)
     return input.mul_(scale) if inplace else input * scale
 
 
@@ -875,10 +878,8 @@ m.fold = lambda x, size, *a: apply(COL2IM, (x,), (x._data,), (size,) + a) if isi
 
 
 def _bmm_sum0(a, b):
-    """``Σₙ aₙ @ bₙᵀ`` over the leading (batch) dimension."""
-    if isinstance(a, Tensor) or isinstance(b, Tensor):
-        return (a @ m.transpose(b, -1, -2)).sum(0)
-    return np.einsum("n...ol,n...kl->...ok", a, b, optimize=True)
+    """``Σₙ aₙ @ bₙᵀ`` over the leading (batch) dimension (a batched matmul beats einsum/tensordot here)."""
+    return (a @ m.transpose(b, -1, -2)).sum(0)
 
 
 def _conv_fwd(x, w, b, stride, pads, dilation, groups):
@@ -1142,15 +1143,22 @@ def _max_pool(input: Tensor, kernel_size, stride, padding, dilation, ceil_mode: 
     k, s, p, d = _pool_args(x, kernel_size, stride, padding, dilation, nd)
     pads, lens = _pool_pads(x.shape[2:], k, s, d, p, ceil_mode)
     v = _windows(x, k, s, d, pads, -np.inf)                     # (N, C, *L, *K)
-    win = v.reshape(v.shape[:2 + nd] + (-1,))
-    arg = win.argmax(-1)
+    views = [v[(Ellipsis,) + kk] for kk in np.ndindex(*k)]
+    best = views[0].copy()
+    for cand in views[1:]:
+        np.maximum(best, cand, out=best)  # NaN propagates, as in PyTorch
+    if not (return_indices or (input._rg and STATE.enabled)):
+        return record(MAX_POOL, (input,), best, (None, x.shape))
+    arg = np.zeros(best.shape, np.int16 if len(views) < 2 ** 15 else np.int64)
+    for j in range(len(views) - 1, 0, -1):  # the first offset holding the maximum wins
+        np.copyto(arg, j, where=views[j] == best)
     # flat input position of each winner: window start + kernel offset, per dim
     kpos = np.unravel_index(arg, k)
     flat = np.zeros(arg.shape, np.int64)
     for i in range(nd):
         start = (np.arange(lens[i]) * s[i] - pads[i][0]).reshape((-1,) + (1,) * (nd - 1 - i))
         flat = flat * x.shape[2 + i] + start + kpos[i] * d[i]
-    t = apply(MAX_POOL, (input,), (x,), (flat, x.shape))
+    t = record(MAX_POOL, (input,), best, (flat, x.shape))
     return (t, _new_tensor(flat, False, None, 0)) if return_indices else t
 
 
