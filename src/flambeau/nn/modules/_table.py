@@ -15,6 +15,14 @@ from .module import Module
 _P = inspect.Parameter
 
 
+def functional(fn: str, module: str):
+    """``F.<fn>``, or NotImplementedError naming the module when flambeau's ``nn.functional`` lacks it."""
+    f = getattr(F, fn, None)
+    if f is None:
+        raise NotImplementedError(f"nn.{module}: flambeau.nn.functional.{fn} is not implemented yet")
+    return f
+
+
 def signature(params: tuple) -> inspect.Signature:
     """``(('dim',), ('*',), ('eps', 1e-6))`` -> ``(self, dim, *, eps=1e-06)``: a 1-tuple is a required parameter."""
     kind, out = _P.POSITIONAL_OR_KEYWORD, [_P("self", _P.POSITIONAL_OR_KEYWORD)]
@@ -52,9 +60,10 @@ def settings_module(name: str, fn: str, params: tuple, extra_repr, doc: str, bas
         kwargs = {k: getattr(self, k) for k in self._keys}
         if call is not None:
             kwargs.update(call(self))
-        return (fn if callable(fn) else getattr(F, fn))(*inputs, **kwargs)
+        return (fn if callable(fn) else functional(fn, name))(*inputs, **kwargs)
 
     __init__.__signature__ = sig
     cls = type(name, (base,), {"__init__": __init__, "forward": forward, "__doc__": doc, "__module__": module,
-                               "extra_repr": extra_repr if extra_repr is not None else base.extra_repr})
+                               "extra_repr": extra_repr if extra_repr is not None else base.extra_repr,
+                               "_fn_name": None if callable(fn) else fn})
     return cls

@@ -14,7 +14,7 @@ from ...ops.creation import empty
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
-from ._table import settings_module
+from ._table import functional, settings_module
 from ._utils import factory
 from .module import Module
 
@@ -94,7 +94,7 @@ class PReLU(Module):
         init.constant_(self.weight, self.init)
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.prelu(input, self.weight)
+        return functional("prelu", "PReLU")(input, self.weight)
 
     def extra_repr(self) -> str:
         return f"num_parameters={self.num_parameters}"

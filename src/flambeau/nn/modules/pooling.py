@@ -7,7 +7,7 @@ from .. import functional as F
 from ._utils import _single
 from .module import Module
 
-__all__ = ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool2d"]
+__all__ = ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "Upsample"]
 
 
 class _MaxPoolNd(Module):
@@ -97,7 +97,37 @@ class AvgPool2d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class AdaptiveAvgPool2d(Module):
+class _AdaptivePool(Module):
+    _fn = ""
+
+    def __init__(self, output_size, return_indices: bool = False) -> None:
+        super().__init__()
+        self.output_size, self.return_indices = output_size, return_indices
+
+    def forward(self, input: Tensor):
+        if self.return_indices:
+            return getattr(F, self._fn)(input, self.output_size, return_indices=True)
+        return getattr(F, self._fn)(input, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool1d(_AdaptivePool):
+    """Average pooling of (N, C, L) inputs to a fixed length.
+
+    >>> import flambeau as torch
+    >>> torch.nn.AdaptiveAvgPool1d(2)(torch.arange(4.).view(1, 1, 4))
+    tensor([[[0.5000, 2.5000]]])
+    """
+
+    _fn = "adaptive_avg_pool1d"
+
+    def __init__(self, output_size) -> None:
+        super().__init__(output_size)
+
+
+class AdaptiveAvgPool2d(_AdaptivePool):
     """Average pooling to a fixed output size (H_out, W_out).
 
     >>> import flambeau as torch
@@ -105,12 +135,42 @@ class AdaptiveAvgPool2d(Module):
     flambeau.Size([2, 3, 1, 1])
     """
 
+    _fn = "adaptive_avg_pool2d"
+
     def __init__(self, output_size) -> None:
+        super().__init__(output_size)
+
+
+class AdaptiveMaxPool2d(_AdaptivePool):
+    """Max pooling to a fixed output size (H_out, W_out).
+
+    >>> import flambeau as torch
+    >>> torch.nn.AdaptiveMaxPool2d((1, 2))(torch.arange(8.).view(1, 1, 2, 4))
+    tensor([[[[5., 7.]]]])
+    """
+
+    _fn = "adaptive_max_pool2d"
+
+
+class Upsample(Module):
+    """Resize by ``scale_factor`` or to ``size`` with ``F.interpolate``.
+
+    >>> import flambeau as torch
+    >>> torch.nn.Upsample(scale_factor=2)(torch.ones(1, 1, 2, 2)).shape
+    flambeau.Size([1, 1, 4, 4])
+    """
+
+    def __init__(self, size=None, scale_factor=None, mode: str = "nearest", align_corners: bool | None = None,
+                 recompute_scale_factor: bool | None = None) -> None:
         super().__init__()
-        self.output_size = output_size
+        self.name = type(self).__name__
+        self.size, self.scale_factor, self.mode = size, float(scale_factor) if isinstance(scale_factor, int) else scale_factor, mode
+        self.align_corners, self.recompute_scale_factor = align_corners, recompute_scale_factor
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.adaptive_avg_pool2d(input, self.output_size)
+        return F.interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
+                             recompute_scale_factor=self.recompute_scale_factor)
 
     def extra_repr(self) -> str:
-        return f"output_size={self.output_size}"
+        info = f"scale_factor={self.scale_factor!r}" if self.scale_factor is not None else f"size={self.size!r}"
+        return info + f", mode={self.mode!r}"
