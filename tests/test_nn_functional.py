@@ -92,6 +92,25 @@ def test_dropout_mask_matches_torch_seeded(dtype):
     np.testing.assert_array_equal(outs[0], outs[1])
 
 
+@pytest.mark.parametrize("name,fn", [
+    ("dropout2d", lambda F, x: F.dropout2d(x, 0.3)), ("dropout1d", lambda F, x: F.dropout1d(x[0], 0.5)),
+    ("dropout3d", lambda F, x: F.dropout3d(x, 0.4)), ("alpha_dropout", lambda F, x: F.alpha_dropout(x, 0.3, True)),
+    ("feature_alpha_dropout", lambda F, x: F.feature_alpha_dropout(x, 0.2, True)), ("rrelu_train", lambda F, x: F.rrelu(x, training=True)),
+])
+def test_random_functions_match_torch_seeded(name, fn):
+    x = np.random.RandomState(3).standard_normal((2, 3, 4, 5))
+    outs, grads = [], []
+    for lib in (flambeau, torch):
+        lib.manual_seed(11)
+        t = lib.tensor(x, requires_grad=True)
+        y = fn(lib.nn.functional, t)
+        (y * y).sum().backward()
+        outs.append(y.detach().numpy())
+        grads.append(t.grad.numpy())
+    np.testing.assert_allclose(outs[0], outs[1], rtol=1e-12)
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12)
+
+
 def test_embedding_padding_idx_gets_no_gradient():
     w = np.random.RandomState(1).standard_normal((6, 3))
     idx = np.array([[1, 2, 2], [0, 5, 2]])

@@ -27,6 +27,12 @@ ROWS = [
     Row("hardsigmoid", lambda t, a: F(t).hardsigmoid(a * 3), (A(3, 4),), gradgrad="PyTorch has no hardsigmoid double backward"),
     Row("hardswish", lambda t, a: F(t).hardswish(a * 3), (A(3, 4),)),
     Row("logsigmoid", lambda t, a: F(t).logsigmoid(a * 4), (R(3, 4),)),
+    Row("threshold", lambda t, a: F(t).threshold(a, 0.1, 2.0), (A(3, 4),)),
+    Row("hardshrink", lambda t, a: F(t).hardshrink(a, 0.7), (A(3, 4),)),
+    Row("softshrink", lambda t, a: F(t).softshrink(a, 0.7), (A(3, 4),)),
+    Row("rrelu_eval", lambda t, a: F(t).rrelu(a, 0.1, 0.3), (A(3, 4),), covers=("rrelu",)),
+    Row("prelu", lambda t, a, w: F(t).prelu(a, w), (A(2, 3, 4), R(3))),
+    Row("prelu_shared", lambda t, a, w: F(t).prelu(a, w), (A(2, 3, 4), R(1)), covers=("prelu",)),
     Row("tanhshrink", lambda t, a: F(t).tanhshrink(a), (R(3, 4),)),
     Row("softmax", lambda t, a: F(t).softmax(a, dim=1), (R(3, 4, 2),)),
     Row("softmax_large", lambda t, a: F(t).softmax(a * 1000, -1), (R(3, 4),), covers=("softmax",)),
@@ -34,7 +40,9 @@ ROWS = [
     Row("log_softmax_dim0", lambda t, a: F(t).log_softmax(a * 100, 0), (R(5, 2),), covers=("log_softmax",)),
     Row("softmin", lambda t, a: F(t).softmin(a, 0), (R(3, 4),)),
     Row("glu", lambda t, a: F(t).glu(a, 0), (R(4, 3),)),
-    Row("dropout_eval", lambda t, a: F(t).dropout(a, 0.5, training=False) * 2, (R(3, 4),), covers=("dropout",)),
+    Row("dropout_eval", lambda t, a: F(t).dropout(a, 0.5, training=False) + F(t).dropout1d(a, 0.5, False) + F(t).alpha_dropout(a, 0.5)
+        + F(t).feature_alpha_dropout(a) + F(t).dropout2d(a[None], 0.5, False)[0] + F(t).dropout3d(a[None, None], 0.5, False)[0, 0],
+        (R(2, 3, 4),), covers=("dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout")),
     # losses
     Row("mse_loss", lambda t, a, b: F(t).mse_loss(a, b), (R(3, 4), R(3, 4))),
     Row("mse_loss_sum", lambda t, a, b: F(t).mse_loss(a, b, reduction="sum"), (R(3, 4), R(3, 4)), covers=("mse_loss",)),

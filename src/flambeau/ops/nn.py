@@ -20,7 +20,8 @@ from .. import _dtype, _random
 from .._tensor import Tensor, _new_tensor, _wrap_dim
 from ..autograd.grad_mode import STATE
 from . import apply, defop, m, math_fn, record
-from .elementwise import _sigmoid, as_float, inplace, unary_float
+from .elementwise import _sigmoid, as_float, unary_float
+from .elementwise import inplace as inplace_fn
 from .elementwise import relu as _relu
 from .indexing import where
 from .linalg import matmul
@@ -28,6 +29,8 @@ from .shape import reshape
 
 __all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "mish", "softplus", "softsign", "hardtanh",
            "hardsigmoid", "hardswish", "logsigmoid", "tanhshrink", "softmax", "log_softmax", "softmin", "glu", "dropout",
+           "threshold", "hardshrink", "softshrink", "rrelu", "prelu", "alpha_dropout", "feature_alpha_dropout", "dropout1d", "dropout2d",
+           "dropout3d",
            "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "nll_loss", "cross_entropy", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "kl_div", "margin_ranking_loss", "hinge_embedding_loss", "triplet_margin_loss",
            "cosine_embedding_loss", "poisson_nll_loss", "gaussian_nll_loss", "pairwise_distance", "cosine_similarity", "normalize",
@@ -161,6 +164,22 @@ HARDSWISH = defop("HardswishBackward0",  lambda x: x * np.clip(x / 6 + 0.5, 0, 1
                   text=("∂/∂x = 0, x/3 + 1/2, 1",))
 LOGSIGMOID = defop("LogSigmoidBackward0", lambda x: -_softplus_np(-x), lambda g, x: g * m.sigmoid(-x), text=("∂log σ(x)/∂x = σ(-x)",))
 
+THRESHOLD = defop("ThresholdBackward0",  lambda x, th, value: np.where(x > th, x, value).astype(x.dtype, copy=False),
+                  lambda g, x, th: g * _mask(x, lambda d: d > th), text=("∂/∂x = [x > threshold]",))
+HARDSHRINK = defop("HardshrinkBackward0", lambda x, lambd: np.where(np.abs(x) > lambd, x, 0).astype(x.dtype, copy=False),
+                   lambda g, x, lambd: g * _mask(x, lambda d: np.abs(d) > lambd), text=("∂/∂x = [|x| > λ]",))
+SOFTSHRINK = defop("SoftshrinkBackward0", lambda x, lambd: np.where(np.abs(x) > lambd, x - np.sign(x) * lambd, 0).astype(x.dtype, copy=False),
+                   lambda g, x, lambd: g * _mask(x, lambda d: np.abs(d) > lambd), text=("∂/∂x = [|x| > λ]",))
+RRELU = defop("RreluWithNoiseBackward0", lambda x, noise: x * noise, lambda g, noise: g * _const(g, noise), text=("∂/∂x = noise (1 or the slope)",))
+
+
+def _prelu_dw(g, x, w, dims):
+    return m.reshape(_sum_dims(g * x * _mask(x, lambda d: d <= 0), dims), w.shape)
+
+
+PRELU = defop("PreluKernelBackward0",    lambda x, w, wshape, dims: np.where(x > 0, x, w.reshape(wshape) * x),
+              lambda g, x, w, wshape: m.where(_mask(x, lambda d: d > 0), g, g * m.reshape(w, wshape)),
+              lambda g, x, w, dims: _prelu_dw(g, x, w, dims), text=("∂/∂x = 1 if x > 0 else w", "∂/∂w = Σ x·[x ≤ 0]"))
 
 def _softmax(x, dim):
     e = np.exp(x - x.max(axis=dim, keepdims=True))
@@ -189,7 +208,7 @@ GLU = defop("GluBackward0", lambda x, dim, first, second, shape: x[first] * _sig
 
 def _act(op, input: Tensor, attrs: tuple = (), in_place: bool = False) -> Tensor:
     if in_place:
-        return inplace(lambda t: unary_float(op, t, attrs), input)
+        return inplace_fn(lambda t: unary_float(op, t, attrs), input)
     return unary_float(op, input, attrs)
 
 
@@ -279,6 +298,50 @@ def logsigmoid(input: Tensor) -> Tensor:
     return _act(LOGSIGMOID, input)
 
 
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """``input`` where ``input > threshold``, else ``value``."""
+    return _act(THRESHOLD, input, (threshold, value), inplace)
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """``input`` where ``|input| > lambd``, else 0."""
+    return _act(HARDSHRINK, input, (lambd,))
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """``input ∓ lambd`` where ``|input| > lambd``, else 0."""
+    if lambd < 0:
+        raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
+    return _act(SOFTSHRINK, input, (lambd,))
+
+
+def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False, inplace: bool = False) -> Tensor:
+    """Leaky ReLU whose negative slope is drawn from ``U(lower, upper)`` per element in training, ``(lower + upper)/2`` otherwise."""
+    x = as_float(input._data)
+    neg = x <= 0
+    noise = np.ones_like(x)
+    if training:  # one draw per non-positive element, in order, as PyTorch's CPU kernel
+        noise[neg] = _random.default_generator._uniform((int(neg.sum()),), np.float64, lower, upper).astype(x.dtype)
+    else:
+        noise[neg] = (lower + upper) / 2
+    if inplace:
+        return inplace_fn(lambda t: record(RRELU, (t,), x * noise, (noise,)), input)
+    return record(RRELU, (input,), x * noise, (noise,))
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """``x`` where positive, ``weight · x`` elsewhere; ``weight`` has 1 element or one per channel (dim 1)."""
+    x, w = as_float(input._data), weight._data
+    if w.size != 1 and (x.ndim < 2 or w.size != x.shape[1]):
+        raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found parameter numbers = {w.size} and channel size = "
+                           f"{x.shape[1] if x.ndim >= 2 else 1}.")
+    if w.size == 1:
+        wshape, dims = (), None
+    else:
+        wshape, dims = (w.size,) + (1,) * (x.ndim - 2), (0,) + tuple(range(2, x.ndim))
+    return apply(PRELU, (input, weight), (x, w), (wshape, dims))
+
 def tanhshrink(input: Tensor) -> Tensor:
     """``x - tanh(x)``."""
     return input - input.tanh()
@@ -347,11 +410,79 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     if p == 1.0:
         noise = np.zeros(d.shape, d.dtype)
     else:
-        noise = _random.bernoulli_(_new_tensor(np.empty(d.shape, d.dtype), False, None, 0), 1.0 - p)._data
+        noise = _bernoulli_noise(d.shape, p, d.dtype)
         noise /= np.asarray(1.0 - p, d.dtype)
     scale = _new_tensor(noise, False, None, 0)
     return input.mul_(scale) if inplace else input * scale
 
+
+
+def _bernoulli_noise(shape: tuple, p: float, dtype) -> np.ndarray:
+    """PyTorch's dropout noise: ``bernoulli_(1 - p)`` from the global generator (so seeded runs match)."""
+    return _random.bernoulli_(_new_tensor(np.empty(shape, dtype), False, None, 0), 1.0 - p)._data
+
+
+def _alpha_dropout(input: Tensor, p: float, training: bool, inplace: bool, feature: bool) -> Tensor:
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    d = input._data
+    if not training or p == 0.0 or d.size == 0:
+        return input
+    if p == 1.0:
+        return input.mul_(0.0) if inplace else input * 0.0
+    alpha = 1.7580993408473766
+    a = 1.0 / math.sqrt((alpha * alpha * p + 1) * (1 - p))
+    noise = _bernoulli_noise(d.shape[:2] + (1,) * (d.ndim - 2) if feature else d.shape, p, d.dtype)
+    b = _new_tensor((noise - 1) * (alpha * a) + alpha * a * p, False, None, 0)
+    scale = _new_tensor(noise * np.asarray(a, d.dtype), False, None, 0)
+    return input.mul_(scale).add_(b) if inplace else input * scale + b
+
+
+def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
+    """Dropout that keeps SELU's self-normalising mean and variance (dropped units take SELU's negative saturation)."""
+    return _alpha_dropout(input, p, training, inplace, False)
+
+
+def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
+    """:func:`alpha_dropout` of whole channels."""
+    return _alpha_dropout(input, p, training, inplace, True)
+
+
+def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool, nd: int) -> Tensor:
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    d = input._data
+    if d.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(f"dropout{nd}d: Expected {nd + 1}D or {nd + 2}D input, but received a {d.ndim}D input. Note that dropout{nd}d "
+                           f"exists to provide channel-wise dropout on inputs with {nd} spatial dimension{'s' if nd > 1 else ''}, a channel "
+                           "dimension, and an optional batch dimension (i.e. "
+                           f"{nd + 1}D or {nd + 2}D inputs).")
+    if not training or p == 0.0 or d.size == 0:
+        return input
+    lead = d.shape[:2] if d.ndim == nd + 2 else d.shape[:1]
+    shape = lead + (1,) * (d.ndim - len(lead))
+    if p == 1.0:
+        noise = np.zeros(shape, d.dtype)
+    else:
+        noise = _bernoulli_noise(shape, p, d.dtype)
+        noise /= np.asarray(1.0 - p, d.dtype)
+    scale = _new_tensor(noise, False, None, 0)
+    return input.mul_(scale) if inplace else input * scale
+
+
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero whole channels of ``(N, C, L)`` (or ``(C, L)``) input with probability ``p``; scale the rest by ``1/(1-p)``."""
+    return _feature_dropout(input, p, training, inplace, 1)
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero whole channels of ``(N, C, H, W)`` (or ``(C, H, W)``) input with probability ``p``; scale the rest by ``1/(1-p)``."""
+    return _feature_dropout(input, p, training, inplace, 2)
+
+
+def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero whole channels of ``(N, C, D, H, W)`` (or ``(C, D, H, W)``) input with probability ``p``."""
+    return _feature_dropout(input, p, training, inplace, 3)
 
 # ---- losses --------------------------------------------------------------------------------------
 
