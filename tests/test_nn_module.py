@@ -143,6 +143,16 @@ def test_forward_hooks():
     np.testing.assert_allclose(m(flambeau.ones(1, 2)).detach().numpy(), m.forward(flambeau.full((1, 2), 2.0)).detach().numpy())
 
 
+def test_always_call_hook_runs_when_forward_fails():
+    m = flambeau.nn.Linear(2, 2)
+    seen = []
+    m.register_forward_hook(lambda mod, args, out: seen.append(out), always_call=True)
+    m.register_forward_hook(lambda mod, args, out: seen.append("not always"))
+    with pytest.raises(RuntimeError):
+        m(flambeau.ones(3, 5))
+    assert seen == [None]
+
+
 def test_full_backward_hook_matches_torch():
     def run(lib):
         m = lib.nn.Linear(3, 2)

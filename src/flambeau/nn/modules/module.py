@@ -498,7 +498,13 @@ class Module:
         if self._backward_hooks:
             state = _BackwardHookState(self)
             args = state.wrap_inputs(args)
-        output = forward(*args, **kwargs)
+        try:
+            output = forward(*args, **kwargs)
+        except Exception:
+            for hid, hook in list(self._forward_hooks.items()):  # hooks registered with always_call=True still run
+                if hid in self._forward_hooks_always_called:
+                    hook(self, args, kwargs, None) if hid in self._forward_hooks_with_kwargs else hook(self, args, None)
+            raise
         for hid, hook in list(self._forward_hooks.items()):
             result = hook(self, args, kwargs, output) if hid in self._forward_hooks_with_kwargs else hook(self, args, output)
             if result is not None:
