@@ -252,6 +252,19 @@ def test_init_functions_equal_torch(name, kw):
         flambeau.nn.init.xavier_uniform_(flambeau.empty(3))
 
 
+@pytest.mark.parametrize("name", ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout"])
+def test_dropout_modules_equal_torch_for_the_same_seed(name):
+    x = {"Dropout2d": f32(4, 3, 5, 2), "Dropout3d": f32(4, 3, 5, 2, 2)}.get(name, f32(4, 3, 5))
+    ours, theirs = getattr(flambeau.nn, name)(0.4), getattr(torch.nn, name)(0.4)
+    assert repr(ours) == repr(theirs)
+    flambeau.manual_seed(7)
+    a = ours(flambeau.tensor(x))
+    torch.manual_seed(7)
+    b = theirs(torch.tensor(x))
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
+    np.testing.assert_array_equal(ours.eval()(flambeau.tensor(x)).numpy(), x)
+
+
 def test_prelu():
     ours, theirs = flambeau.nn.PReLU(3), torch.nn.PReLU(3)
     assert repr(ours) == repr(theirs) and list(ours.state_dict()) == ["weight"] and ours.weight.tolist() == [0.25] * 3

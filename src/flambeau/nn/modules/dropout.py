@@ -11,7 +11,7 @@ from ..parameter import Parameter
 from ._utils import factory
 from .module import Module
 
-__all__ = ["Dropout", "Embedding"]
+__all__ = ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout", "Embedding"]
 
 
 class Dropout(Module):
@@ -28,11 +28,48 @@ class Dropout(Module):
             raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
         self.p, self.inplace = p, inplace
 
+    _fn = "dropout"
+
     def forward(self, input: Tensor) -> Tensor:
-        return F.dropout(input, self.p, self.training, self.inplace)
+        return getattr(F, self._fn)(input, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout1d(Dropout):
+    """Zero whole channels of (N, C, L) inputs with probability ``p`` in training."""
+
+    _fn = "dropout1d"
+
+
+class Dropout2d(Dropout):
+    """Zero whole channels of (N, C, H, W) inputs with probability ``p`` in training.
+
+    >>> import flambeau as torch
+    >>> torch.nn.Dropout2d(0.3)
+    Dropout2d(p=0.3, inplace=False)
+    """
+
+    _fn = "dropout2d"
+
+
+class Dropout3d(Dropout):
+    """Zero whole channels of (N, C, D, H, W) inputs with probability ``p`` in training."""
+
+    _fn = "dropout3d"
+
+
+class AlphaDropout(Dropout):
+    """Dropout that keeps SELU's self-normalising mean and variance."""
+
+    _fn = "alpha_dropout"
+
+
+class FeatureAlphaDropout(Dropout):
+    """Alpha dropout of whole channels."""
+
+    _fn = "feature_alpha_dropout"
 
 
 class Embedding(Module):
