@@ -1,5 +1,7 @@
 """Optimizers and lr schedulers against PyTorch: 20 steps on a fixed problem give the same parameters and lrs."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -193,3 +195,37 @@ def test_defaults_and_repr_match_torch(name):
     theirs = getattr(torch.optim, name)([torch.nn.Parameter(torch.ones(1))])
     assert ours.defaults == theirs.defaults
     assert repr(ours) == repr(theirs)
+
+
+RESUMABLE = {
+    "step": lambda lib, o, e: lib.optim.lr_scheduler.StepLR(o, step_size=3, gamma=0.5, last_epoch=e),
+    "multistep": lambda lib, o, e: lib.optim.lr_scheduler.MultiStepLR(o, milestones=[2, 6], gamma=0.3, last_epoch=e),
+    "exponential": lambda lib, o, e: lib.optim.lr_scheduler.ExponentialLR(o, gamma=0.9, last_epoch=e),
+    "cosine": lambda lib, o, e: lib.optim.lr_scheduler.CosineAnnealingLR(o, T_max=10, last_epoch=e),
+    "linear": lambda lib, o, e: lib.optim.lr_scheduler.LinearLR(o, start_factor=0.2, total_iters=6, last_epoch=e),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RESUMABLE))
+def test_scheduler_resumes_from_state_dict_like_torch(name):
+    def run(lib, stop_at):
+        opt = lib.optim.SGD([lib.nn.Parameter(lib.ones(1))], lr=1.0)
+        sched = RESUMABLE[name](lib, opt, -1)
+        lrs = []
+        for i in range(9):
+            if i == stop_at:  # rebuild optimizer and scheduler from their state dicts, as a resumed run does
+                sd, osd = sched.state_dict(), opt.state_dict()
+                assert "optimizer" not in sd
+                opt = lib.optim.SGD([lib.nn.Parameter(lib.ones(1))], lr=1.0)
+                opt.load_state_dict(osd)
+                sched = RESUMABLE[name](lib, opt, sd["last_epoch"])
+                sched.load_state_dict(sd)
+            opt.step()
+            sched.step()
+            lrs.append(sched.get_last_lr()[0])
+        return lrs
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = run(torch, 4)
+    assert run(flambeau, 4) == pytest.approx(expected, rel=1e-12)
+    assert run(flambeau, None) == pytest.approx(run(torch, None), rel=1e-12)

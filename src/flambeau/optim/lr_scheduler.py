@@ -36,6 +36,7 @@ class LRScheduler:
     """Base class: ``step()`` advances ``last_epoch`` and writes ``get_lr()`` into the optimizer's groups."""
 
     _closed_form = None
+    _is_initial = False  # True during the step the constructor takes: some schedules then keep the current lr
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         if not isinstance(optimizer, Optimizer):
@@ -54,7 +55,11 @@ class LRScheduler:
 
     def _initial_step(self) -> None:
         self._step_count = 0
-        self.step()
+        self._is_initial = True
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
 
     def get_lr(self) -> list:
         raise NotImplementedError
@@ -161,7 +166,7 @@ class ExponentialLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
-        if self.last_epoch == 0:
+        if self._is_initial:
             return self._lrs()
         return [lr * self.gamma for lr in self._lrs()]
 
@@ -178,7 +183,7 @@ class CosineAnnealingLR(LRScheduler):
 
     def get_lr(self) -> list:
         e, T, lo = self.last_epoch, self.T_max, self.eta_min
-        if e == 0:
+        if self._is_initial:
             return self._lrs()
         if self._step_count == 1 and e > 0:
             return self._closed_form()
@@ -206,7 +211,7 @@ class LinearLR(LRScheduler):
         e, a, b = self.last_epoch, self.start_factor, self.end_factor
         if e == 0:
             return [lr * a for lr in self._lrs()]
-        if e > self.total_iters:
+        if self._is_initial or e > self.total_iters:
             return self._lrs()
         return [lr * (1.0 + (b - a) / (self.total_iters * a + (e - 1) * (b - a))) for lr in self._lrs()]
 
