@@ -98,12 +98,14 @@ def plot(curve: list[float], path: str | None, title: str) -> None:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        import matplotlib.ticker
     except ImportError:
         print("matplotlib is not installed: no loss curve")
         return
     fig, ax = plt.subplots(figsize=(5, 3.5))
     ax.plot(range(1, len(curve) + 1), curve, marker="o")
     ax.set(xlabel="epoch", ylabel="training loss", title=title, yscale="log")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     fig.tight_layout()
     fig.savefig(path)
     print(f"loss curve written to {path}")
