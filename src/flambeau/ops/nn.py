@@ -30,11 +30,12 @@ from .shape import reshape
 __all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "mish", "softplus", "softsign", "hardtanh",
            "hardsigmoid", "hardswish", "logsigmoid", "tanhshrink", "softmax", "log_softmax", "softmin", "glu", "dropout",
            "threshold", "hardshrink", "softshrink", "rrelu", "prelu", "alpha_dropout", "feature_alpha_dropout", "dropout1d", "dropout2d",
-           "dropout3d",
+           "dropout3d", "relu_", "elu_", "leaky_relu_", "hardtanh_", "threshold_", "rrelu_",
            "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "nll_loss", "cross_entropy", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "kl_div", "margin_ranking_loss", "hinge_embedding_loss", "triplet_margin_loss",
            "cosine_embedding_loss", "poisson_nll_loss", "gaussian_nll_loss", "pairwise_distance", "cosine_similarity", "normalize",
-           "linear", "bilinear", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold", "max_pool1d", "max_pool2d",
+           "linear", "bilinear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+           "conv_transpose3d", "unfold", "fold", "max_pool1d", "max_pool2d",
            "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool2d", "interpolate",
            "layer_norm", "batch_norm", "group_norm", "instance_norm", "embedding", "one_hot", "scaled_dot_product_attention"]
 
@@ -346,6 +347,36 @@ def tanhshrink(input: Tensor) -> Tensor:
     """``x - tanh(x)``."""
     return input - input.tanh()
 
+
+
+def relu_(input: Tensor) -> Tensor:
+    """In-place :func:`relu`."""
+    return relu(input, inplace=True)
+
+
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """In-place :func:`elu`."""
+    return elu(input, alpha, inplace=True)
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """In-place :func:`leaky_relu`."""
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """In-place :func:`hardtanh`."""
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    """In-place :func:`threshold`."""
+    return _act(THRESHOLD, input, (threshold, value), True)
+
+
+def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False) -> Tensor:
+    """In-place :func:`rrelu`."""
+    return rrelu(input, lower, upper, training, inplace=True)
 
 def _softmax_dim(ndim: int, dim) -> int:
     if dim is None:  # PyTorch's legacy implicit choice
@@ -1159,6 +1190,11 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     return _conv(input, weight, bias, stride, padding, dilation, groups, 2)
 
 
+
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
+    """3-D convolution (cross-correlation) of ``(N, C, D, H, W)`` input with ``(O, C/groups, kD, kH, kW)`` weight."""
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 3)
+
 def _conv_transpose(input: Tensor, weight: Tensor, bias, stride, padding, output_padding, groups: int, dilation, nd: int) -> Tensor:
     if input._data.ndim == nd + 1:
         return _conv_transpose(input.unsqueeze(0), weight, bias, stride, padding, output_padding, groups, dilation, nd).squeeze(0)
@@ -1188,6 +1224,12 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     """2-D transposed convolution (the gradient of ``conv2d`` with respect to its input); weight ``(C, O/groups, kH, kW)``."""
     return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 2)
 
+
+
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, output_padding=0, groups: int = 1,
+                     dilation=1) -> Tensor:
+    """3-D transposed convolution; weight ``(C, O/groups, kD, kH, kW)``."""
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 3)
 
 def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     """Extract sliding blocks: ``(N, C, H, W)`` → ``(N, C·kH·kW, L)``."""
