@@ -1322,15 +1322,15 @@ def _max_pool(input: Tensor, kernel_size, stride, padding, dilation, ceil_mode: 
         np.maximum(best, cand, out=best)  # NaN propagates, as in PyTorch
     if not (return_indices or (input._rg and STATE.enabled)):
         return record(MAX_POOL, (input,), best, (None, x.shape))
-    arg = np.zeros(best.shape, np.int16 if len(views) < 2 ** 15 else np.int64)
+    arg = np.zeros(best.shape, np.intp)
     for j in range(len(views) - 1, 0, -1):  # the first offset holding the maximum wins
         np.copyto(arg, j, where=views[j] == best)
-    # flat input position of each winner: window start + kernel offset, per dim
-    kpos = np.unravel_index(arg, k)
-    flat = np.zeros(arg.shape, np.int64)
+    # flat input position of each winner: its window's start plus the winning kernel offset
+    base, delta = np.zeros((), np.int64), np.zeros((), np.int64)
     for i in range(nd):
-        start = (np.arange(lens[i]) * s[i] - pads[i][0]).reshape((-1,) + (1,) * (nd - 1 - i))
-        flat = flat * x.shape[2 + i] + start + kpos[i] * d[i]
+        base = base[..., None] * x.shape[2 + i] + (np.arange(lens[i]) * s[i] - pads[i][0])
+        delta = delta[..., None] * x.shape[2 + i] + np.arange(k[i]) * d[i]
+    flat = base + delta.reshape(-1)[arg]
     t = record(MAX_POOL, (input,), best, (flat, x.shape))
     return (t, _new_tensor(flat, False, None, 0)) if return_indices else t
 
