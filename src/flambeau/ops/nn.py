@@ -20,7 +20,7 @@ from .. import _dtype, _random
 from .._tensor import Tensor, _new_tensor, _wrap_dim
 from ..autograd.grad_mode import STATE
 from . import apply, defop, m, math_fn, record
-from .elementwise import _sigmoid, as_float, unary_float
+from .elementwise import _sigmoid, as_float, broadcast_error, unary_float
 from .elementwise import inplace as inplace_fn
 from .elementwise import relu as _relu
 from .indexing import where
@@ -584,7 +584,10 @@ def _float_pair(input: Tensor, target: Tensor) -> tuple:
 
 def _pointwise(op, input: Tensor, target: Tensor, reduction: str, p=None) -> Tensor:
     a, b = _float_pair(input, target)
-    n = int(np.prod(np.broadcast_shapes(a.shape, b.shape)))
+    try:
+        n = math.prod(np.broadcast_shapes(a.shape, b.shape))
+    except ValueError:
+        raise broadcast_error(a.shape, b.shape) from None
     return apply(op, (input, target), (a, b), (reduction, n, p))
 
 
@@ -758,10 +761,10 @@ BCE_LOGITS = defop("BinaryCrossEntropyWithLogitsBackward0", _bce_logits, _bce_lo
 
 
 def _same_size(input: Tensor, target: Tensor, what: str) -> None:
-    if input._data.shape != target._data.shape:
-        raise ValueError(f"Using a target size ({tuple(target._data.shape)}) that is different to the input size "
-                         f"({tuple(input._data.shape)}) is deprecated. Please ensure they have the same size." if what == "bce" else
-                         f"Target size ({list(target._data.shape)}) must be the same as input size ({list(input._data.shape)})")
+    ts, xs = (f"torch.Size({list(t._data.shape)})" for t in (target, input))  # PyTorch's wording
+    if ts != xs:
+        raise ValueError(f"Using a target size ({ts}) that is different to the input size ({xs}) is deprecated. Please ensure they have "
+                         "the same size." if what == "bce" else f"Target size ({ts}) must be the same as input size ({xs})")
 
 
 def _weight_arg(w, like: np.ndarray):
@@ -1114,7 +1117,7 @@ CONV_T = defop("ConvolutionBackward0",
                lambda g: _bias_grad(g), text=("∂/∂x = conv(g, w)", "∂/∂w = Σ x ⊗ unfold(g)", "∂/∂b = Σg"))
 
 
-def _tuple(v, nd: int, name: str = "") -> tuple:
+def _tuple(v, nd: int) -> tuple:
     if isinstance(v, int | np.integer):
         return (int(v),) * nd
     v = tuple(int(i) for i in v)
