@@ -13,6 +13,7 @@ Functions whose PyTorch spelling is a composite of other ops (``softsign``, ``l1
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -582,7 +583,15 @@ def _float_pair(input: Tensor, target: Tensor) -> tuple:
     return as_float(a), as_float(b)
 
 
+def _warn_size(input: Tensor, target: Tensor) -> None:
+    if input._data.shape != target._data.shape:
+        warnings.warn(f"Using a target size (torch.Size({list(target._data.shape)})) that is different to the input size "
+                      f"(torch.Size({list(input._data.shape)})). This will likely lead to incorrect results due to broadcasting. Please "
+                      "ensure they have the same size.", stacklevel=3)
+
+
 def _pointwise(op, input: Tensor, target: Tensor, reduction: str, p=None) -> Tensor:
+    _warn_size(input, target)
     a, b = _float_pair(input, target)
     try:
         n = math.prod(np.broadcast_shapes(a.shape, b.shape))
@@ -607,6 +616,7 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduc
     """Mean absolute error ``reduce(|input - target|)``."""
     if weight is not None:
         raise NotImplementedError("l1_loss(weight=...) is not supported by flambeau yet")
+    _warn_size(input, target)
     return _reduce((input - target).abs(), _reduction(reduction, size_average, reduce))
 
 
