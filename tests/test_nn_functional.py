@@ -126,6 +126,9 @@ def test_embedding_padding_idx_gets_no_gradient():
 @pytest.mark.parametrize("name,fn,exc", [
     ("nll_bounds", lambda lib: lib.nn.functional.nll_loss(lib.zeros(2, 3), lib.tensor([0, 3])), IndexError),
     ("ce_batch", lambda lib: lib.nn.functional.cross_entropy(lib.zeros(2, 3), lib.tensor([0, 1, 2])), ValueError),
+    ("bce_size", lambda lib: lib.nn.functional.binary_cross_entropy(lib.zeros(2), lib.zeros(3)), ValueError),
+    ("bce_logits_size", lambda lib: lib.nn.functional.binary_cross_entropy_with_logits(lib.zeros(2), lib.zeros(3)), ValueError),
+    ("mse_broadcast", lambda lib: lib.nn.functional.mse_loss(lib.zeros(2), lib.zeros(3)), RuntimeError),
     ("reduction", lambda lib: lib.nn.functional.mse_loss(lib.zeros(2), lib.zeros(2), reduction="avg"), ValueError),
     ("bce_range", lambda lib: lib.nn.functional.binary_cross_entropy(lib.ones(2) * 2, lib.ones(2)), RuntimeError),
     ("conv_channels", lambda lib: lib.nn.functional.conv2d(lib.zeros(1, 3, 5, 5), lib.zeros(2, 2, 3, 3)), RuntimeError),

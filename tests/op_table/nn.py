@@ -33,6 +33,9 @@ ROWS = [
     Row("rrelu_eval", lambda t, a: F(t).rrelu(a, 0.1, 0.3), (A(3, 4),), covers=("rrelu",)),
     Row("prelu", lambda t, a, w: F(t).prelu(a, w), (A(2, 3, 4), R(3))),
     Row("prelu_shared", lambda t, a, w: F(t).prelu(a, w), (A(2, 3, 4), R(1)), covers=("prelu",)),
+    Row("inplace_activations", lambda t, a: F(t).relu_(a * 1) + F(t).elu_(a * 1) + F(t).leaky_relu_(a * 1, 0.2) + F(t).hardtanh_(a * 1, -0.3, 0.8)
+        + F(t).threshold_(a * 1, -0.2, 0.5) + F(t).rrelu_(a * 1), (A(3, 4),),
+        covers=("relu_", "elu_", "leaky_relu_", "hardtanh_", "threshold_", "rrelu_")),
     Row("tanhshrink", lambda t, a: F(t).tanhshrink(a), (R(3, 4),)),
     Row("softmax", lambda t, a: F(t).softmax(a, dim=1), (R(3, 4, 2),)),
     Row("softmax_large", lambda t, a: F(t).softmax(a * 1000, -1), (R(3, 4),), covers=("softmax",)),
@@ -98,6 +101,8 @@ ROWS = [
         (R(2, 4, 7, 6), R(6, 2, 3, 2)), covers=("conv2d",)),
     Row("conv2d_same", lambda t, x, w: F(t).conv2d(x, w, padding="same"), (R(1, 2, 5, 5), R(3, 2, 3, 3)), covers=("conv2d",)),
     Row("conv2d_unbatched", lambda t, x, w: F(t).conv2d(x, w, padding="valid"), (R(2, 5, 5), R(3, 2, 2, 2)), covers=("conv2d",)),
+    Row("conv3d", lambda t, x, w, b: F(t).conv3d(x, w, b, stride=(1, 2, 1), padding=1), (R(1, 2, 4, 5, 3), R(3, 2, 2, 3, 2), R(3))),
+    Row("conv_transpose3d", lambda t, x, w: F(t).conv_transpose3d(x, w, stride=2, padding=(0, 1, 0)), (R(1, 2, 3, 2, 3), R(2, 2, 2, 3, 2))),
     Row("conv_transpose1d", lambda t, x, w, b: F(t).conv_transpose1d(x, w, b, stride=3, padding=1), (R(2, 4, 5), R(4, 2, 3), R(2))),
     Row("conv_transpose2d", lambda t, x, w: F(t).conv_transpose2d(x, w, stride=2, padding=1, output_padding=1, groups=2, dilation=(1, 2)),
         (R(2, 4, 4, 3), R(4, 3, 3, 2))),

@@ -13,6 +13,7 @@ Functions whose PyTorch spelling is a composite of other ops (``softsign``, ``l1
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from .. import _dtype, _random
 from .._tensor import Tensor, _new_tensor, _wrap_dim
 from ..autograd.grad_mode import STATE
 from . import apply, defop, m, math_fn, record
-from .elementwise import _sigmoid, as_float, unary_float
+from .elementwise import _sigmoid, as_float, broadcast_error, unary_float
 from .elementwise import inplace as inplace_fn
 from .elementwise import relu as _relu
 from .indexing import where
@@ -30,11 +31,12 @@ from .shape import reshape
 __all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "mish", "softplus", "softsign", "hardtanh",
            "hardsigmoid", "hardswish", "logsigmoid", "tanhshrink", "softmax", "log_softmax", "softmin", "glu", "dropout",
            "threshold", "hardshrink", "softshrink", "rrelu", "prelu", "alpha_dropout", "feature_alpha_dropout", "dropout1d", "dropout2d",
-           "dropout3d",
+           "dropout3d", "relu_", "elu_", "leaky_relu_", "hardtanh_", "threshold_", "rrelu_",
            "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "nll_loss", "cross_entropy", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "kl_div", "margin_ranking_loss", "hinge_embedding_loss", "triplet_margin_loss",
            "cosine_embedding_loss", "poisson_nll_loss", "gaussian_nll_loss", "pairwise_distance", "cosine_similarity", "normalize",
-           "linear", "bilinear", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold", "max_pool1d", "max_pool2d",
+           "linear", "bilinear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+           "conv_transpose3d", "unfold", "fold", "max_pool1d", "max_pool2d",
            "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool2d", "interpolate",
            "layer_norm", "batch_norm", "group_norm", "instance_norm", "embedding", "one_hot", "scaled_dot_product_attention"]
 
@@ -347,6 +349,36 @@ def tanhshrink(input: Tensor) -> Tensor:
     return input - input.tanh()
 
 
+
+def relu_(input: Tensor) -> Tensor:
+    """In-place :func:`relu`."""
+    return relu(input, inplace=True)
+
+
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """In-place :func:`elu`."""
+    return elu(input, alpha, inplace=True)
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """In-place :func:`leaky_relu`."""
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """In-place :func:`hardtanh`."""
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    """In-place :func:`threshold`."""
+    return _act(THRESHOLD, input, (threshold, value), True)
+
+
+def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False) -> Tensor:
+    """In-place :func:`rrelu`."""
+    return rrelu(input, lower, upper, training, inplace=True)
+
 def _softmax_dim(ndim: int, dim) -> int:
     if dim is None:  # PyTorch's legacy implicit choice
         dim = 0 if ndim in (0, 1, 3) else 1
@@ -551,9 +583,20 @@ def _float_pair(input: Tensor, target: Tensor) -> tuple:
     return as_float(a), as_float(b)
 
 
+def _warn_size(input: Tensor, target: Tensor) -> None:
+    if input._data.shape != target._data.shape:
+        warnings.warn(f"Using a target size (torch.Size({list(target._data.shape)})) that is different to the input size "
+                      f"(torch.Size({list(input._data.shape)})). This will likely lead to incorrect results due to broadcasting. Please "
+                      "ensure they have the same size.", stacklevel=3)
+
+
 def _pointwise(op, input: Tensor, target: Tensor, reduction: str, p=None) -> Tensor:
+    _warn_size(input, target)
     a, b = _float_pair(input, target)
-    n = int(np.prod(np.broadcast_shapes(a.shape, b.shape)))
+    try:
+        n = math.prod(np.broadcast_shapes(a.shape, b.shape))
+    except ValueError:
+        raise broadcast_error(a.shape, b.shape) from None
     return apply(op, (input, target), (a, b), (reduction, n, p))
 
 
@@ -573,6 +616,7 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduc
     """Mean absolute error ``reduce(|input - target|)``."""
     if weight is not None:
         raise NotImplementedError("l1_loss(weight=...) is not supported by flambeau yet")
+    _warn_size(input, target)
     return _reduce((input - target).abs(), _reduction(reduction, size_average, reduce))
 
 
@@ -727,10 +771,10 @@ BCE_LOGITS = defop("BinaryCrossEntropyWithLogitsBackward0", _bce_logits, _bce_lo
 
 
 def _same_size(input: Tensor, target: Tensor, what: str) -> None:
-    if input._data.shape != target._data.shape:
-        raise ValueError(f"Using a target size ({tuple(target._data.shape)}) that is different to the input size "
-                         f"({tuple(input._data.shape)}) is deprecated. Please ensure they have the same size." if what == "bce" else
-                         f"Target size ({list(target._data.shape)}) must be the same as input size ({list(input._data.shape)})")
+    ts, xs = (f"torch.Size({list(t._data.shape)})" for t in (target, input))  # PyTorch's wording
+    if ts != xs:
+        raise ValueError(f"Using a target size ({ts}) that is different to the input size ({xs}) is deprecated. Please ensure they have "
+                         "the same size." if what == "bce" else f"Target size ({ts}) must be the same as input size ({xs})")
 
 
 def _weight_arg(w, like: np.ndarray):
@@ -1083,7 +1127,7 @@ CONV_T = defop("ConvolutionBackward0",
                lambda g: _bias_grad(g), text=("∂/∂x = conv(g, w)", "∂/∂w = Σ x ⊗ unfold(g)", "∂/∂b = Σg"))
 
 
-def _tuple(v, nd: int, name: str = "") -> tuple:
+def _tuple(v, nd: int) -> tuple:
     if isinstance(v, int | np.integer):
         return (int(v),) * nd
     v = tuple(int(i) for i in v)
@@ -1159,6 +1203,11 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     return _conv(input, weight, bias, stride, padding, dilation, groups, 2)
 
 
+
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1, groups: int = 1) -> Tensor:
+    """3-D convolution (cross-correlation) of ``(N, C, D, H, W)`` input with ``(O, C/groups, kD, kH, kW)`` weight."""
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 3)
+
 def _conv_transpose(input: Tensor, weight: Tensor, bias, stride, padding, output_padding, groups: int, dilation, nd: int) -> Tensor:
     if input._data.ndim == nd + 1:
         return _conv_transpose(input.unsqueeze(0), weight, bias, stride, padding, output_padding, groups, dilation, nd).squeeze(0)
@@ -1188,6 +1237,12 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     """2-D transposed convolution (the gradient of ``conv2d`` with respect to its input); weight ``(C, O/groups, kH, kW)``."""
     return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 2)
 
+
+
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, output_padding=0, groups: int = 1,
+                     dilation=1) -> Tensor:
+    """3-D transposed convolution; weight ``(C, O/groups, kD, kH, kW)``."""
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 3)
 
 def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     """Extract sliding blocks: ``(N, C, H, W)`` → ``(N, C·kH·kW, L)``."""
@@ -1280,15 +1335,15 @@ def _max_pool(input: Tensor, kernel_size, stride, padding, dilation, ceil_mode: 
         np.maximum(best, cand, out=best)  # NaN propagates, as in PyTorch
     if not (return_indices or (input._rg and STATE.enabled)):
         return record(MAX_POOL, (input,), best, (None, x.shape))
-    arg = np.zeros(best.shape, np.int16 if len(views) < 2 ** 15 else np.int64)
+    arg = np.zeros(best.shape, np.intp)
     for j in range(len(views) - 1, 0, -1):  # the first offset holding the maximum wins
         np.copyto(arg, j, where=views[j] == best)
-    # flat input position of each winner: window start + kernel offset, per dim
-    kpos = np.unravel_index(arg, k)
-    flat = np.zeros(arg.shape, np.int64)
+    # flat input position of each winner: its window's start plus the winning kernel offset
+    base, delta = np.zeros((), np.int64), np.zeros((), np.int64)
     for i in range(nd):
-        start = (np.arange(lens[i]) * s[i] - pads[i][0]).reshape((-1,) + (1,) * (nd - 1 - i))
-        flat = flat * x.shape[2 + i] + start + kpos[i] * d[i]
+        base = base[..., None] * x.shape[2 + i] + (np.arange(lens[i]) * s[i] - pads[i][0])
+        delta = delta[..., None] * x.shape[2 + i] + np.arange(k[i]) * d[i]
+    flat = base + delta.reshape(-1)[arg]
     t = record(MAX_POOL, (input,), best, (flat, x.shape))
     return (t, _new_tensor(flat, False, None, 0)) if return_indices else t
 
