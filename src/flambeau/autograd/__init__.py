@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import anomaly_mode, forward_ad, functional, graph
+from .anomaly_mode import detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly
 from .engine import run_backward
 from .explain import explain
 from .function import Function, FunctionCtx, Node, once_differentiable
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .pitfalls import is_detect_pitfalls_enabled, no_grad_root_error, set_detect_pitfalls
 
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "Node", "once_differentiable", "no_grad", "enable_grad",
-           "set_grad_enabled", "inference_mode", "is_grad_enabled", "set_detect_pitfalls", "is_detect_pitfalls_enabled", "explain"]
+           "set_grad_enabled", "inference_mode", "is_grad_enabled", "set_detect_pitfalls", "is_detect_pitfalls_enabled", "explain",
+           "gradcheck", "gradgradcheck", "GradcheckError", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
+           "is_anomaly_check_nan_enabled", "graph", "forward_ad", "functional"]
 
 
 def _as_tuple(x) -> tuple:
@@ -106,12 +111,16 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
     """
     from .._tensor import _new_tensor, edge_of
     if is_grads_batched:
-        raise NotImplementedError("autograd.grad(is_grads_batched=True) is not supported by flambeau yet")
+        return _grad_batched(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused, materialize_grads)
     outputs = _as_tuple(outputs)
     inputs_t = _as_tuple(inputs)
-    if allow_unused is None:
-        allow_unused = materialize_grads
+    if not inputs_t:
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, but got: allow_unused=False.")
     grads = _as_tuple(grad_outputs) or (None,) * len(outputs)
+    if len(grads) != len(outputs):
+        raise RuntimeError(f"grad requires one grad_output per output: got {len(grads)} grad_outputs and {len(outputs)} outputs")
     if retain_graph is None:
         retain_graph = create_graph
     for t in inputs_t:
@@ -120,17 +129,42 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
     edges, arrays = _root_edges(outputs, grads, create_graph)
     got = run_backward(edges, arrays, retain_graph, create_graph, capture=[edge_of(t) for t in inputs_t], accumulate=False)
     result = []
-    for t, g in zip(inputs_t, got):
+    for i, (t, g) in enumerate(zip(inputs_t, got)):
         if g is None:
             if materialize_grads:
-                g = np.zeros_like(t._data)
-                result.append(_new_tensor(g, False, None, 0))
+                result.append(_new_tensor(np.zeros_like(t._data), False, None, 0))
                 continue
             if not allow_unused:
-                raise RuntimeError("One of the differentiated Tensors appears to not have been used in the graph. "
+                raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have been used in the graph. "
                                    "Set allow_unused=True if this is the desired behavior.")
             result.append(None)
             continue
         result.append(g if create_graph else _new_tensor(g, False, None, 0))
     return tuple(result)
 
+
+def _grad_batched(outputs, inputs, grad_outputs, retain_graph, create_graph: bool, allow_unused, materialize_grads: bool) -> tuple:
+    """``grad(is_grads_batched=True)``: one vector-Jacobian product per slice of the grad_outputs' first dim, stacked.
+
+    (A loop over the batch, one backward per slice, not a vectorised backward.)
+    """
+    from .functional import _stack
+    outputs, gos = _as_tuple(outputs), _as_tuple(grad_outputs)
+    for i, (o, g) in enumerate(zip(outputs, gos)):
+        if g._data.shape[1:] != o._data.shape:
+            raise RuntimeError("If `is_grads_batched=True`, we interpret the first dimension of each grad_output as the batch dimension. "
+                               "The sizes of the remaining dimensions are expected to match the shape of corresponding output, but a "
+                               f"mismatch was detected: grad_output[{i}] has a shape of {type(g.shape)(g.shape[1:])} and output[{i}] has a shape of "
+                               f"{o.shape}. If you only want some tensors in `grad_output` to be considered batched, consider using vmap.")
+    n = gos[0]._data.shape[0]
+    per = [grad(outputs, inputs, tuple(g[b] for g in gos), retain_graph=True if b < n - 1 else retain_graph,
+                create_graph=create_graph, allow_unused=allow_unused, materialize_grads=materialize_grads) for b in range(n)]
+    result = []
+    for k, x in enumerate(_as_tuple(inputs)):
+        parts = [p[k] for p in per]
+        if all(p is None for p in parts):
+            result.append(None)
+            continue
+        parts = [_tensor_of(np.zeros_like(x._data)) if p is None else p for p in parts]
+        result.append(_stack(parts, (n,) + x._data.shape, x) if create_graph else _stack(parts, (n,) + x._data.shape, x).detach())
+    return tuple(result)

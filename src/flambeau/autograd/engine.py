@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .anomaly_mode import run_checked
 from .function import AccumulateGrad, _call_tensor_hook
 from .grad_mode import STATE
 from .pitfalls import teach_backward_error
@@ -126,6 +127,7 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
         for r in recs:
             r.begin(root_nodes, buffers)
     prev_mode = STATE.enabled
+    anomaly = STATE.anomaly
     STATE.enabled = graph
     node = None
     try:
@@ -150,7 +152,10 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
                         if n is node and buf[nr] is not None:
                             captured[i] = buf[nr] if captured[i] is None else captured[i] + buf[nr]
                 if not selective or ((useful is None or node in useful) and (accumulate or type(node) is not AccumulateGrad)):
-                    out = node.apply(buf, graph) if node._pre_hooks is None and node._hooks is None else _run_node(node, buf, graph)
+                    if anomaly:
+                        out = run_checked(node, _run_node, buf, graph)
+                    else:
+                        out = node.apply(buf, graph) if node._pre_hooks is None and node._hooks is None else _run_node(node, buf, graph)
                     if recs:
                         for r in recs:
                             r.step(node, buf, out)

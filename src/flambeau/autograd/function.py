@@ -30,6 +30,7 @@ import functools
 import weakref
 
 from .._tensor import Tensor, _new_tensor, edge_of, short_node_name, tensor_type_name, zeros_like_meta
+from .anomaly_mode import remember_stack
 from .grad_mode import STATE, _Toggle
 
 __all__ = ["Node", "AccumulateGrad", "Function", "FunctionCtx", "once_differentiable"]
@@ -174,10 +175,45 @@ def _call_tensor_hook(fn, g, graph: bool):
     return out if graph else out._data
 
 
+class _Packed:
+    """A saved tensor as a ``saved_tensors_hooks`` pack hook returned it, with the unpack hook that restores it."""
+
+    __slots__ = ("unpack", "obj")
+
+    def __init__(self, unpack, obj) -> None:
+        self.unpack, self.obj = unpack, obj
+
+
+def pack_saved(t):
+    """What a node keeps for saved tensor ``t``: ``t`` itself, or its packed form under ``saved_tensors_hooks``."""
+    hooks = STATE.saved_hooks
+    if not hooks:
+        return t
+    pack, unpack = hooks[-1]
+    return _Packed(unpack, pack(t))
+
+
+def unpack_saved(x):
+    """The tensor a node saved (running the unpack hook if it was packed)."""
+    if type(x) is not _Packed:
+        return x
+    t = x.unpack(x.obj)
+    if not isinstance(t, Tensor):
+        raise TypeError(f"Output of saved tensor unpack_hook expected to be a Tensor but got result of type {type(t).__name__}")
+    return t
+
+
 class FunctionCtx:
-    """The ``ctx`` of a custom :class:`Function`: what forward saves for backward."""
+    """The ``ctx`` of a custom :class:`Function`: what forward saves for backward.
+
+    ``needs_input_grad`` (one bool per argument) is set before ``forward`` runs.
+    """
 
     def save_for_backward(self, *tensors) -> None:
+        """Keep tensors (or ``None``) for backward; ``saved_tensors`` checks they were not modified in place since."""
+        for i, t in enumerate(tensors):
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"save_for_backward can only save variables, but argument {i} is of type {type(t).__name__}")
         self._to_save = tensors
 
     @property
@@ -186,19 +222,23 @@ class FunctionCtx:
         if node._freed:
             raise RuntimeError(FREED)
         saved = []
-        for t, ver in node._saved:
+        for packed, ver in node._saved:
+            t = unpack_saved(packed)
             if t is not None and t._version[0] != ver:
                 raise version_error(t, ver, t._grad_fn.name() if t._grad_fn is not None else None)
             saved.append(t)
         return tuple(saved)
 
     def mark_dirty(self, *tensors) -> None:
+        """Declare the tensors ``forward`` modified in place (they must be returned as outputs)."""
         self._dirty = tensors
 
     def mark_non_differentiable(self, *tensors) -> None:
+        """Declare outputs that have no gradient (indices, masks): they don't require grad; backward gets zeros for them."""
         self._non_diff = tensors
 
     def set_materialize_grads(self, value: bool) -> None:
+        """With ``False``, backward receives ``None`` (not zeros) for outputs that got no gradient."""
         self._materialize = bool(value)
 
 
@@ -207,6 +247,12 @@ class _FunctionNode(Node):
 
     __slots__ = ("ctx", "_saved")
     _fn = None
+
+    def __getattr__(self, name: str):
+        # as in PyTorch, where the node is the ctx: ``y.grad_fn.saved_tensors``, ``y.grad_fn.<attr set in forward>``
+        if name == "ctx":
+            raise AttributeError(name)
+        return getattr(self.ctx, name)
 
     def apply(self, grads: list, graph: bool) -> tuple:
         ctx = self.ctx
@@ -260,52 +306,86 @@ class Function(metaclass=_FunctionMeta):
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        """Run ``forward`` without recording, then link its outputs into the graph under one ``<Name>Backward`` node."""
         ctx = FunctionCtx()
-        tensors = [a for a in args if isinstance(a, Tensor)]
-        records = STATE.enabled and any(t._rg for t in tensors)
+        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._rg for a in args)
+        records = STATE.enabled and True in ctx.needs_input_grad
         with _Toggle(False):
             if cls.setup_context is not None and cls.setup_context is not Function.setup_context:
                 output = cls.forward(*args, **kwargs)
                 cls.setup_context(ctx, args, output)
             else:
                 output = cls.forward(ctx, *args, **kwargs)
-        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._rg for a in args)
         if not records:
             return output
         outputs = output if isinstance(output, tuple) else (output,)
         node = cls._backward_cls()
         node.ctx = ctx
         ctx._node = node
-        node.next_functions = tuple(edge_of(a) if isinstance(a, Tensor) else (None, 0) for a in args)
-        node._meta = tuple((o._data.shape, o._data.dtype) if isinstance(o, Tensor) else None for o in outputs)
-        node._saved = tuple((t, t._version[0]) if isinstance(t, Tensor) else (None, 0) for t in getattr(ctx, "_to_save", ()))
+        node.next_functions = tuple(edge_of(a) if r else (None, 0) for a, r in zip(args, ctx.needs_input_grad))
+        node._meta = tuple((o._data.shape, o._data.dtype) if isinstance(o, Tensor) else ((), None) for o in outputs)
         node._nout = len(outputs)
         non_diff = {id(t) for t in getattr(ctx, "_non_diff", ())}
         dirty = {id(t) for t in getattr(ctx, "_dirty", ())}
+        input_ids = {id(a) for a in args if isinstance(a, Tensor)}
         result = []
         for i, o in enumerate(outputs):
             if not isinstance(o, Tensor):
                 result.append(o)
                 continue
-            if id(o) in {id(a) for a in tensors} and id(o) not in dirty:
-                o = o.view_as(o)
+            if id(o) in dirty:
+                if o._grad_fn is None and o._rg:
+                    raise RuntimeError("a leaf Variable that requires grad has been used in an in-place operation.")
+                o._version[0] += 1  # as PyTorch: a dirty output's version moves once more when it is rebased on the node
+            elif id(o) in input_ids:
+                o = o.view_as(o)  # an input returned as is: the output is a new view of it
             if id(o) in non_diff:
-                result.append(o)
-                continue
-            if id(o) in dirty and o._grad_fn is None and o._rg:
-                raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-            o._grad_fn, o._output_nr, o._rg = node, i, True
+                o._rg = False
+            else:
+                o._grad_fn, o._output_nr, o._rg = node, i, True
             result.append(o)
-        if dirty:
-            node._saved = tuple((t, t._version[0]) if t is not None else (None, 0) for t, _ in node._saved)
+        node._saved = tuple((None, 0) if t is None else (pack_saved(t), t._version[0]) for t in getattr(ctx, "_to_save", ()))
+        if STATE.anomaly:
+            remember_stack(node)
         return tuple(result) if isinstance(output, tuple) else result[0]
 
 
 def once_differentiable(fn):
-    """Decorate a custom ``backward`` that cannot itself be differentiated (runs without recording)."""
+    """Decorate a custom ``backward`` that cannot itself be differentiated.
+
+    It runs without recording; under ``create_graph=True`` its results get a node that raises
+    PyTorch's error if anything tries to differentiate through it again.
+    """
     @functools.wraps(fn)
     def wrapper(ctx, *args):
+        graph = STATE.enabled
         with _Toggle(False):
-            return fn(ctx, *args)
+            out = fn(ctx, *args)
+        needing = [a for a in args if isinstance(a, Tensor) and a._rg]
+        if not graph or not needing:
+            return out
+        return _delay_error(out, needing)
     return wrapper
 
+
+class _DelayedError(Node):
+    """Stands for the derivative of a once-differentiable backward: reaching it in a backward pass is an error."""
+
+    __slots__ = ()
+
+    def name(self) -> str:
+        return "torch::autograd::Error"
+
+    def apply(self, grads: list, graph: bool) -> tuple:
+        raise RuntimeError("trying to differentiate twice a function that was marked with @once_differentiable")
+
+
+def _delay_error(out, needing: list):
+    single = not isinstance(out, tuple)
+    outs = (out,) if single else out
+    node = _DelayedError()
+    node.next_functions = tuple(edge_of(a) for a in needing)
+    node._meta = tuple((o._data.shape, o._data.dtype) if isinstance(o, Tensor) else ((), None) for o in outs)
+    node._nout = len(outs)
+    wrapped = tuple(_new_tensor(o._data, True, node, k) if isinstance(o, Tensor) else o for k, o in enumerate(outs))
+    return wrapped[0] if single else wrapped

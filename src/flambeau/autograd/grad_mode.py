@@ -23,6 +23,15 @@ class _State(threading.local):
     def __init__(self) -> None:
         self.enabled = True
         self.inference = False
+        self.saved_hooks = ()  # (pack, unpack) pairs of active ``autograd.graph.saved_tensors_hooks``, innermost last
+        self.anomaly = False  # ``autograd.detect_anomaly``: nodes remember the forward stack; NaN gradients raise
+        self.anomaly_nan = True
+        self.extras = False  # either of the two above is on: ops take their (slower) extra step when recording
+
+
+def sync_extras() -> None:
+    """Refresh ``STATE.extras`` after changing ``saved_hooks`` or ``anomaly`` (the op hot path reads only this flag)."""
+    STATE.extras = bool(STATE.saved_hooks) or STATE.anomaly
 
 
 STATE = _State()

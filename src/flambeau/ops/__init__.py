@@ -36,7 +36,8 @@ from operator import itemgetter
 import numpy as np
 
 from .._tensor import Tensor, _new_tensor, edge_of, short_node_name, tensor_type_name_np
-from ..autograd.function import FREED, Node, version_error
+from ..autograd.anomaly_mode import remember_stack
+from ..autograd.function import FREED, Node, _Packed, pack_saved, unpack_saved, version_error
 from ..autograd.grad_mode import STATE
 
 __all__ = ["defop", "apply", "record", "m", "Op", "OpNode"]
@@ -136,6 +137,9 @@ class OpNode(Node):
                 if x._version[0] != v:
                     raise version_error(x, v, x._grad_fn.name() if x._grad_fn is not None else None)
                 vals.append(x if graph else x._data)
+            elif type(x) is _Packed:
+                t = unpack_saved(x)
+                vals.append(t if graph else t._data)
             else:
                 vals.append(x)
         out = self._out
@@ -143,6 +147,10 @@ class OpNode(Node):
             vals.append(None)
         else:
             data, version, v = out
+            if type(data) is _Packed:
+                data = unpack_saved(data)._data
+            elif type(data) is tuple and type(data[0]) is _Packed:
+                data = tuple(unpack_saved(p)._data for p in data)
             if version[0] != v:
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified by an inplace operation: "
@@ -201,11 +209,26 @@ def _link(op: Op, inputs: tuple, out, attrs: tuple, req: tuple):
         ts = tuple(_new_tensor(d, True, node, k) for k, d in enumerate(out))
         node._meta = tuple((d.shape, d.dtype) for d in out)
         node._out = (out, ts[0]._version, 0) if plan[1] else None
+        if STATE.extras:
+            _extras(node, ts, plan[1])
         return ts
     t = _new_tensor(out, True, node, 0)
     node._meta = ((out.shape, out.dtype),)
     node._out = (out, t._version, 0) if plan[1] else None
+    if STATE.extras:
+        _extras(node, t, plan[1])
     return t
+
+
+def _extras(node: OpNode, out, keep_out: bool) -> None:
+    """Off the hot path: pack what the node saved (``saved_tensors_hooks``), remember the forward stack (anomaly mode)."""
+    if STATE.saved_hooks:
+        node._saved = tuple([pack_saved(x) if isinstance(x, Tensor) else x for x in node._saved])
+        if keep_out:
+            packed = tuple(pack_saved(o) for o in out) if type(out) is tuple else pack_saved(out)
+            node._out = (packed,) + node._out[1:]
+    if STATE.anomaly:
+        remember_stack(node)
 
 
 _NO_EDGE = (None, 0)

@@ -1,3 +1,3 @@
-"""``flambeau.utils``: ``data`` (Dataset, DataLoader ...)."""
+"""Utilities: ``checkpoint`` (``flambeau.utils.checkpoint``), ``data`` (``flambeau.utils.data``)."""
 
 from . import data
