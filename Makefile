@@ -18,7 +18,7 @@ $(VENV)/.test: $(BIN)/python pyproject.toml
 	touch $@
 
 demo: $(VENV)/.demo
-	$(BIN)/python examples/course_autograd.py
+	$(BIN)/python -m flambeau tour $(if $(LANG_FR),--lang fr,)
 
 test: $(VENV)/.test
 	$(BIN)/ruff check src tests examples benchmarks

@@ -86,7 +86,7 @@ z.backward()
 try:
     z.backward()
 except RuntimeError as e:
-    print("RuntimeError:", e)
+    print("RuntimeError:", str(e).split("\n\n")[0])  # PyTorch's text; flambeau explains after a blank line (see `python -m flambeau tour`)
 
 cell("remarque : les gradients s'accumulent tant qu'on ne les remet pas à zéro")
 w = torch.tensor([1., 2., 3.], requires_grad=True)
@@ -106,4 +106,4 @@ with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     print("W.grad:", W.grad)
 for w_ in caught:
-    print(f"{w_.category.__name__}: {str(w_.message).split(' (Triggered')[0]}")
+    print(f"{w_.category.__name__}: {str(w_.message).split(' (Triggered')[0].split(chr(10) * 2)[0]}")

@@ -138,6 +138,7 @@ def test_embedding_padding_idx_gets_no_gradient():
     ("one_hot_neg", lambda lib: lib.nn.functional.one_hot(lib.tensor([-1])), RuntimeError),
     ("embedding_range", lambda lib: lib.nn.functional.embedding(lib.tensor([4]), lib.zeros(3, 2)), IndexError),
 ])
+@pytest.mark.filterwarnings("ignore:Using a target size")
 def test_errors_match_torch(name, fn, exc):
     with pytest.raises(exc) as want:
         fn(torch)

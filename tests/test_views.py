@@ -164,7 +164,7 @@ def test_saved_value_changed_through_a_view_is_an_error(code):
         exec(code, {"x": x})
     f, t = error_of(lambda: fn(fl)), error_of(lambda: fn(torch))
     assert t[0] is RuntimeError and f[0] is RuntimeError
-    assert f[1].replace("flambeau", "torch") == t[1]
+    assert f[1].split("\n\n")[0].replace("flambeau", "torch") == t[1]  # flambeau explains after a blank line
 
 
 @pytest.mark.parametrize("code", [
@@ -284,4 +284,4 @@ def test_errors_as_pytorch(expr):
         return error_of(lambda: eval(expr, {"t": lib, "y": y, "P": F(lib).pad}))
     f, t = run(fl), run(torch)
     assert t[0] is not None, "torch raised nothing: the test is wrong"
-    assert f[0] is t[0] and f[1].replace("flambeau", "torch") == t[1], (f, t)
+    assert f[0] is t[0] and f[1].split("\n\n")[0].replace("flambeau", "torch") == t[1], (f, t)

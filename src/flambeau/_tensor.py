@@ -186,7 +186,7 @@ class Tensor:
     @property
     def grad(self) -> Tensor | None:
         if self._grad_fn is not None and not self._retains_grad:
-            warnings.warn(NON_LEAF_GRAD, UserWarning, stacklevel=2)
+            warnings.warn(nonleaf_grad_warning(self), UserWarning, stacklevel=2)
         return self._grad
 
     @grad.setter
@@ -505,3 +505,4 @@ def short_node_name(name: str) -> str:
 
 from .autograd.engine import run_backward  # noqa: E402
 from .autograd.function import AccumulateGrad, _Handle  # noqa: E402  (function.py builds on the helpers above)
+from .autograd.pitfalls import nonleaf_grad_warning  # noqa: E402

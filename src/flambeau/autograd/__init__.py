@@ -12,11 +12,13 @@ from __future__ import annotations
 import numpy as np
 
 from .engine import run_backward
+from .explain import explain
 from .function import Function, FunctionCtx, Node, once_differentiable
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .pitfalls import is_detect_pitfalls_enabled, no_grad_root_error, set_detect_pitfalls
 
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "Node", "once_differentiable", "no_grad", "enable_grad",
-           "set_grad_enabled", "inference_mode", "is_grad_enabled"]
+           "set_grad_enabled", "inference_mode", "is_grad_enabled", "set_detect_pitfalls", "is_detect_pitfalls_enabled", "explain"]
 
 
 def _as_tuple(x) -> tuple:
@@ -31,7 +33,7 @@ def _root_edges(outputs: tuple, grad_outputs: tuple, create_graph: bool) -> tupl
     edges, grads = [], []
     for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
         if not out._rg:
-            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
+            raise no_grad_root_error(out, i)
         if g is None:
             if out._data.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")

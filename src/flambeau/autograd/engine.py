@@ -18,8 +18,13 @@ import numpy as np
 
 from .function import AccumulateGrad, _call_tensor_hook
 from .grad_mode import STATE
+from .pitfalls import teach_backward_error
 
-__all__ = ["run_backward"]
+__all__ = ["run_backward", "RECORDERS"]
+
+#: Active recorders (``autograd.explain``, the pitfall watch): objects with ``begin(roots, grads)``,
+#: ``step(node, grads_in, grads_out)`` and ``end()``. Empty unless one is switched on.
+RECORDERS: list = []
 
 
 def _fit(g, meta, graph: bool):
@@ -116,8 +121,13 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
         useful = _prune(root_nodes, {n for n, _ in capture})
     selective = useful is not None or not accumulate
     ready = [n for n in root_nodes if n not in deps]
+    recs = list(RECORDERS) if RECORDERS else None
+    if recs:
+        for r in recs:
+            r.begin(root_nodes, buffers)
     prev_mode = STATE.enabled
     STATE.enabled = graph
+    node = None
     try:
         while ready:
             node = ready.pop()
@@ -141,6 +151,9 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
                             captured[i] = buf[nr] if captured[i] is None else captured[i] + buf[nr]
                 if not selective or ((useful is None or node in useful) and (accumulate or type(node) is not AccumulateGrad)):
                     out = node.apply(buf, graph) if node._pre_hooks is None and node._hooks is None else _run_node(node, buf, graph)
+                    if recs:
+                        for r in recs:
+                            r.step(node, buf, out)
                     if not retain_graph:
                         node.release()
             for i, (nxt, nr) in enumerate(node.next_functions):
@@ -168,8 +181,14 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
                     deps[nxt] = left
                 else:
                     ready.append(nxt)
+    except RuntimeError as e:
+        teach_backward_error(e, node)
+        raise
     finally:
         STATE.enabled = prev_mode
+    if recs:
+        for r in recs:
+            r.end()
     return captured
 
 

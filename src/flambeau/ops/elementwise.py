@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype
-from .._tensor import Tensor, _new_tensor
+from .._tensor import Tensor, _new_tensor, short_node_name
 from ..autograd.grad_mode import STATE
+from ..autograd.pitfalls import broadcast_explained, leaf_inplace_error
 from . import defop, m, math_fn, record
 
 __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow", "rsub", "neg", "negative",
@@ -48,14 +49,14 @@ def as_float(d: np.ndarray) -> np.ndarray:
     return d if d.dtype.kind == "f" else d.astype(_DEFAULTS.float.np)
 
 
-def broadcast_error(sa: tuple, sb: tuple) -> RuntimeError:
-    """PyTorch's message for shapes that do not broadcast, naming the first dimension that fails."""
+def broadcast_error(sa: tuple, sb: tuple, op_name: str | None = None) -> RuntimeError:
+    """PyTorch's message for shapes that do not broadcast, naming the first dimension that fails (explained when ``op_name``)."""
     n = max(len(sa), len(sb))
     pa, pb = (1,) * (n - len(sa)) + tuple(sa), (1,) * (n - len(sb)) + tuple(sb)
     for i in range(n - 1, -1, -1):
         if pa[i] != pb[i] and pa[i] != 1 and pb[i] != 1:
-            return RuntimeError(f"The size of tensor a ({pa[i]}) must match the size of tensor b ({pb[i]}) at non-singleton "
-                                f"dimension {i}")
+            e = RuntimeError(f"The size of tensor a ({pa[i]}) must match the size of tensor b ({pb[i]}) at non-singleton dimension {i}")
+            return broadcast_explained(e, op_name, sa, sb) if op_name else e
     return RuntimeError(f"shapes {list(sa)} and {list(sb)} cannot be broadcast together")
 
 
@@ -74,7 +75,7 @@ def binary(op, a, b, attrs: tuple = ()):
     try:
         out = op.fwd(ad, bd, *attrs)
     except ValueError:
-        raise broadcast_error(np.shape(ad), np.shape(bd)) from None
+        raise broadcast_error(np.shape(ad), np.shape(bd), short_node_name(op.name).lower()) from None
     return record(op, (a, b), out, attrs)
 
 
@@ -197,7 +198,7 @@ def div(input, other, *, rounding_mode: str | None = None) -> Tensor:
         try:
             out = ad / bd
         except ValueError:
-            raise broadcast_error(np.shape(ad), np.shape(bd)) from None
+            raise broadcast_error(np.shape(ad), np.shape(bd), "div") from None
     return record(DIV, (input, other), out)
 
 
@@ -337,7 +338,7 @@ def inplace(fn, self: Tensor, *args, **kwargs) -> Tensor:
     """
     recording = STATE.enabled
     if recording and self._rg and self._grad_fn is None:
-        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        raise leaf_inplace_error(self)
     if recording and self._base is not None and (self._rg or self._base._rg or any(isinstance(a, Tensor) and a._rg for a in args)):
         from .shape import inplace_on_view
         return inplace_on_view(fn, self, *args, **kwargs)
