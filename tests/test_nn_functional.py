@@ -156,7 +156,8 @@ def lib_long(like, values):
     ("log_softmax", lambda F, x: F.log_softmax(x, 1)), ("gelu", lambda F, x: F.gelu(x)), ("softmin", lambda F, x: F.softmin(x, 1)),
     ("mse", lambda F, x: F.mse_loss(x, x.detach())), ("cross_entropy", lambda F, x: F.cross_entropy(x, lib_long(x, [0, 2, 1, 3]))),
     ("conv2d", lambda F, x: F.conv2d(x.view(1, 1, 4, 4), x.view(1, 1, 4, 4))), ("max_pool", lambda F, x: F.max_pool2d(x.view(1, 1, 4, 4), 2)),
-    ("layer_norm", lambda F, x: F.layer_norm(x, (4,))), ("batch_norm", lambda F, x: F.batch_norm(x, None, None, training=True)),
+    ("layer_norm", lambda F, x: F.layer_norm(x, (4,))), ("global_avg_pool", lambda F, x: F.adaptive_avg_pool2d(x.view(1, 1, 4, 4), 1)),
+    ("batch_norm", lambda F, x: F.batch_norm(x, None, None, training=True)),
     ("embedding", lambda F, x: F.embedding(lib_long(x, [[0, 2], [3, 3]]), x)),
     ("bce_logits", lambda F, x: F.binary_cross_entropy_with_logits(x, x.detach())),
 ])

@@ -116,6 +116,7 @@ ROWS = [
     Row("avg_pool2d_divisor", lambda t, x: F(t).avg_pool2d(x, 2, divisor_override=3), (R(2, 3, 7, 6),), covers=("avg_pool2d",)),
     Row("avg_pool1d", lambda t, x: F(t).avg_pool1d(x, 3, 2, 1), (R(2, 3, 9),)),
     Row("adaptive_avg_pool2d", lambda t, x: F(t).adaptive_avg_pool2d(x, (4, 5)), (R(2, 3, 7, 6),)),
+    Row("adaptive_avg_pool2d_global", lambda t, x: F(t).adaptive_avg_pool2d(x, 1), (R(2, 3, 4, 5),), covers=("adaptive_avg_pool2d",)),
     Row("adaptive_avg_pool1d", lambda t, x: F(t).adaptive_avg_pool1d(x, 4), (R(2, 3, 9),)),
     Row("adaptive_max_pool2d", lambda t, x: F(t).adaptive_max_pool2d(x, (4, 5), return_indices=True), (R(2, 3, 7, 6),)),
     Row("interpolate_nearest", lambda t, x: F(t).interpolate(x, scale_factor=2.5), (R(2, 3, 4, 3),), covers=("interpolate",)),

@@ -1464,6 +1464,8 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     if x.ndim not in (3, 4):
         raise RuntimeError(f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got {list(x.shape)}")
     oh, ow = _out_size(output_size, x.shape, 2)
+    if oh == ow == 1:  # global average pooling: PyTorch takes the mean
+        return input.mean((-2, -1), keepdim=True)
     ah, aw = _adaptive_matrix(x.shape[-2], oh, x.dtype), _adaptive_matrix(x.shape[-1], ow, x.dtype)
     return apply(ADAPTIVE_AVG_POOL, (input,), (x,), (ah, aw))
 
