@@ -106,7 +106,7 @@ def arrays_for(row: Row, seed: int = 0, shapes: tuple | None = None) -> list:
         elif spec.kind == "int":
             out.append(rng.randint(0, spec.high, shape).astype(np.int64))
         elif spec.kind == "bool":
-            out.append(rng.rand(*shape) > 0.5)
+            out.append(np.asarray(rng.rand(*shape) > 0.5))
         else:
             raise ValueError(spec.kind)
     return out

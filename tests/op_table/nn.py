@@ -106,7 +106,7 @@ ROWS = [
     Row("conv_transpose1d", lambda t, x, w, b: F(t).conv_transpose1d(x, w, b, stride=3, padding=1), (R(2, 4, 5), R(4, 2, 3), R(2))),
     Row("conv_transpose2d", lambda t, x, w: F(t).conv_transpose2d(x, w, stride=2, padding=1, output_padding=1, groups=2, dilation=(1, 2)),
         (R(2, 4, 4, 3), R(4, 3, 3, 2))),
-    Row("unfold", lambda t, x: F(t).unfold(x, (2, 3), padding=1, stride=2), (R(2, 3, 5, 6),)),
+    Row("unfold_f", lambda t, x: F(t).unfold(x, (2, 3), padding=1, stride=2), (R(2, 3, 5, 6),), covers=("unfold",)),
     Row("fold", lambda t, x: F(t).fold(x, (4, 5), 2, padding=1), (R(2, 8, 30),)),
     Row("max_pool2d", lambda t, x: F(t).max_pool2d(x, 3, 2, 1), (R(2, 3, 7, 6),)),
     Row("max_pool2d_indices", lambda t, x: F(t).max_pool2d(x, (2, 3), 2, 1, dilation=(2, 1), ceil_mode=True, return_indices=True),

@@ -1,14 +1,28 @@
-"""Reductions: one row per op; the gradient flows back by expanding over the reduced dims."""
+"""Reductions, scans and sorting: one row per op; the gradient flows back by expanding over the reduced dims.
+
+Three gradient shapes recur and are written once: ``expand_back`` (every element of the reduced
+slice gets the gradient: sum, mean, norms), ``even_share`` (the elements equal to the result share
+it equally: max/min of a whole tensor, amax/amin, median), and ``m.put_along`` (the gradient goes to
+the selected index: max/min/median/kthvalue with ``dim``, sort, topk).
+"""
 
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 
-from .. import _dtype
-from .._tensor import Tensor, _wrap_dim
-from . import apply, defop, m
+from .. import _dtype, return_types
+from .._tensor import Tensor, _new_tensor, _wrap_dim
+from . import apply, defop, m, math_fn
+from .elementwise import _method_inplace, as_float, binary, isnan, logical_xor, maximum, minimum
+from .join import cat
+from .linalg import linalg_svdvals
+from .shape import permute
 
-__all__ = ["sum", "mean"]
+__all__ = ["sum", "mean", "nansum", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "std", "var", "std_mean", "var_mean",
+           "logsumexp", "norm", "cumsum", "cumprod", "all", "any", "count_nonzero", "median", "sort",
+           "argsort", "topk", "kthvalue", "unique", "nanmean", "aminmax", "cummax", "cummin", "msort", "dist", "diff", "bincount"]
 
 
 def norm_dims(dim, ndim: int) -> tuple | None:
@@ -99,5 +113,759 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
     return apply(MEAN_DIM, (input,), (d,), (norm_dims(dim, d.ndim), keepdim, d.shape))
 
 
-Tensor.sum = sum
-Tensor.mean = mean
+# ---- math the formulas below use (arrays and Tensors alike) ------------------------------------
+
+math_fn("sum", lambda x, dim=None, keepdim=False: np.sum(x, axis=dim, keepdims=keepdim))
+math_fn("mean", lambda x, dim=None, keepdim=False: np.mean(x, axis=dim, keepdims=keepdim))
+math_fn("prod", lambda x, dim=None, keepdim=False: np.prod(x, axis=dim, keepdims=keepdim),
+        lambda x, dim=None, keepdim=False: prod(x, dim if dim is None else dim[0], keepdim))
+math_fn("cumprod", lambda x, dim: np.cumprod(x, axis=dim))
+math_fn("cumsum", lambda x, dim: np.cumsum(x, axis=dim))
+math_fn("rev_cumsum", lambda x, dim: _rev_cumsum(x, dim), lambda x, dim: apply(REV_CUMSUM, (x,), (x._data,), (dim,)))
+math_fn("take_along", lambda x, idx, dim, keepdim: _take(x, idx, dim, keepdim),
+        lambda x, idx, dim, keepdim: apply(GATHER, (x,), (x._data,), (idx, dim, keepdim, x._data.shape)))
+math_fn("add_along", lambda g, idx, dim, shape: _add_along(g, idx, dim, shape),
+        lambda g, idx, dim, shape: apply(SCATTER_ADD, (g,), (g._data,), (idx, dim, shape)))
+math_fn("put_along", lambda g, idx, dim, keepdim, shape: _put(g, idx, dim, keepdim, shape),
+        lambda g, idx, dim, keepdim, shape: apply(SCATTER, (g,), (g._data,), (idx, dim, keepdim, shape)))
+
+
+def _rev_cumsum(x, dim: int):
+    return np.flip(np.cumsum(np.flip(x, dim), axis=dim), dim)
+
+
+def _take(x, idx, dim: int, keepdim: bool):
+    """The elements at ``idx`` (indices along ``dim``, in keepdim form); ``dim`` dropped unless ``keepdim``."""
+    if x.ndim == 0:
+        return x
+    out = np.take_along_axis(x, idx, dim)
+    return out if keepdim else out.squeeze(dim)
+
+
+def _put(g, idx, dim: int, keepdim: bool, shape: tuple):
+    """The gradient of :func:`_take`: zeros of ``shape`` with ``g`` placed at ``idx``."""
+    if not shape:
+        return g
+    out = np.zeros(shape, g.dtype)
+    np.put_along_axis(out, idx, g if keepdim else np.expand_dims(g, dim), dim)
+    return out
+
+
+def _add_along(g, idx, dim: int, shape: tuple):
+    """Zeros of ``shape`` with ``g`` added at ``idx`` along ``dim`` (indices may repeat: cummax, cummin)."""
+    out = np.zeros(shape, g.dtype)
+    where = list(np.indices(idx.shape, sparse=True))
+    where[dim] = idx
+    np.add.at(out, tuple(where), g)
+    return out
+
+
+def _aminmax_grad(g, x, out, dims, shape):
+    total = 0
+    for gk, ok in zip(g, out):
+        if gk is not None:
+            total = total + even_share(gk, x, ok, dims, shape)
+    return total
+
+
+def _dist_grad(g, a, b, out, p, sign):
+    d = a - b
+    return _vector_norm_grad(g, d, out, p, None, tuple(d.shape)) * sign
+
+
+def even_share(g, x, out, dims, shape):
+    """Gradient of max/min-like reductions: the elements equal to the result share ``g`` equally."""
+    hit = x == expand_back(out, shape, dims)
+    return expand_back(g, shape, dims) * hit / expand_back(m.sum(hit, dims), shape, dims)
+
+
+def _prod_grad(g, x, out, dims, shape):
+    """∂prod/∂xᵢ = product of the others; exact with one zero (only it gets a gradient) or several (none does)."""
+    ge = expand_back(g, shape, dims)
+    zero = x == 0
+    if not zero.any():
+        return ge * expand_back(out, shape, dims) / x
+    nonzero = m.where(zero, 1.0, x)
+    others = expand_back(m.prod(nonzero, dims), shape, dims)
+    n_zero = expand_back(m.sum(zero, dims), shape, dims)
+    return ge * m.where(zero, others * (n_zero == 1), others / nonzero * (n_zero == 0))
+
+
+def _cumprod_grad(g, x, out, dim: int):
+    """∂ℒ/∂xᵢ = Σ_{j≥i} gⱼ·Π_{k≤j, k≠i} xₖ; the quotient form when no x is 0, else the exact O(n²) products."""
+    if not (x == 0).any():
+        return m.rev_cumsum(g * out, dim) / x
+    xt, gt = m.transpose(x, dim, -1), m.transpose(g, dim, -1)
+    n = xt.shape[-1]
+    lead = tuple(xt.shape[:-1])
+    skip_i = m.where(np.eye(n, dtype=bool), 1.0, m.reshape(xt, lead + (1, n)))     # [.., i, k] = x_k, 1 at k = i
+    partial = m.cumprod(skip_i, -1)                                                  # [.., i, j] = Π_{k≤j, k≠i} x_k
+    terms = m.where(np.triu(np.ones((n, n), dtype=bool)), partial * m.reshape(gt, lead + (1, n)), 0.0)
+    return m.transpose(m.sum(terms, -1), dim, -1)
+
+
+def _std_grad(g, x, out, dims, correction, shape):
+    """∂std/∂x = (x - mean) / ((N - correction)·std), 0 where std is 0 (as PyTorch)."""
+    safe = m.where(out == 0, 1.0, out)
+    return _var_grad(m.where(out == 0, 0.0, g / safe) / 2, x, dims, correction, shape)
+
+
+def _var_grad(g, x, dims, correction, shape):
+    """∂var/∂x = 2 (x - mean) / (N - correction)."""
+    return expand_back(g, shape, dims) * (x - m.mean(x, dims, True)) * float(np.divide(2.0, reduced_size(shape, dims) - correction))
+
+
+def _moments_grad(g, x, out, dims, correction, shape, spread):
+    """Gradient of (std or var, mean) pairs; either part may carry no gradient."""
+    g_spread, g_mean = g
+    total = 0
+    if g_spread is not None:
+        total = spread(g_spread, x, out[0], dims, correction, shape) if spread is _std_grad else _var_grad(g_spread, x, dims, correction, shape)
+    if g_mean is not None:
+        total = total + expand_back(g_mean, shape, dims) / reduced_size(shape, dims)
+    return total
+
+
+def _vector_norm_grad(g, x, out, ord, dims, shape):
+    if ord == 0:
+        return None     # PyTorch leaves the gradient of the 0-"norm" (a count) undefined
+    ge, oe = expand_back(g, shape, dims), expand_back(out, shape, dims)
+    if ord == 1:
+        return ge * m.sign(x)
+    if ord in (np.inf, -np.inf):
+        return even_share(g, m.abs(x), out, dims, shape) * m.sign(x)
+    safe = m.where(oe == 0, 1.0, oe)    # at the origin x is 0 there too: the gradient is 0, not nan
+    if ord == 2:
+        return ge * x / safe
+    return ge * m.sign(x) * (m.abs(x) / safe) ** (ord - 1)
+
+
+def _vector_norm(x, ord, dims, keepdim):
+    a = np.abs(x)
+    if ord == 2:
+        return np.sqrt(np.sum(a * a, axis=dims, keepdims=keepdim))
+    if ord == 1:
+        return np.sum(a, axis=dims, keepdims=keepdim)
+    if ord == np.inf:
+        return np.max(a, axis=dims, keepdims=keepdim)
+    if ord == -np.inf:
+        return np.min(a, axis=dims, keepdims=keepdim)
+    if ord == 0:
+        return np.sum(a != 0, axis=dims, keepdims=keepdim).astype(x.dtype)
+    return np.sum(a ** ord, axis=dims, keepdims=keepdim) ** (1 / ord)
+
+
+def _logsumexp(x, dims, keepdim):
+    top = np.max(x, axis=dims, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0)
+    out = np.log(np.sum(np.exp(x - top), axis=dims, keepdims=True)) + top
+    return out if keepdim else np.squeeze(out, axis=dims)
+
+
+def _selection(name: str):
+    """An op picking elements by precomputed indices along ``dim`` (max/min with dim, sort, topk ...)."""
+    return defop(name, lambda x, idx, dim, keepdim, shape: _take(x, idx, dim, keepdim),
+                 lambda g, idx, dim, keepdim, shape: m.put_along(g, idx, dim, keepdim, shape), text=("∂ℒ/∂x = g at the picked index, else 0",))
+
+
+def _even(name: str, fwd):
+    return defop(name, fwd, lambda g, x, out, dims, keepdim, shape: even_share(g, x, out, dims, shape),
+                 text=("∂ℒ/∂x = g shared equally by the elements equal to the result",))
+
+
+#                                            forward on arrays                                       ∂ℒ/∂x
+NANSUM = defop("NansumBackward0",  lambda x, dims, keepdim, shape: np.nansum(x, axis=dims, keepdims=keepdim),
+               lambda g, x, dims, shape: expand_back(g, shape, dims) * (x == x), text=("∂(Σ non-nan x)/∂xᵢ = [xᵢ is not nan]",))
+PROD = defop("ProdBackward0",      lambda x, dims, keepdim, shape: np.prod(x, axis=dims, keepdims=keepdim),
+             lambda g, x, out, dims, shape: _prod_grad(g, x, out, dims, shape), text=("∂(Πx)/∂xᵢ = Π_{j≠i} xⱼ",))
+PROD_DIM = defop("ProdBackward1",  lambda x, dims, keepdim, shape: np.prod(x, axis=dims, keepdims=keepdim),
+                 lambda g, x, out, dims, shape: _prod_grad(g, x, out, dims, shape), text=("∂(Πx)/∂xᵢ = Π_{j≠i} xⱼ",))
+MAX_ALL = _even("MaxBackward1",    lambda x, dims, keepdim, shape: np.max(x))
+MIN_ALL = _even("MinBackward1",    lambda x, dims, keepdim, shape: np.min(x))
+AMAX = _even("AmaxBackward0",      lambda x, dims, keepdim, shape: np.max(x, axis=dims, keepdims=keepdim))
+AMIN = _even("AminBackward0",      lambda x, dims, keepdim, shape: np.min(x, axis=dims, keepdims=keepdim))
+MEDIAN_ALL = _even("MedianBackward0", lambda x, dims, keepdim, shape: _lower_median(x))
+MAX_DIM, MIN_DIM, MEDIAN_DIM = _selection("MaxBackward0"), _selection("MinBackward0"), _selection("MedianBackward1")
+KTHVALUE, SORT, TOPK = _selection("KthvalueBackward0"), _selection("SortBackward0"), _selection("TopkBackward0")
+GATHER = _selection("GatherBackward0")
+SCATTER = defop("ScatterBackward0", lambda g, idx, dim, keepdim, shape: _put(g, idx, dim, keepdim, shape),
+                lambda g, idx, dim, keepdim: m.take_along(g, idx, dim, keepdim), text=("∂ℒ/∂src = g at the indices",))
+VAR = defop("VarBackward0",        lambda x, dims, correction, keepdim, shape: _var(x, dims, correction, keepdim),
+            lambda g, x, dims, correction, shape: _var_grad(g, x, dims, correction, shape), text=("∂var/∂xᵢ = 2(xᵢ - x̄)/(N - c)",))
+STD = defop("StdBackward0",        lambda x, dims, correction, keepdim, shape: np.sqrt(_var(x, dims, correction, keepdim)),
+            lambda g, x, out, dims, correction, shape: _std_grad(g, x, out, dims, correction, shape), text=("∂std/∂xᵢ = (xᵢ - x̄)/((N - c)·std)",))
+VAR_MEAN = defop("VarMeanBackward0", lambda x, dims, correction, keepdim, shape: (_var(x, dims, correction, keepdim),
+                                                                                   np.mean(x, axis=dims, keepdims=keepdim)),
+                 lambda g, x, out, dims, correction, shape: _moments_grad(g, x, out, dims, correction, shape, _var_grad), nout=2)
+STD_MEAN = defop("StdMeanBackward0", lambda x, dims, correction, keepdim, shape: (np.sqrt(_var(x, dims, correction, keepdim)),
+                                                                                   np.mean(x, axis=dims, keepdims=keepdim)),
+                 lambda g, x, out, dims, correction, shape: _moments_grad(g, x, out, dims, correction, shape, _std_grad), nout=2)
+LOGSUMEXP = defop("LogsumexpBackward0", lambda x, dims, keepdim, shape: _logsumexp(x, dims, keepdim),
+                  lambda g, x, out, dims, shape: expand_back(g, shape, dims) * m.exp(x - expand_back(out, shape, dims)),
+                  text=("∂logΣeˣ/∂xᵢ = e^(xᵢ - out)",))
+VECTOR_NORM = defop("LinalgVectorNormBackward0", lambda x, dims, ord, keepdim, shape: _vector_norm(x, ord, dims, keepdim),
+                    lambda g, x, out, ord, dims, shape: _vector_norm_grad(g, x, out, ord, dims, shape), text=("∂‖x‖₂/∂x = x/‖x‖₂",))
+SCATTER_ADD = defop("ScatterAddBackward0", lambda g, idx, dim, shape: _add_along(g, idx, dim, shape),
+                    lambda g, idx, dim: m.take_along(g, idx, dim, True), text=("∂ℒ/∂src = g at the indices",))
+CUMMAX = defop("CummaxBackward0",  lambda x, idx, dim, shape: np.take_along_axis(x, idx, dim),
+               lambda g, idx, dim, shape: m.add_along(g, idx, dim, shape), text=("∂ℒ/∂xᵢ = Σ of g where the running max is xᵢ",))
+CUMMIN = defop("CumminBackward0",  lambda x, idx, dim, shape: np.take_along_axis(x, idx, dim),
+               lambda g, idx, dim, shape: m.add_along(g, idx, dim, shape), text=("∂ℒ/∂xᵢ = Σ of g where the running min is xᵢ",))
+AMINMAX = defop("AminmaxBackward0", lambda x, dims, keepdim, shape: (np.min(x, axis=dims, keepdims=keepdim),
+                                                                     np.max(x, axis=dims, keepdims=keepdim)),
+                lambda g, x, out, dims, shape: _aminmax_grad(g, x, out, dims, shape), nout=2,
+                text=("∂ℒ/∂x = g shared equally by the elements equal to the min (and to the max)",))
+DIST = defop("DistBackward0",      lambda a, b, p: _vector_norm(a - b, p, None, False),
+             lambda g, a, b, out, p: _dist_grad(g, a, b, out, p, 1), lambda g, a, b, out, p: _dist_grad(g, a, b, out, p, -1),
+             text=("∂‖a-b‖/∂a = ∂‖d‖/∂d", "∂‖a-b‖/∂b = -∂‖d‖/∂d"))
+CUMSUM = defop("CumsumBackward0",  lambda x, dim: np.cumsum(x, axis=dim),       lambda g, dim: m.rev_cumsum(g, dim),
+               text=("∂ℒ/∂xᵢ = Σ_{j≥i} gⱼ",))
+REV_CUMSUM = defop("RevCumsumBackward0", lambda x, dim: _rev_cumsum(x, dim),    lambda g, dim: m.cumsum(g, dim),
+                   text=("∂ℒ/∂xᵢ = Σ_{j≤i} gⱼ",))
+CUMPROD = defop("CumprodBackward0", lambda x, dim: np.cumprod(x, axis=dim),     lambda g, x, out, dim: _cumprod_grad(g, x, out, dim),
+                text=("∂ℒ/∂xᵢ = Σ_{j≥i} gⱼ·Π_{k≤j, k≠i} xₖ",))
+
+
+def _var(x, dims, correction, keepdim):
+    n = reduced_size(x.shape, dims)
+    mean = np.mean(x, axis=dims, keepdims=True)
+    d = x - mean
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.sum(d * d, axis=dims, keepdims=keepdim) / builtins.max(n - correction, 0)
+
+
+def _lower_median(x):
+    flat = np.sort(x, axis=None)
+    if flat.size and np.isnan(flat[-1]):
+        return flat[-1]
+    return flat[(flat.size - 1) // 2]
+
+
+# ---- helpers for the public functions -----------------------------------------------------------
+
+def _type_name(d: np.ndarray) -> str:
+    return _dtype.FROM_NP[d.dtype]._tensor_type[:-6]
+
+
+def _require_float(x: Tensor, message: str) -> None:
+    if x._data.dtype.kind != "f":
+        raise RuntimeError(message.format(_type_name(x._data)))
+
+
+def _reduce(op, x: Tensor, dim, keepdim: bool, *extra, data: np.ndarray | None = None) -> Tensor:
+    """Run a reduction row whose attrs are ``(dims, *extra, keepdim, shape)``."""
+    d = x._data if data is None else data
+    dims = norm_dims(dim, builtins.max(d.ndim, 1))
+    if d.ndim == 0:
+        dims = None
+    with np.errstate(all="ignore"):
+        return apply(op, (x,), (d,), (dims, *extra, keepdim, d.shape))
+
+
+def _long(a) -> Tensor:
+    return _new_tensor(np.asarray(a, dtype=np.int64), False, None, 0)
+
+
+def _indexed(kind, op, x: Tensor, idx: np.ndarray, dim: int, keepdim: bool):
+    """The ``(values, indices)`` named tuple of a selection with indices ``idx`` (keepdim form) along ``dim``."""
+    if x._data.ndim == 0:
+        idx, keepdim = idx.reshape(()), True
+    values = apply(op, (x,), (x._data,), (idx, dim, keepdim, x._data.shape))
+    return kind(values, _long(idx if keepdim else idx.squeeze(dim)))
+
+
+def _one_dim(x: Tensor, dim: int) -> int:
+    return _wrap_dim(dim, builtins.max(x._data.ndim, 1))
+
+
+def _along(x: Tensor, dim: int) -> tuple:
+    """``(data, dim)`` for an op along ``dim``: a 0-dim tensor is seen as shape (1,) (PyTorch lets dim 0/-1 index a scalar)."""
+    d = x._data
+    d = d.reshape(1) if d.ndim == 0 else d
+    return d, _wrap_dim(dim, d.ndim)
+
+
+def _empty_check(x: Tensor, name: str) -> None:
+    if x._data.size == 0:
+        raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with "
+                           "the 'dim' argument.")
+
+
+def _arg_sort(d: np.ndarray, dim: int, descending: bool) -> np.ndarray:
+    """Stable argsort along ``dim``; descending keeps equal elements in their original order."""
+    if not descending:
+        return np.argsort(d, axis=dim, kind="stable")
+    n = d.shape[dim]
+    return n - 1 - np.flip(np.argsort(np.flip(d, dim), axis=dim, kind="stable"), dim)
+
+
+# ---- public functions -------------------------------------------------------------------------
+
+def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Sum treating NaN as zero.
+
+    >>> import flambeau as torch
+    >>> torch.nansum(torch.tensor([1., float('nan'), 2.]))
+    tensor(3.)
+    """
+    d = input._data
+    npd = _sum_dtype(input, dtype)
+    return _reduce(NANSUM, input, dim, keepdim, data=d if npd is None else d.astype(npd, copy=False))
+
+
+def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Product of all elements, or along ``dim``; exact gradients when elements are 0.
+
+    >>> import flambeau as torch
+    >>> torch.prod(torch.tensor([[1., 2.], [3., 4.]]), 1)
+    tensor([ 2., 12.])
+    """
+    d = input._data
+    npd = _sum_dtype(input, dtype)
+    d = d if npd is None else d.astype(npd, copy=False)
+    if dim is None:
+        return _reduce(PROD, input, None, False, data=d)
+    return _reduce(PROD_DIM, input, _one_dim(input, dim), keepdim, data=d)
+
+
+def _extreme(name: str, whole, along, kind, pick, binary):
+    def fn(input: Tensor, dim=None, keepdim: bool = False):
+        if isinstance(dim, Tensor):
+            return binary(input, dim)
+        if dim is None:
+            _empty_check(input, name)
+            return _reduce(whole, input, None, False)
+        d, dim = _along(input, dim)
+        return _indexed(kind, along, input, np.expand_dims(pick(d, axis=dim), dim), dim, keepdim)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = (f"The {name}imum of all elements; with ``dim``, a ``(values, indices)`` named tuple; with a tensor, "
+                  f"``{name}imum(input, other)``.\n\n    >>> import flambeau as torch\n"
+                  f"    >>> torch.{name}(torch.tensor([[1., 5.], [7., 3.]]), dim=1).indices\n"
+                  f"    tensor({[1, 0] if name == 'max' else [0, 1]})\n    ")
+    return fn
+
+
+max = _extreme("max", MAX_ALL, MAX_DIM, return_types.max, np.argmax, maximum)
+min = _extreme("min", MIN_ALL, MIN_DIM, return_types.min, np.argmin, minimum)
+
+
+def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+    """Maximum over ``dim`` (all dims by default); tied elements share the gradient equally.
+
+    >>> import flambeau as torch
+    >>> torch.amax(torch.tensor([[1., 5.], [7., 3.]]), dim=0)
+    tensor([7., 5.])
+    """
+    return _reduce(AMAX, input, dim, keepdim)
+
+
+def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+    """Minimum over ``dim`` (all dims by default); tied elements share the gradient equally."""
+    return _reduce(AMIN, input, dim, keepdim)
+
+
+def _arg_extreme(pick):
+    def fn(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        d = input._data
+        if d.dtype.kind == "b":
+            raise RuntimeError(f"{pick.__name__}(): does not support bool input")
+        if dim is None:
+            i = pick(d)
+            return _long(np.full((1,) * d.ndim, i) if keepdim else i)
+        return _long(pick(d, axis=_wrap_dim(dim, builtins.max(d.ndim, 1)), keepdims=keepdim) if d.ndim else 0)
+    return fn
+
+
+argmax = _arg_extreme(np.argmax)
+argmin = _arg_extreme(np.argmin)
+argmax.__name__, argmin.__name__ = "argmax", "argmin"
+argmax.__doc__ = """Index of the first maximum (of the flattened tensor, or along ``dim``).
+
+    >>> import flambeau as torch
+    >>> torch.argmax(torch.tensor([[1., 5.], [7., 3.]]), dim=1)
+    tensor([1, 0])
+    """
+argmin.__doc__ = "Index of the first minimum (of the flattened tensor, or along ``dim``)."
+
+
+def _correction(dim, unbiased, correction) -> tuple:
+    """PyTorch's ``std``/``var`` argument forms: ``(x, unbiased)``, ``(x, dim, unbiased, keepdim)``, ``correction=``."""
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    if correction is not None and unbiased is not None:
+        raise TypeError("std()/var() received an invalid combination of arguments - got both unbiased and correction")
+    if correction is None:
+        correction = 0 if unbiased is False else 1
+    return dim, correction
+
+
+def _spread(op, input: Tensor, dim, unbiased, keepdim, correction):
+    _require_float(input, "std and var only support floating point and complex dtypes")
+    dim, correction = _correction(dim, unbiased, correction)
+    return _reduce(op, input, dim, keepdim, correction)
+
+
+def var(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None) -> Tensor:
+    """Variance over ``dim`` (all by default) with ``correction`` (1: Bessel's, the default; ``unbiased=False`` is 0).
+
+    >>> import flambeau as torch
+    >>> torch.var(torch.tensor([1., 2., 3., 4.]))
+    tensor(1.6667)
+    """
+    return _spread(VAR, input, dim, unbiased, keepdim, correction)
+
+
+def std(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None) -> Tensor:
+    """Standard deviation: ``sqrt(var(...))`` with the same arguments; its gradient is 0 where it is 0."""
+    return _spread(STD, input, dim, unbiased, keepdim, correction)
+
+
+def var_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None) -> tuple:
+    """``(var, mean)`` in one pass.
+
+    >>> import flambeau as torch
+    >>> torch.var_mean(torch.tensor([1., 3.]))[1]
+    tensor(2.)
+    """
+    return _spread(VAR_MEAN, input, dim, unbiased, keepdim, correction)
+
+
+def std_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None) -> tuple:
+    """``(std, mean)`` in one pass."""
+    return _spread(STD_MEAN, input, dim, unbiased, keepdim, correction)
+
+
+def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:
+    """``log(sum(exp(input), dim))`` without overflow (values of 1e4 are fine).
+
+    >>> import flambeau as torch
+    >>> torch.logsumexp(torch.tensor([10000., 10000.]), 0)
+    tensor(10000.6934)
+    """
+    return _reduce(LOGSUMEXP, input, dim, keepdim, data=as_float(input._data))
+
+
+def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """The ``ord``-norm of ``x`` flattened, or over ``dim``: ord = 2, 1, inf, -inf, 0 or any p. Its gradient at 0 is 0.
+
+    >>> import flambeau as torch
+    >>> torch.linalg.vector_norm(torch.tensor([3., 4.]))
+    tensor(5.)
+    """
+    d = x._data if dtype is None else x._data.astype(_dtype.to_dtype(dtype).np)
+    if d.dtype.kind != "f":
+        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got {_type_name(d)}")
+    return _reduce(VECTOR_NORM, x, dim, keepdim, float(ord), data=d)
+
+
+def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    """``torch.norm``: a vector norm over ``dim`` (all elements by default); ``p='fro'`` is the 2-norm, ``'nuc'`` the nuclear norm.
+
+    >>> import flambeau as torch
+    >>> torch.tensor([[3., 4.]]).norm()
+    tensor(5.)
+    """
+    if p == "nuc":
+        return matrix_norm(input, "nuc", (-2, -1) if dim is None else dim, keepdim, dtype=dtype)
+    return vector_norm(input, 2 if p in ("fro", None) else p, dim, keepdim, dtype=dtype)
+
+
+def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Matrix norm over the two dims ``dim``: ``'fro'``, ``'nuc'``, 2/-2 (largest/smallest singular value), 1/-1 (max/min
+    column abs sum), inf/-inf (max/min row abs sum).
+
+    >>> import flambeau as torch
+    >>> torch.linalg.matrix_norm(torch.tensor([[1., -2.], [3., 4.]]), 1)
+    tensor(6.)
+    """
+    nd = A._data.ndim
+    if nd < 2:
+        raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
+    d0, d1 = (_wrap_dim(d, nd) for d in dim)
+    if ord == "fro":
+        return vector_norm(A, 2, (d0, d1), keepdim, dtype=dtype)
+    if ord in ("nuc", 2, -2):
+        return _spectral_norm(A if dtype is None else A.to(dtype), ord, d0, d1, keepdim)
+    if ord not in (1, -1, np.inf, -np.inf):
+        raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+    summed, kept = (d0, d1) if builtins.abs(ord) == 1 else (d1, d0)
+    sums = vector_norm(A, 1, summed, keepdim, dtype=dtype)
+    pick = amax if ord > 0 else amin
+    return pick(sums, kept if keepdim or kept < summed else kept - 1, keepdim)
+
+
+def _spectral_norm(A: Tensor, ord, d0: int, d1: int, keepdim: bool) -> Tensor:
+    """Matrix norms of the singular values: their sum (``'nuc'``), largest (2) or smallest (-2)."""
+    nd = A._data.ndim
+    rest = tuple(i for i in range(nd) if i not in (d0, d1))
+    sv = linalg_svdvals(A if (d0, d1) == (nd - 2, nd - 1) else permute(A, rest + (d0, d1)))
+    out = sum(sv, -1) if ord == "nuc" else (amax if ord == 2 else amin)(sv, -1)
+    if keepdim:
+        out = out.reshape(tuple(1 if i in (d0, d1) else s for i, s in enumerate(A._data.shape)))
+    return out
+
+
+def _scan(op, input: Tensor, dim: int, dtype) -> Tensor:
+    if input._data.ndim == 0:   # a scan of a scalar (dim 0 or -1) is the scalar
+        return _scan(op, input.reshape(1), _wrap_dim(dim, 1), dtype).reshape(())
+    d = input._data
+    npd = _sum_dtype(input, dtype)
+    return apply(op, (input,), (d if npd is None else d.astype(npd, copy=False),), (_wrap_dim(dim, d.ndim),))
+
+
+def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """Running sum along ``dim`` (integers accumulate in int64).
+
+    >>> import flambeau as torch
+    >>> torch.cumsum(torch.tensor([1., 2., 3.]), 0)
+    tensor([1., 3., 6.])
+    """
+    return _scan(CUMSUM, input, dim, dtype)
+
+
+def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """Running product along ``dim``; exact gradients when elements are 0.
+
+    >>> import flambeau as torch
+    >>> torch.cumprod(torch.tensor([1., 2., 3.]), 0)
+    tensor([1., 2., 6.])
+    """
+    return _scan(CUMPROD, input, dim, dtype)
+
+
+def _truth(reduce_fn, name: str):
+    def fn(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+        d = input._data
+        out = reduce_fn(d, axis=norm_dims(dim, d.ndim), keepdims=keepdim)
+        return _new_tensor(np.asarray(out).astype(np.uint8 if d.dtype == np.uint8 else np.bool_), False, None, 0)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = (f"Whether {name} element is true (nonzero), overall or over ``dim``.\n\n    >>> import flambeau as torch\n"
+                  f"    >>> torch.{name}(torch.tensor([True, False]))\n    tensor({name == 'any'})\n    ")
+    return fn
+
+
+all = _truth(np.all, "all")
+any = _truth(np.any, "any")
+
+
+def count_nonzero(input: Tensor, dim=None) -> Tensor:
+    """How many elements are nonzero, overall or over ``dim``.
+
+    >>> import flambeau as torch
+    >>> torch.count_nonzero(torch.tensor([0, 1, 2]))
+    tensor(2)
+    """
+    d = input._data
+    return _long(np.count_nonzero(d, axis=norm_dims(dim, d.ndim)))
+
+
+def median(input: Tensor, dim: int | None = None, keepdim: bool = False):
+    """The lower median of all elements; with ``dim``, a ``(values, indices)`` named tuple.
+
+    >>> import flambeau as torch
+    >>> torch.median(torch.tensor([4., 1., 3., 2.]))
+    tensor(2.)
+    """
+    if input._data.dtype.kind == "b":
+        raise NotImplementedError("\"median_cpu\" not implemented for 'Bool'")
+    if dim is None:
+        _empty_check(input, "median")
+        return _reduce(MEDIAN_ALL, input, None, False)
+    d, dim = _along(input, dim)
+    order = np.argsort(d, axis=dim, kind="stable")
+    pos = np.take(order, [(d.shape[dim] - 1) // 2], axis=dim)
+    last = np.take(order, [d.shape[dim] - 1], axis=dim)
+    idx = np.where(np.isnan(np.take_along_axis(d, last, dim)), last, pos)   # a NaN in the slice is the median, as PyTorch
+    return _indexed(return_types.median, MEDIAN_DIM, input, idx, dim, keepdim)
+
+
+def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
+    """``(values, indices)`` sorted along ``dim`` (NaN last); the order of equal elements is kept (always stable).
+
+    >>> import flambeau as torch
+    >>> torch.sort(torch.tensor([3., 1., 2.]), descending=True).indices
+    tensor([0, 2, 1])
+    """
+    d, dim = _along(input, dim)
+    return _indexed(return_types.sort, SORT, input, _arg_sort(d, dim, descending), dim, True)
+
+
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    """The indices that sort ``input`` along ``dim``.
+
+    >>> import flambeau as torch
+    >>> torch.argsort(torch.tensor([3., 1., 2.]))
+    tensor([1, 2, 0])
+    """
+    d = input._data
+    if d.ndim == 0:
+        return _long(0)
+    return _long(_arg_sort(d, _wrap_dim(dim, d.ndim), descending))
+
+
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+    """The ``k`` largest (or smallest) elements along ``dim`` and their indices, sorted.
+
+    >>> import flambeau as torch
+    >>> torch.topk(torch.tensor([1., 4., 2., 3.]), 2).values
+    tensor([4., 3.])
+    """
+    d, dim = _along(input, dim)
+    if k < 0 or k > d.shape[dim]:
+        raise RuntimeError("selected index k out of range")
+    idx = np.take(_arg_sort(d, dim, largest), np.arange(k), axis=dim)
+    return _indexed(return_types.topk, TOPK, input, idx, dim, True)
+
+
+def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False):
+    """The ``k``-th smallest element along ``dim`` (k from 1) and its index, as a named tuple.
+
+    >>> import flambeau as torch
+    >>> torch.kthvalue(torch.tensor([3., 1., 2.]), 2).values
+    tensor(2.)
+    """
+    d, dim = _along(input, dim)
+    if not 1 <= k <= d.shape[dim]:
+        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {dim}")
+    idx = np.take(_arg_sort(d, dim, False), [k - 1], axis=dim)
+    return _indexed(return_types.kthvalue, KTHVALUE, input, idx, dim, keepdim)
+
+
+def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False, dim: int | None = None):
+    """The distinct elements (sorted), optionally with the inverse indices and the counts; no gradient.
+
+    >>> import flambeau as torch
+    >>> torch.unique(torch.tensor([3, 1, 3]))
+    tensor([1, 3])
+    """
+    d = input._data
+    axis = None if dim is None else _wrap_dim(dim, d.ndim)
+    values, inverse, counts = np.unique(d, return_inverse=True, return_counts=True, axis=axis)
+    out = (_new_tensor(values, False, None, 0),)
+    if return_inverse:
+        out += (_long(inverse.reshape(d.shape) if axis is None else inverse.reshape(-1)),)
+    if return_counts:
+        out += (_long(counts),)
+    return out[0] if len(out) == 1 else out
+
+
+def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Mean of the non-NaN elements (NaN where all are NaN).
+
+    >>> import flambeau as torch
+    >>> torch.nanmean(torch.tensor([1., float('nan'), 3.]))
+    tensor(2.)
+    """
+    d = input._data if dtype is None else input._data.astype(_dtype.to_dtype(dtype).np)
+    if d.dtype.kind != "f":
+        raise RuntimeError(f"nanmean(): expected input to have floating point or complex dtype but got {_type_name(d)}")
+    return nansum(input, dim, keepdim, dtype=dtype) / sum(~isnan(input), dim, keepdim)
+
+
+def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False):
+    """``(min, max)`` as a named tuple, overall or along ``dim``; tied elements share each gradient equally.
+
+    >>> import flambeau as torch
+    >>> torch.aminmax(torch.tensor([3., 1., 2.])).max
+    tensor(3.)
+    """
+    if input._data.size == 0:
+        raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the operation has no identity.")
+    return return_types.aminmax(*_reduce(AMINMAX, input, dim, keepdim))
+
+
+def _running(kind, op, accumulate, input: Tensor, dim: int):
+    """Running max/min along ``dim`` with the index each value came from (the latest one on ties, as PyTorch)."""
+    if input._data.ndim == 0:
+        r = _running(kind, op, accumulate, input.reshape(1), _wrap_dim(dim, 1))
+        return kind(r.values.reshape(()), r.indices.reshape(()))
+    d = input._data
+    dim = _wrap_dim(dim, d.ndim)
+    position = np.arange(d.shape[dim]).reshape((-1,) + (1,) * (d.ndim - dim - 1))
+    idx = np.maximum.accumulate(np.where(d == accumulate(d, axis=dim), position, 0), axis=dim)
+    return kind(apply(op, (input,), (d,), (idx, dim, d.shape)), _long(idx))
+
+
+def cummax(input: Tensor, dim: int):
+    """Running maximum along ``dim`` and the index where each was reached, as a named tuple.
+
+    >>> import flambeau as torch
+    >>> torch.cummax(torch.tensor([1., 3., 2.]), 0).indices
+    tensor([0, 1, 1])
+    """
+    return _running(return_types.cummax, CUMMAX, np.maximum.accumulate, input, dim)
+
+
+def cummin(input: Tensor, dim: int):
+    """Running minimum along ``dim`` and the index where each was reached, as a named tuple."""
+    return _running(return_types.cummin, CUMMIN, np.minimum.accumulate, input, dim)
+
+
+def msort(input: Tensor) -> Tensor:
+    """``sort(input, dim=0).values``.
+
+    >>> import flambeau as torch
+    >>> torch.msort(torch.tensor([[2., 1.], [0., 3.]]))
+    tensor([[0., 1.],
+            [2., 3.]])
+    """
+    return sort(input, 0).values
+
+
+def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
+    """The ``p``-norm of ``input - other`` (broadcasting).
+
+    >>> import flambeau as torch
+    >>> torch.dist(torch.tensor([3., 0.]), torch.tensor([0., 4.]))
+    tensor(5.)
+    """
+    _require_float(input, "linalg.vector_norm: Expected a floating point or complex tensor as input. Got {}")
+    return binary(DIST, input, other, (float(p),))
+
+
+def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None, append: Tensor | None = None) -> Tensor:
+    """The ``n``-th forward difference along ``dim`` (``xor`` for bool), after joining ``prepend`` and ``append``.
+
+    >>> import flambeau as torch
+    >>> torch.diff(torch.tensor([1., 4., 9.]))
+    tensor([3., 5.])
+    """
+    x = input
+    if prepend is not None or append is not None:
+        x = cat([t for t in (prepend, x, append) if t is not None], dim)
+    dim = _wrap_dim(dim, x._data.ndim)
+    lead = (slice(None),) * dim
+    for _ in range(n):
+        hi, lo = x[lead + (slice(1, None),)], x[lead + (slice(None, -1),)]
+        x = logical_xor(hi, lo) if x._data.dtype.kind == "b" else hi - lo
+    return x
+
+
+def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
+    """How many times each non-negative integer occurs (or the sum of its ``weights``); no gradient.
+
+    >>> import flambeau as torch
+    >>> torch.bincount(torch.tensor([0, 2, 2]))
+    tensor([1, 0, 2])
+    """
+    d = input._data
+    if d.ndim != 1 or d.dtype.kind not in "iu" or (d.size and d.min() < 0):
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    if weights is None:
+        return _long(np.bincount(d, minlength=minlength))
+    w = weights._data
+    return _new_tensor(np.bincount(d, w, minlength).astype(w.dtype if w.dtype.kind == "f" else np.float64), False, None, 0)
+
+
+# ---- Tensor methods -------------------------------------------------------------------------------
+
+for _name, _fn in {"sum": sum, "mean": mean, "nansum": nansum, "prod": prod, "max": max, "min": min, "amax": amax, "amin": amin,
+                   "argmax": argmax, "argmin": argmin, "std": std, "var": var, "logsumexp": logsumexp, "norm": norm, "cumsum": cumsum,
+                   "cumprod": cumprod, "all": all, "any": any, "count_nonzero": count_nonzero, "median": median, "sort": sort,
+                   "argsort": argsort, "topk": topk, "kthvalue": kthvalue, "unique": unique, "nanmean": nanmean, "aminmax": aminmax,
+                   "cummax": cummax, "cummin": cummin, "msort": msort, "dist": dist, "diff": diff, "bincount": bincount}.items():
+    setattr(Tensor, _name, _fn)
+
+
+Tensor.cumsum_ = _method_inplace(cumsum, "cumsum_")
+Tensor.cumprod_ = _method_inplace(cumprod, "cumprod_")
