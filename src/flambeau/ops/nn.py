@@ -20,8 +20,8 @@ import numpy as np
 from .. import _dtype, _random
 from .._tensor import Tensor, _new_tensor, _wrap_dim
 from ..autograd.grad_mode import STATE
-from . import apply, defop, m, math_fn, record
-from .elementwise import _sigmoid, as_float, broadcast_error, unary_float
+from . import _special, apply, defop, m, math_fn, record
+from .elementwise import _sigmoid, as_float, broadcast_error, erf, unary_float
 from .elementwise import inplace as inplace_fn
 from .elementwise import relu as _relu
 from .indexing import where
@@ -54,27 +54,6 @@ def _raw(x):
     return x._data if isinstance(x, Tensor) else x
 
 
-def _erf(x: np.ndarray) -> np.ndarray:
-    """Vectorised erf, accurate to ~1e-15: a positive series below 2.2, the erfc continued fraction above."""
-    a = np.abs(x.astype(np.float64))
-    out = np.empty_like(a)
-    small = a < 2.2
-    s = a[small]
-    x2 = s * s
-    c = 2 * x2
-    term, tot = s.copy(), s.copy()
-    for n in range(1, 34):  # erf(s) = 2/√π · e^{-s²} · Σ (2s²)ⁿ s / (2n+1)!!  (no cancellation)
-        term *= c / (2 * n + 1)
-        tot += term
-    out[small] = (2 / math.sqrt(math.pi)) * np.exp(-x2) * tot
-    z = a[~small]
-    f = z.copy()
-    for k in range(45, 0, -1):  # erfc(z) = e^{-z²}/√π / (z + (1/2)/(z + 1/(z + (3/2)/(z + ...))))
-        f = z + (k / 2) / f
-    out[~small] = 1 - np.exp(-z * z) / (math.sqrt(math.pi) * f)
-    return np.copysign(out, x).astype(x.dtype, copy=False)
-
-
 def _softplus_np(x):
     return np.logaddexp(0, x).astype(x.dtype, copy=False) if isinstance(x, np.ndarray) else np.logaddexp(0, x)
 
@@ -99,11 +78,10 @@ def _const(like, a: np.ndarray):
 math_fn("tanh", np.tanh)
 math_fn("sqrt", np.sqrt)
 math_fn("sigmoid", _sigmoid)
-math_fn("erf", _erf, lambda x: apply(ERF, (x,), (x._data,)))
+math_fn("erf", lambda x: _special.erf(x).astype(x.dtype, copy=False), erf)
 math_fn("softplus", _softplus_np, lambda x: softplus(x))
 math_fn("clamp_min", np.maximum, lambda x, lo: apply(CLAMP_MIN, (x,), (x._data,), (lo,)))
 
-ERF = defop("ErfBackward0", lambda x: _erf(x), lambda g, x: g * (2 / math.sqrt(math.pi)) * m.exp(-x * x), text=("∂erf(x)/∂x = 2/√π·e^(-x²)",))
 CLAMP_MIN = defop("ClampMinBackward0", lambda x, lo: np.maximum(x, lo), lambda g, x, lo: g * _mask(x, lambda d: d >= lo),
                   text=("∂max(x, lo)/∂x = [x ≥ lo]",))
 
@@ -122,7 +100,7 @@ def _elu_grad(g, x, alpha, scale, input_scale):
 def _gelu(x, approximate):
     if approximate == "tanh":
         return 0.5 * x * (1 + np.tanh(_K * (x + 0.044715 * x * x * x)))
-    return 0.5 * x * (1 + _erf(x * _SQRT1_2))
+    return 0.5 * x * (1 + m.erf(x * _SQRT1_2))
 
 
 def _gelu_grad(g, x, approximate):
@@ -1464,6 +1442,8 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     if x.ndim not in (3, 4):
         raise RuntimeError(f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got {list(x.shape)}")
     oh, ow = _out_size(output_size, x.shape, 2)
+    if oh == ow == 1:  # global average pooling: PyTorch takes the mean
+        return input.mean((-2, -1), keepdim=True)
     ah, aw = _adaptive_matrix(x.shape[-2], oh, x.dtype), _adaptive_matrix(x.shape[-1], ow, x.dtype)
     return apply(ADAPTIVE_AVG_POOL, (input,), (x,), (ah, aw))
 
