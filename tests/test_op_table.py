@@ -101,7 +101,7 @@ def test_broadcast_shapes(family, row, shapes):
         np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-10)
 
 
-OP_MODULES = ["elementwise", "reduce", "shape", "join", "indexing", "linalg"]
+OP_MODULES = ["elementwise", "reduce", "shape", "join", "indexing", "linalg", "nn"]
 
 
 def test_every_op_has_a_row():

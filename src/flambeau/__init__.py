@@ -24,7 +24,7 @@ from ._tensor import Size, Tensor, device, from_numpy, is_tensor, numel
 
 # isort: split
 from . import _random as random
-from . import autograd, func, return_types, viz
+from . import autograd, func, nn, optim, return_types, utils, viz
 from ._dtype import *
 from ._dtype import bool, dtype, finfo, float, iinfo, int
 from ._messages import *
@@ -38,6 +38,7 @@ from .ops.join import *
 from .ops.linalg import *
 from .ops.reduce import *
 from .ops.shape import *
+from .serialization import load, save
 
 for _name in random.TENSOR_METHODS:  # uniform_, normal_, bernoulli_ ... as Tensor methods
     setattr(Tensor, _name, getattr(random, _name))

@@ -1,1 +1,3 @@
 """Utilities: ``checkpoint`` (``flambeau.utils.checkpoint``), ``data`` (``flambeau.utils.data``)."""
+
+from . import data

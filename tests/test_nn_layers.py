@@ -1,0 +1,315 @@
+"""Layers vs PyTorch: with the weights copied from a torch module of the same shape, the same outputs, parameter
+gradients and input gradients; the same state_dict keys and the same repr."""
+
+import numpy as np
+import pytest
+import torch
+
+import flambeau
+
+RNG = np.random.default_rng(1)
+
+
+def f32(*shape):
+    return RNG.standard_normal(shape).astype(np.float32)
+
+
+def ints(high, *shape):
+    return RNG.integers(0, high, shape)
+
+
+# name: (constructor(lib), inputs (NumPy arrays), train mode)
+LAYERS = {
+    "linear":              (lambda nn: nn.Linear(4, 3), [f32(5, 4)]),
+    "linear_nobias_3d":    (lambda nn: nn.Linear(4, 3, bias=False), [f32(2, 5, 4)]),
+    "bilinear":            (lambda nn: nn.Bilinear(3, 4, 2), [f32(5, 3), f32(5, 4)]),
+    "conv1d":              (lambda nn: nn.Conv1d(2, 4, 3, stride=2, padding=1), [f32(2, 2, 9)]),
+    "conv2d":              (lambda nn: nn.Conv2d(2, 4, 3, padding=1), [f32(2, 2, 6, 5)]),
+    "conv2d_groups":       (lambda nn: nn.Conv2d(2, 4, (3, 2), stride=2, groups=2, bias=False, dilation=(1, 2)), [f32(1, 2, 7, 8)]),
+    "conv2d_same":         (lambda nn: nn.Conv2d(3, 2, 3, padding="same"), [f32(1, 3, 5, 5)]),
+    "conv_transpose2d":    (lambda nn: nn.ConvTranspose2d(4, 2, 3, stride=2, padding=1, output_padding=1), [f32(2, 4, 3, 3)]),
+    "maxpool1d":           (lambda nn: nn.MaxPool1d(2), [f32(2, 3, 8)]),
+    "maxpool2d":           (lambda nn: nn.MaxPool2d(3, stride=2, padding=1), [f32(2, 3, 7, 6)]),
+    "avgpool1d":           (lambda nn: nn.AvgPool1d(3, stride=2), [f32(2, 3, 9)]),
+    "avgpool2d":           (lambda nn: nn.AvgPool2d(2), [f32(2, 3, 6, 6)]),
+    "adaptiveavgpool2d":   (lambda nn: nn.AdaptiveAvgPool2d((2, 3)), [f32(2, 3, 7, 6)]),
+    "adaptiveavgpool1d":   (lambda nn: nn.AdaptiveAvgPool1d(3), [f32(2, 3, 7)]),
+    "adaptivemaxpool2d":   (lambda nn: nn.AdaptiveMaxPool2d((2, 3)), [f32(2, 3, 7, 6)]),
+    "upsample_nearest":    (lambda nn: nn.Upsample(scale_factor=2), [f32(1, 2, 3, 3)]),
+    "upsample_bilinear":   (lambda nn: nn.Upsample(size=(5, 7), mode="bilinear", align_corners=False), [f32(1, 2, 3, 4)]),
+    "batchnorm1d":         (lambda nn: nn.BatchNorm1d(4), [f32(6, 4)]),
+    "batchnorm1d_3d":      (lambda nn: nn.BatchNorm1d(4, momentum=None), [f32(3, 4, 5)]),
+    "batchnorm2d":         (lambda nn: nn.BatchNorm2d(3), [f32(2, 3, 4, 4)]),
+    "batchnorm2d_eval":    (lambda nn: nn.BatchNorm2d(3).eval(), [f32(2, 3, 4, 4)]),
+    "instancenorm1d":      (lambda nn: nn.InstanceNorm1d(4, affine=True), [f32(3, 4, 5)]),
+    "instancenorm2d_track": (lambda nn: nn.InstanceNorm2d(3, track_running_stats=True), [f32(2, 3, 4, 4)]),
+    "instancenorm2d_unbatched": (lambda nn: nn.InstanceNorm2d(3), [f32(3, 4, 4)]),
+    "cosine_similarity":   (lambda nn: nn.CosineSimilarity(dim=1), [f32(4, 5), f32(4, 5)]),
+    "pairwise_distance":   (lambda nn: nn.PairwiseDistance(p=1.0, keepdim=True), [f32(4, 5), f32(4, 5)]),
+    "layernorm":           (lambda nn: nn.LayerNorm(5), [f32(3, 5)]),
+    "layernorm_2d":        (lambda nn: nn.LayerNorm((3, 4), eps=1e-3), [f32(2, 3, 4)]),
+    "groupnorm":           (lambda nn: nn.GroupNorm(2, 4), [f32(3, 4, 5)]),
+    "dropout_eval":        (lambda nn: nn.Dropout(0.5).eval(), [f32(4, 5)]),
+    "embedding":           (lambda nn: nn.Embedding(10, 3, padding_idx=0), [ints(10, 4, 5)]),
+    "rnn":                 (lambda nn: nn.RNN(3, 5), [f32(4, 2, 3)]),
+    "rnn_relu_deep_bi":    (lambda nn: nn.RNN(3, 4, num_layers=2, nonlinearity="relu", bidirectional=True, batch_first=True), [f32(2, 5, 3)]),
+    "lstm":                (lambda nn: nn.LSTM(3, 5, num_layers=2, batch_first=True), [f32(2, 4, 3)]),
+    "lstm_bi_unbatched":   (lambda nn: nn.LSTM(3, 4, bidirectional=True, bias=False), [f32(6, 3)]),
+    "gru":                 (lambda nn: nn.GRU(3, 4, num_layers=2, bidirectional=True), [f32(5, 2, 3)]),
+    "rnncell":             (lambda nn: nn.RNNCell(3, 4), [f32(2, 3), f32(2, 4)]),
+    "lstmcell":            (lambda nn: nn.LSTMCell(3, 4), [f32(2, 3)]),
+    "grucell":             (lambda nn: nn.GRUCell(3, 4), [f32(2, 3), f32(2, 4)]),
+    "mha":                 (lambda nn: nn.MultiheadAttention(8, 2), [f32(5, 2, 8), f32(4, 2, 8), f32(4, 2, 8)]),
+    "mha_batch_first_kv":  (lambda nn: nn.MultiheadAttention(8, 4, batch_first=True, kdim=6, vdim=5), [f32(2, 5, 8), f32(2, 3, 6), f32(2, 3, 5)]),
+    "transformer_layer":   (lambda nn: nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0), [f32(5, 2, 8)]),
+    "transformer_prenorm": (lambda nn: nn.TransformerEncoderLayer(8, 2, 16, 0.0, "gelu", batch_first=True, norm_first=True), [f32(2, 5, 8)]),
+    "sequential_mlp":      (lambda nn: nn.Sequential(nn.Flatten(), nn.Linear(12, 6), nn.ReLU(), nn.Linear(6, 2)), [f32(4, 3, 4)]),
+    "unflatten":           (lambda nn: nn.Sequential(nn.Linear(6, 6), nn.Unflatten(1, (2, 3))), [f32(4, 6)]),
+}
+
+
+def _to_torch(a):
+    return torch.tensor(a, requires_grad=a.dtype.kind == "f")
+
+
+def _to_ours(a):
+    return flambeau.tensor(a, requires_grad=a.dtype.kind == "f")
+
+
+def _flat(out):
+    if isinstance(out, tuple | list):
+        return [t for o in out for t in _flat(o)]
+    return [] if out is None else [out]
+
+
+def _pair(name):
+    make, inputs = LAYERS[name]
+    theirs = make(torch.nn)
+    ours = make(flambeau.nn)
+    ours.load_state_dict({k: flambeau.tensor(v.detach().numpy().copy()) for k, v in theirs.state_dict().items()})
+    return ours, theirs, inputs
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_layer_matches_torch(name):
+    ours, theirs, inputs = _pair(name)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    assert repr(ours) == repr(theirs)
+    xs_o, xs_t = [_to_ours(a) for a in inputs], [_to_torch(a) for a in inputs]
+    out_o, out_t = _flat(ours(*xs_o)), _flat(theirs(*xs_t))
+    assert len(out_o) == len(out_t)
+    for a, b in zip(out_o, out_t):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-5)
+    # the same weighted sum of outputs, backward: parameter and input gradients
+    weights = [f32(*b.shape) for b in out_t]
+    sum(((o * flambeau.tensor(w)).sum() for o, w in zip(out_o, weights)), flambeau.tensor(0.0)).backward()
+    sum((t * torch.tensor(w)).sum() for t, w in zip(out_t, weights)).backward()
+    grads_t = dict(theirs.named_parameters())
+    for n, p in ours.named_parameters():
+        if grads_t[n].grad is None:
+            assert p.grad is None, n
+            continue
+        np.testing.assert_allclose(p.grad.numpy(), grads_t[n].grad.numpy(), rtol=1e-4, atol=1e-5, err_msg=n)
+    for a, b in zip(xs_o, xs_t):
+        if b.grad is not None:
+            np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-4, atol=1e-5)
+    for (n, a), (_, b) in zip(ours.named_buffers(), theirs.named_buffers()):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6, err_msg=n)
+
+
+def test_mha_masks_and_weights():
+    ours, theirs, _ = _pair("mha")
+    q = f32(3, 2, 8)
+    key_pad = np.array([[False, False, True], [False, True, True]])
+    causal = np.triu(np.ones((3, 3), bool), 1)
+    for kw in ({"key_padding_mask": key_pad}, {"attn_mask": causal}, {"attn_mask": f32(3, 3), "average_attn_weights": False}):
+        o = ours(*[flambeau.tensor(q)] * 3, **{k: flambeau.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()})
+        t = theirs(*[torch.tensor(q)] * 3, **{k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()})
+        for a, b in zip(o, t):
+            np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+ACTIVATIONS = ["ReLU()", "ReLU6()", "ELU(alpha=0.5)", "CELU(1.5)", "SELU()", "GELU()", "GELU(approximate='tanh')", "SiLU()", "Mish()",
+               "LeakyReLU(0.2)", "Hardtanh(-2.0, 1.5)", "Hardsigmoid()", "Hardswish()", "Threshold(0.1, 20.0)", "Sigmoid()", "Tanh()",
+               "LogSigmoid()", "Tanhshrink()", "Softsign()", "Softplus(beta=2.0, threshold=1.0)", "Softshrink(0.3)", "Hardshrink()",
+               "GLU()", "Softmax(dim=1)", "LogSoftmax(dim=-1)", "Softmin(dim=0)", "Softmax2d()", "ReLU(inplace=True)"]
+
+
+@pytest.mark.parametrize("spec", ACTIVATIONS)
+def test_activation_module(spec):
+    ours, theirs = eval("flambeau.nn." + spec), eval("torch.nn." + spec)
+    assert repr(ours) == repr(theirs)
+    x = f32(2, 4, 6)
+    fn = getattr(ours, "_fn_name", None)
+    if fn is not None and not hasattr(flambeau.nn.functional, fn):  # a functional not built yet must say so, not compute something else
+        with pytest.raises(NotImplementedError, match=f"flambeau.nn.functional.{fn} is not implemented yet"):
+            ours(flambeau.tensor(x))
+        return
+    a, b = ours(flambeau.tensor(x)), theirs(torch.tensor(x))
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+
+
+LOSSES = [("MSELoss()", f32(4, 3), f32(4, 3)), ("L1Loss(reduction='sum')", f32(4, 3), f32(4, 3)),
+          ("CrossEntropyLoss()", f32(5, 4), ints(4, 5)), ("CrossEntropyLoss(label_smoothing=0.1, ignore_index=1)", f32(5, 4), ints(4, 5)),
+          ("NLLLoss(reduction='none')", f32(5, 4), ints(4, 5)),
+          ("BCELoss()", 1 / (1 + np.exp(-f32(4, 3))), RNG.random((4, 3)).astype(np.float32)),
+          ("BCEWithLogitsLoss()", f32(4, 3), RNG.random((4, 3)).astype(np.float32)),
+          ("KLDivLoss(reduction='batchmean')", f32(4, 3), RNG.random((4, 3)).astype(np.float32)),
+          ("HuberLoss(delta=0.5)", f32(4, 3), f32(4, 3)), ("SmoothL1Loss(beta=0.5)", f32(4, 3), f32(4, 3)),
+          ("PoissonNLLLoss()", f32(4, 3), RNG.random((4, 3)).astype(np.float32)),
+          ("HingeEmbeddingLoss()", f32(4, 3), np.sign(f32(4, 3))), ("MSELoss(size_average=False)", f32(4, 3), f32(4, 3))]
+
+
+@pytest.mark.parametrize("spec, x, y", LOSSES, ids=[s for s, _, _ in LOSSES])
+@pytest.mark.filterwarnings("ignore")
+def test_loss_module(spec, x, y):
+    ours, theirs = eval("flambeau.nn." + spec), eval("torch.nn." + spec)
+    assert repr(ours) == repr(theirs) and ours.reduction == theirs.reduction
+    a, b = ours(_to_ours(x), flambeau.tensor(y)), theirs(_to_torch(x), torch.tensor(y))
+    np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+THREE_INPUT_LOSSES = ["MarginRankingLoss(margin=0.2)", "CosineEmbeddingLoss(margin=0.1)", "TripletMarginLoss(margin=0.5, p=1.0)",
+                      "GaussianNLLLoss(full=True)"]
+
+
+@pytest.mark.parametrize("spec", THREE_INPUT_LOSSES)
+def test_three_input_loss_module(spec):
+    ours, theirs = eval("flambeau.nn." + spec), eval("torch.nn." + spec)
+    if spec.startswith("Margin"):
+        args = [f32(6), f32(6), np.sign(f32(6))]
+    elif spec.startswith("Cosine"):
+        args = [f32(4, 5), f32(4, 5), np.sign(f32(4))]
+    elif spec.startswith("Gaussian"):
+        args = [f32(4, 3), f32(4, 3), np.abs(f32(4, 3)) + 0.1]
+    else:
+        args = [f32(4, 5), f32(4, 5), f32(4, 5)]
+    a, b = ours(*[_to_ours(x) for x in args]), theirs(*[_to_torch(x) for x in args])
+    np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_weighted_loss_buffers():
+    w = np.array([1.0, 2.0, 0.5], np.float32)
+    ours, theirs = flambeau.nn.CrossEntropyLoss(weight=flambeau.tensor(w)), torch.nn.CrossEntropyLoss(weight=torch.tensor(w))
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["weight"]
+    assert list(flambeau.nn.CrossEntropyLoss().state_dict()) == []
+    x, y = f32(4, 3), ints(3, 4)
+    np.testing.assert_allclose(ours(flambeau.tensor(x), flambeau.tensor(y)).numpy(), theirs(torch.tensor(x), torch.tensor(y)).numpy(), rtol=1e-5)
+
+
+def test_batchnorm_running_stats_over_steps():
+    ours, theirs, _ = _pair("batchnorm2d")
+    for _ in range(3):
+        x = f32(4, 3, 2, 2)
+        ours(flambeau.tensor(x))
+        theirs(torch.tensor(x))
+    for (n, a), (_, b) in zip(ours.state_dict().items(), theirs.state_dict().items()):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6, err_msg=n)
+    assert ours.num_batches_tracked.item() == 3 and ours.num_batches_tracked.dtype == flambeau.int64
+    ours.eval(), theirs.eval()
+    x = f32(2, 3, 2, 2)
+    np.testing.assert_allclose(ours(flambeau.tensor(x)).detach().numpy(), theirs(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match=r"expected 4D input \(got 2D input\)"):
+        ours(flambeau.ones(2, 3))
+
+
+INIT_SPECS = ["Linear(5, 3)", "Conv2d(2, 4, 3)", "Conv1d(2, 4, 3, bias=False)", "Embedding(10, 4, padding_idx=1)", "LSTM(3, 4, 2)",
+              "GRU(3, 4, bidirectional=True)", "MultiheadAttention(8, 2)", "Bilinear(2, 3, 4)", "ConvTranspose2d(3, 2, 3)",
+              "TransformerEncoderLayer(8, 2, 16)", "PReLU()", "GRUCell(3, 4)", "BatchNorm1d(3)"]
+
+
+@pytest.mark.parametrize("spec", INIT_SPECS)
+def test_default_init_equals_torch_for_the_same_seed(spec):
+    flambeau.manual_seed(0)
+    ours = eval("flambeau.nn." + spec)
+    torch.manual_seed(0)
+    theirs = eval("torch.nn." + spec)
+    for (k, a), b in zip(ours.state_dict().items(), theirs.state_dict().values()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=k)
+
+
+@pytest.mark.parametrize("name, kw", [("uniform_", {"a": -2, "b": 3}), ("normal_", {"mean": 1, "std": 2}), ("xavier_uniform_", {"gain": 2}),
+                                      ("xavier_normal_", {}), ("kaiming_uniform_", {"mode": "fan_out", "nonlinearity": "relu"}),
+                                      ("kaiming_normal_", {"a": 0.1}), ("orthogonal_", {"gain": 1.5}), ("constant_", {"val": 0.3}),
+                                      ("ones_", {}), ("zeros_", {}), ("eye_", {})])
+def test_init_functions_equal_torch(name, kw):
+    for shape in [(4, 6), (6, 4)] + ([(3, 2, 5)] if name not in ("eye_",) else []):
+        flambeau.manual_seed(1)
+        ours = getattr(flambeau.nn.init, name)(flambeau.empty(*shape), **kw)
+        torch.manual_seed(1)
+        theirs = getattr(torch.nn.init, name)(torch.empty(*shape), **kw)
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6, atol=1e-6)
+    w = flambeau.nn.Parameter(flambeau.empty(3, 3))
+    getattr(flambeau.nn.init, name)(w, **kw)  # under no_grad: allowed on a leaf that requires grad
+    assert w.requires_grad and w.is_leaf
+    for nl in ["linear", "sigmoid", "tanh", "relu", "selu", "conv2d"]:
+        assert flambeau.nn.init.calculate_gain(nl) == torch.nn.init.calculate_gain(nl)
+    assert flambeau.nn.init.calculate_gain("leaky_relu", 0.2) == torch.nn.init.calculate_gain("leaky_relu", 0.2)
+    with pytest.raises(ValueError, match="Unsupported nonlinearity foo"):
+        flambeau.nn.init.calculate_gain("foo")
+    with pytest.raises(ValueError, match="Fan in and fan out can not be computed for tensor with fewer than 2 dimensions"):
+        flambeau.nn.init.xavier_uniform_(flambeau.empty(3))
+
+
+@pytest.mark.parametrize("name", ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout"])
+def test_dropout_modules_equal_torch_for_the_same_seed(name):
+    x = {"Dropout2d": f32(4, 3, 5, 2), "Dropout3d": f32(4, 3, 5, 2, 2)}.get(name, f32(4, 3, 5))
+    ours, theirs = getattr(flambeau.nn, name)(0.4), getattr(torch.nn, name)(0.4)
+    assert repr(ours) == repr(theirs)
+    flambeau.manual_seed(7)
+    a = ours(flambeau.tensor(x))
+    torch.manual_seed(7)
+    b = theirs(torch.tensor(x))
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6)
+    np.testing.assert_array_equal(ours.eval()(flambeau.tensor(x)).numpy(), x)
+
+
+def test_prelu():
+    ours, theirs = flambeau.nn.PReLU(3), torch.nn.PReLU(3)
+    assert repr(ours) == repr(theirs) and list(ours.state_dict()) == ["weight"] and ours.weight.tolist() == [0.25] * 3
+    x = f32(2, 3, 4)
+    if not hasattr(flambeau.nn.functional, "prelu"):
+        with pytest.raises(NotImplementedError, match="prelu"):
+            ours(flambeau.tensor(x))
+        return
+    np.testing.assert_allclose(ours(flambeau.tensor(x)).detach().numpy(), theirs(torch.tensor(x)).detach().numpy(), rtol=1e-6)
+
+
+def test_default_init_statistics():
+    """Default initialisations follow PyTorch's bounds: kaiming_uniform(a=√5) for weights, U(±1/√fan_in) for biases."""
+    lin = flambeau.nn.Linear(400, 300)
+    bound = 1 / np.sqrt(400)
+    w, b = lin.weight.detach().numpy(), lin.bias.detach().numpy()
+    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.95 * bound and abs(w.std() - bound / np.sqrt(3)) < 0.01 * bound
+    assert np.abs(b).max() <= bound and w.dtype == np.float32
+    conv = flambeau.nn.Conv2d(8, 4, 3)
+    assert np.abs(conv.weight.detach().numpy()).max() <= 1 / np.sqrt(72)
+    emb = flambeau.nn.Embedding(1000, 20, padding_idx=3)
+    e = emb.weight.detach().numpy()
+    assert abs(e.std() - 1) < 0.05 and not e[3].any()
+    lstm = flambeau.nn.LSTM(10, 25)
+    assert all(np.abs(p.detach().numpy()).max() <= 0.2 for p in lstm.parameters())
+    assert flambeau.nn.Linear(2, 2, dtype=flambeau.float64).weight.dtype == flambeau.float64
+
+
+def test_constructor_errors_match_torch():
+    for spec in ["Conv2d(3, 4, 3, groups=2)", "Conv2d(4, 3, 3, groups=2)", "Dropout(1.5)", "GroupNorm(3, 4)",
+                 "Conv2d(2, 2, 3, stride=2, padding='same')", "RNN(2, 3, nonlinearity='sigmoid')"]:
+        with pytest.raises(ValueError) as theirs:
+            eval("torch.nn." + spec)
+        with pytest.raises(ValueError) as ours:
+            eval("flambeau.nn." + spec)
+        assert str(ours.value) == str(theirs.value), spec
+
+
+@pytest.mark.parametrize("name", flambeau.nn.modules.loss.__all__ + flambeau.nn.modules.activation.__all__)
+def test_every_loss_and_activation_module_exists_like_torch(name):
+    """Each has PyTorch's name and constructor defaults; one whose functional is missing raises NotImplementedError naming it."""
+    required = {"Threshold": (0.1, 20.0), "MultiheadAttention": (8, 2)}.get(name, ())
+    ours, theirs = getattr(flambeau.nn, name)(*required), getattr(torch.nn, name)(*required)
+    assert repr(ours).replace("flambeau", "torch") == repr(theirs)
+    fn = getattr(ours, "_fn_name", None)
+    if fn is not None and not hasattr(flambeau.nn.functional, fn):
+        with pytest.raises(NotImplementedError, match=fn):
+            ours(flambeau.ones(2, 3), flambeau.ones(2, 3))
