@@ -87,9 +87,12 @@ def _tensor_first(a, b) -> tuple:
 
 def binary(op, a, b, attrs: tuple = ()):
     """Run a binary op: promote, broadcast (PyTorch's error when shapes don't), record."""
-    if not isinstance(a, Tensor):
-        a, b = _tensor_first(a, b)
-    ad, bd = arrays2(a, b)
+    if type(a) is Tensor and type(b) is Tensor and a._data.dtype is b._data.dtype:
+        ad, bd = a._data, b._data  # the common case: nothing to promote
+    else:
+        if not isinstance(a, Tensor):
+            a, b = _tensor_first(a, b)
+        ad, bd = arrays2(a, b)
     try:
         out = op.fwd(ad, bd, *attrs)
     except ValueError:
@@ -1269,11 +1272,30 @@ def write_into(self: Tensor, r: Tensor) -> None:
 
 
 def _method_inplace(fn, name: str):
-    def method(self, *args, **kwargs):
-        return inplace(fn, self, *args, **kwargs)
+    ufunc = _UFUNCS.get(fn)
+    if ufunc is None:
+        def method(self, *args, **kwargs):
+            return inplace(fn, self, *args, **kwargs)
+    else:
+        def method(self, other, **kwargs):
+            # nothing recorded, float data, a same-dtype tensor or a number: NumPy writes in place directly
+            d = self._data
+            if (not kwargs and d.dtype.kind == "f" and not (STATE.enabled and (self._rg or getattr(other, "_rg", False) or self._base is not None))
+                    and (type(other) is float or type(other) is int or (type(other) is Tensor and other._data.dtype is d.dtype))
+                    and "_views" not in self.__dict__):
+                try:
+                    ufunc(d, other._data if type(other) is Tensor else other, out=d)
+                except ValueError:
+                    return inplace(fn, self, other)  # shapes that don't fit: the general path raises PyTorch's error
+                self._version[0] += 1
+                return self
+            return inplace(fn, self, other, **kwargs)
     method.__name__ = name
     method.__doc__ = f"In-place ``{fn.__name__}``: writes the result into this tensor and returns it."
     return method
+
+
+_UFUNCS = {add: np.add, sub: np.subtract, mul: np.multiply, div: np.true_divide}
 
 
 # ---- Tensor methods and operators --------------------------------------------------------------
