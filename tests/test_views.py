@@ -170,11 +170,13 @@ def test_saved_value_changed_through_a_view_is_an_error(code):
 @pytest.mark.parametrize("code", [
     "x[0:2].mul_(2)", "(x * 1).unbind()[0].mul_(2)", "(x * 1).split(2)[1].add_(1)", "(x * 1).chunk(2)[0].add_(1)",
     "x.t().zero_()", "x[0].copy_(x[1])",
+    "y = x * 1\nwith t.no_grad(): v = y[0]\nv.mul_(2)", "y = x * 1\nwith t.no_grad(): v = y.unbind()[0]\nv.mul_(2)",
+    "t.zeros(2, 3).unbind()[0].add_(x[0])", "with t.no_grad(): v = x[0]\nv.mul_(2)",
 ])
 def test_inplace_on_view_errors(code):
     def fn(lib):
         x = lib.ones(4, 3, requires_grad=True)
-        exec(code, {"x": x})
+        exec(code, {"x": x, "t": lib})
     f, t = error_of(lambda: fn(fl)), error_of(lambda: fn(torch))
     assert t[0] is not None and f == t
 
@@ -285,3 +287,81 @@ def test_errors_as_pytorch(expr):
     f, t = run(fl), run(torch)
     assert t[0] is not None, "torch raised nothing: the test is wrong"
     assert f[0] is t[0] and f[1].split("\n\n")[0].replace("flambeau", "torch") == t[1], (f, t)
+
+
+# ---- edge cases: empty pieces, single outputs, mixed dtypes -------------------------------------
+
+EDGES = ["x.unbind(2)", "x[:1].unbind(0)", "x[:, :0].unbind(1)", "x.split(10)", "x[:0].chunk(3)", "t.cat([x, t.zeros(0, dtype=t.float64)])",
+         "t.cat([t.zeros(0, dtype=t.float64), x])", "t.stack([x[0]] * 3, 2)", "x.repeat(0, 1, 1)", "x.flip(())", "x.roll(0)", "x[x > 100]",
+         "x.expand(2, -1, -1, -1)", "t.cat([x.int(), x])", "t.stack([x.int(), x])", "x.unflatten(-1, (-1, 1))", "x[[[0]]]",
+         "x.gather(2, t.zeros(2, 3, 0, dtype=t.long))", "t.take(x, t.tensor([], dtype=t.long))", "x.index_select(0, t.tensor([], dtype=t.long))",
+         "x.tile((2, 1, 1, 1))", "x.repeat_interleave(0, dim=0)", "x.narrow(2, 0, 0)", "t.hstack([t.tensor(1.), t.tensor(2.)])"]
+
+
+@pytest.mark.filterwarnings("ignore:Using a non-tuple sequence")
+@pytest.mark.parametrize("expr", EDGES)
+def test_edge_cases(expr):
+    def run(t):
+        x = t.tensor(np.arange(24.).reshape(2, 3, 4), dtype=t.float64, requires_grad=True)
+        r = eval(expr)
+        rs = r if isinstance(r, tuple) else (r,)
+        used = [o for o in rs if o.requires_grad and o.numel()]
+        if used:
+            sum((o.double() * (1 + t.arange(o.numel(), dtype=t.float64).reshape(o.shape))).sum() for o in used).backward()
+        return ([tuple(o.shape) for o in rs], [str(o.dtype).split(".")[1] for o in rs], [o.detach().numpy().tolist() for o in rs],
+                None if x.grad is None else x.grad.numpy().tolist())
+    assert run(fl) == run(torch)
+
+
+@pytest.mark.parametrize("code", ["y.unsqueeze_(0)", "y.squeeze_()", "y.squeeze_(1)", "y.squeeze_((1,))", "y.transpose_(0, 2)",
+                                  "y.swapaxes_(0, 2)", "y.swapdims_(0, 2)", "y[:, 0].t_()", "x.unsqueeze_(0)"])
+def test_inplace_restride(code):
+    def run(lib):
+        x = lib.tensor(np.arange(6.).reshape(3, 1, 2), requires_grad=True)
+        y = x * 1
+        try:
+            r = eval(code)
+        except RuntimeError as e:
+            return str(e)
+        out = (r * lib.arange(6.).reshape(r.shape)).sum()
+        out.backward()
+        return name(r), tuple(r.shape), r is y, y._version if lib is torch else y._version[0], r.stride(), x.grad.tolist()
+    assert run(fl) == run(torch)
+
+
+MORE = ["y.ravel()", "y.t().ravel()", "t.atleast_1d(y[0, 0])", "t.atleast_2d(y[0])", "t.atleast_3d(y[0])", "t.atleast_3d(y)",
+        "t.atleast_3d(y[0, 0])", "t.atleast_2d(y)", "t.atleast_1d(y[0, 0], y)", "t.atleast_2d([y[0], y[1, 1]])", "t.dstack([y, y])",
+        "t.column_stack([y[0], y[1]])", "t.column_stack([y, y[1]])", "t.row_stack([y[0], y[1]])", "y.tensor_split(3)",
+        "y.tensor_split([1, 3], dim=1)", "y.tensor_split([3, 1], dim=1)", "y.hsplit(2)", "y.vsplit([1])", "y[None].dsplit(6)", "y.rot90()",
+        "y.rot90(2)", "y.rot90(3, (1, 0))", "y.rot90(-1)", "y.rot90(0)", "y.unfold(1, 2, 2)", "y.unfold(0, 3, 1)",
+        "y.as_strided((2, 2), (1, 2))", "y.as_strided((2, 2), (1, 2), 3)", "y.as_strided_((2, 2), (1, 3), 1)", "y.put(t.tensor([0, 1]), w[:2])",
+        "t.put(y, t.tensor([0, 0, -1]), w[:3], accumulate=True)", "y.hsplit(5)", "y.rot90(1, (0, 0))", "y.unfold(1, 7, 1)",
+        "y.as_strided((5, 5), (6, 1))", "y[0].hsplit(2)", "y.tensor_split(t.tensor(2))", "y.tensor_split(0)", "t.broadcast_shapes((2, 1), (3,))",
+        "t.broadcast_shapes((2, 2), (3,))", "y.put(t.tensor([0, 1]), w[:3])", "y.put(t.tensor([0, 24]), w[:2])",
+        "t.searchsorted(t.tensor([1, 3, 5]), t.tensor([3, 6]), right=True)", "t.bucketize(t.tensor([3, 6]), t.tensor([1, 3, 5]))",
+        "t.searchsorted(t.tensor([[1, 3, 5], [2, 4, 6]]), t.tensor([[3], [3]]))", "t.searchsorted(t.tensor([1., 3]), t.tensor(2.0))",
+        "t.bucketize(t.tensor([[3.5, 6]]), t.tensor([1., 3, 5]), right=True, out_int32=True)", "y[0, 0].hsplit(1)", "y[0].vsplit(1)",
+        "y.dsplit(1)", "y.vsplit(3)"]
+
+
+@pytest.mark.parametrize("expr", MORE)
+def test_more_shape_ops(expr):
+    """Values, shapes, dtypes, grad_fn names, gradients, view-ness (or the error) as PyTorch's."""
+    def run(t):
+        x = t.tensor(np.arange(24.).reshape(4, 6), dtype=t.float64, requires_grad=True)
+        w = t.tensor(np.linspace(1, 2, 5), dtype=t.float64, requires_grad=True)
+        y = x * 1
+        try:
+            r = eval(expr)
+        except Exception as e:  # noqa: BLE001 - compared with torch's
+            return type(e).__name__, str(e).replace("flambeau", "torch")
+        if isinstance(r, tuple | list) and r and not isinstance(r[0], t.Tensor):
+            return tuple(r)
+        rs = r if isinstance(r, tuple) else (r,)
+        used = [o for o in rs if o.requires_grad and o.numel()]
+        if used:
+            sum((o.double() * (1 + t.arange(o.numel(), dtype=t.float64).reshape(o.shape))).sum() for o in used).backward()
+        return ([tuple(o.shape) for o in rs], [name(o) for o in rs], [str(o.dtype).split(".")[1] for o in rs],
+                [o.detach().numpy().tolist() for o in rs], None if x.grad is None else x.grad.numpy().tolist(),
+                None if w.grad is None else w.grad.numpy().tolist(), [o._base is y for o in rs])
+    assert run(fl) == run(torch)

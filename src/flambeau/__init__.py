@@ -13,6 +13,12 @@ This module only re-exports; each name lives in the module that defines it.
 
 __version__ = "0.1.0"
 
+import warnings as _warnings
+
+# Float errors give inf/nan silently, as PyTorch's do: NumPy's RuntimeWarnings raised from flambeau's
+# own code are ignored (user code keeps NumPy's settings; no per-op cost).
+_warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"flambeau(\.|$)")
+
 # Tensor first: the autograd package builds on it
 from ._tensor import Size, Tensor, device, from_numpy, is_tensor, numel
 

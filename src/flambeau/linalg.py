@@ -5,24 +5,29 @@
     1.0
 """
 
+from ._tensor import Tensor
 from .ops.linalg import (
     LinAlgError,
     linalg_cholesky,
     linalg_cholesky_ex,
+    linalg_cond,
     linalg_cross,
     linalg_det,
     linalg_eigh,
     linalg_eigvalsh,
     linalg_inv,
     linalg_inv_ex,
+    linalg_lstsq,
     linalg_matrix_exp,
     linalg_matrix_power,
+    linalg_matrix_rank,
     linalg_multi_dot,
     linalg_pinv,
     linalg_qr,
     linalg_slogdet,
     linalg_solve,
     linalg_solve_ex,
+    linalg_solve_triangular,
     linalg_svd,
     linalg_svdvals,
     linalg_vecdot,
@@ -30,18 +35,20 @@ from .ops.linalg import (
 )
 from .ops.linalg import diagonal as _diagonal
 
-__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "inv_ex", "matmul",
-           "matrix_exp", "matrix_power", "multi_dot", "pinv", "qr", "slogdet", "solve", "solve_ex", "svd", "svdvals", "vecdot"]
+__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "inv_ex", "lstsq", "matmul",
+           "matrix_exp", "matrix_power", "matrix_rank", "multi_dot", "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular",
+           "svd", "svdvals", "vecdot"]
 # vector_norm / matrix_norm / norm: wired from ops/reduce.py
 
 cholesky, cross, det, eigh, eigvalsh, inv = linalg_cholesky, linalg_cross, linalg_det, linalg_eigh, linalg_eigvalsh, linalg_inv
 matrix_power, pinv, qr, slogdet = linalg_matrix_power, linalg_pinv, linalg_qr, linalg_slogdet
 solve, svd, svdvals = linalg_solve, linalg_svd, linalg_svdvals
 cholesky_ex, inv_ex, solve_ex, multi_dot, vecdot = linalg_cholesky_ex, linalg_inv_ex, linalg_solve_ex, linalg_multi_dot, linalg_vecdot
-matrix_exp = linalg_matrix_exp
+matrix_exp, matrix_rank, cond, solve_triangular = linalg_matrix_exp, linalg_matrix_rank, linalg_cond, linalg_solve_triangular
+lstsq = linalg_lstsq
 
 
-def diagonal(A, *, offset: int = 0, dim1: int = -2, dim2: int = -1):
+def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
     """``A.diagonal(offset, dim1, dim2)`` with PyTorch's ``linalg`` defaults (the last two dims).
 
     >>> import flambeau as torch

@@ -126,7 +126,6 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
         for r in recs:
             r.begin(root_nodes, buffers)
     prev_mode = STATE.enabled
-    prev_err = np.seterr(all="ignore")  # derivatives reach inf/nan silently, as PyTorch's do
     STATE.enabled = graph
     node = None
     try:
@@ -187,7 +186,6 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
         raise
     finally:
         STATE.enabled = prev_mode
-        np.seterr(**prev_err)
     if recs:
         for r in recs:
             r.end()

@@ -340,8 +340,7 @@ def _copysign_grad(g, a, out):
 
 
 def _xlogy(a, b):
-    with np.errstate(all="ignore"):
-        return np.where((a == 0) & ~np.isnan(b), 0.0, a * np.log(b)).astype(np.result_type(a, b), copy=False)
+    return np.where((a == 0) & ~np.isnan(b), 0.0, a * np.log(b)).astype(np.result_type(a, b), copy=False)
 
 
 def _xlogy_grad_self(g, a, b):
@@ -441,11 +440,10 @@ def div(input, other, *, rounding_mode: str | None = None) -> Tensor:
     ad = as_float(ad)
     if isinstance(bd, np.ndarray):
         bd = bd.astype(ad.dtype, copy=False)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        try:
-            out = ad / bd
-        except ValueError:
-            raise broadcast_error(np.shape(ad), np.shape(bd), "div") from None
+    try:
+        out = ad / bd
+    except ValueError:
+        raise broadcast_error(np.shape(ad), np.shape(bd), "div") from None
     return record(DIV, (input, other), out)
 
 
@@ -469,8 +467,7 @@ def _div_rounding(input, other, mode: str) -> Tensor:
         raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{mode}'")
     if not isinstance(input, Tensor):
         input, other = _tensor_first(input, other)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return binary(DIV_ROUNDED, input, other, (mode,))
+    return binary(DIV_ROUNDED, input, other, (mode,))
 
 
 def pow(input, exponent) -> Tensor:
@@ -486,14 +483,12 @@ def pow(input, exponent) -> Tensor:
         d = d.astype(np.int64)
     if d.dtype.kind in "iu" and type(exponent) is int and exponent < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return record(POW_SCALAR, (input,), _power(d, exponent), (exponent,))
+    return record(POW_SCALAR, (input,), _power(d, exponent), (exponent,))
 
 
 def _rpow(x: Tensor, base) -> Tensor:
     d = x._data if type(base) is int and x._data.dtype.kind != "b" else as_float(x._data)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        return record(RPOW, (x,), base ** d, (base,))
+    return record(RPOW, (x,), base ** d, (base,))
 
 
 def neg(input: Tensor) -> Tensor:
@@ -518,14 +513,12 @@ def exp(input: Tensor) -> Tensor:
 
 def log(input: Tensor) -> Tensor:
     """Natural logarithm (``-inf`` at 0, ``nan`` below)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return unary_float(LOG, input)
+    return unary_float(LOG, input)
 
 
 def sqrt(input: Tensor) -> Tensor:
     """Square root (``nan`` below 0)."""
-    with np.errstate(invalid="ignore"):
-        return unary_float(SQRT, input)
+    return unary_float(SQRT, input)
 
 
 def sin(input: Tensor) -> Tensor:
@@ -555,8 +548,7 @@ def relu(input: Tensor) -> Tensor:
 
 def reciprocal(input: Tensor) -> Tensor:
     """``1 / input``."""
-    with np.errstate(divide="ignore"):
-        return unary_float(RECIPROCAL, input)
+    return unary_float(RECIPROCAL, input)
 
 
 def square(input: Tensor) -> Tensor:
@@ -588,8 +580,7 @@ greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 def _math(op, x: Tensor, attrs: tuple = (), keep_int: bool = False) -> Tensor:
     """Run a unary op with NumPy's warnings off (PyTorch gives inf/nan silently)."""
     d = x._data if keep_int else as_float(x._data)
-    with np.errstate(all="ignore"):
-        return record(op, (x,), op.fwd(d, *attrs), attrs)
+    return record(op, (x,), op.fwd(d, *attrs), attrs)
 
 
 def _unary_math(op, name: str, doc: str, keep_int: bool = False, kernel: str = ""):
@@ -733,8 +724,7 @@ def clamp(input: Tensor, min=None, max=None) -> Tensor:
         dt = _dtype.result_type(input, *bounds).np
         arrays = (input._data.astype(dt, copy=False),) + tuple(None if t is None else t._data.astype(dt, copy=False) for t in (lo, hi))
         check_broadcast([a.shape for a in arrays if a is not None])
-        with np.errstate(invalid="ignore"):
-            return record(CLAMP_TENSOR, (input, lo, hi), CLAMP_TENSOR.fwd(*arrays))
+        return record(CLAMP_TENSOR, (input, lo, hi), CLAMP_TENSOR.fwd(*arrays))
     min, max = _bound(min), _bound(max)
     dt = _dtype.result_type(input, *(v for v in (min, max) if v is not None)).np
     return record(CLAMP, (input,), _clip(input._data.astype(dt, copy=False), min, max), (min, max))
@@ -747,8 +737,7 @@ def _one_bound(scalar_op, tensor_op, input: Tensor, bound) -> Tensor:
     if isinstance(bound, Tensor):
         return binary(tensor_op, input, bound)
     bound = _bound(bound)
-    with np.errstate(invalid="ignore"):
-        return record(scalar_op, (input,), scalar_op.fwd(*arrays2(input, bound)), (bound,))
+    return record(scalar_op, (input,), scalar_op.fwd(*arrays2(input, bound)), (bound,))
 
 
 def clamp_min(input: Tensor, min) -> Tensor:
@@ -779,11 +768,10 @@ def _binary_float(op, a, b) -> Tensor:
     ad, bd = arrays2(a, b)
     ad = as_float(ad)
     bd = bd.astype(ad.dtype, copy=False) if isinstance(bd, np.ndarray) else bd
-    with np.errstate(all="ignore"):
-        try:
-            out = op.fwd(ad, bd)
-        except ValueError:
-            raise broadcast_error(np.shape(ad), np.shape(bd)) from None
+    try:
+        out = op.fwd(ad, bd)
+    except ValueError:
+        raise broadcast_error(np.shape(ad), np.shape(bd)) from None
     return record(op, (a, b), out)
 
 
@@ -860,16 +848,15 @@ def xlogy(input, other) -> Tensor:
     >>> torch.xlogy(torch.tensor([0., 2.]), torch.tensor([0., 1.]))
     tensor([0., 0.])
     """
-    with np.errstate(all="ignore"):
-        if not isinstance(input, Tensor):
-            bd, a = arrays2(other, input)
-            bd = as_float(bd)
-            return record(XLOGY_SELF_SCALAR, (other,), _xlogy(np.asarray(a, bd.dtype), bd), (a,))
-        if not isinstance(other, Tensor):
-            ad, b = arrays2(input, other)
-            ad = as_float(ad)
-            return record(XLOGY_OTHER_SCALAR, (input,), _xlogy(ad, np.asarray(b, ad.dtype)), (b,))
-        return _binary_float(XLOGY, input, other)
+    if not isinstance(input, Tensor):
+        bd, a = arrays2(other, input)
+        bd = as_float(bd)
+        return record(XLOGY_SELF_SCALAR, (other,), _xlogy(np.asarray(a, bd.dtype), bd), (a,))
+    if not isinstance(other, Tensor):
+        ad, b = arrays2(input, other)
+        ad = as_float(ad)
+        return record(XLOGY_OTHER_SCALAR, (input,), _xlogy(ad, np.asarray(b, ad.dtype)), (b,))
+    return _binary_float(XLOGY, input, other)
 
 
 def float_power(input, exponent) -> Tensor:
@@ -914,16 +901,15 @@ def heaviside(input: Tensor, values: Tensor) -> Tensor:
 
 
 def _modulo(tensor_op, scalar_op, input, other) -> Tensor:
-    with np.errstate(all="ignore"):
-        if not isinstance(input, Tensor):
-            if tensor_op is not REMAINDER:
-                raise TypeError(f"fmod() received an invalid combination of arguments - got ({type(input).__name__}, Tensor), but expected one "
-                                "of:\n * (Tensor input, Tensor other)\n * (Tensor input, Number other)")
-            return binary(REMAINDER_RSCALAR, *_tensor_first(input, other))
-        if isinstance(other, Tensor):
-            return binary(tensor_op, input, other)
-        ad, b = arrays2(input, other)
-        return record(scalar_op, (input,), scalar_op.fwd(ad, b), (b,))
+    if not isinstance(input, Tensor):
+        if tensor_op is not REMAINDER:
+            raise TypeError(f"fmod() received an invalid combination of arguments - got ({type(input).__name__}, Tensor), but expected one "
+                            "of:\n * (Tensor input, Tensor other)\n * (Tensor input, Number other)")
+        return binary(REMAINDER_RSCALAR, *_tensor_first(input, other))
+    if isinstance(other, Tensor):
+        return binary(tensor_op, input, other)
+    ad, b = arrays2(input, other)
+    return record(scalar_op, (input,), scalar_op.fwd(ad, b), (b,))
 
 
 def remainder(input, other) -> Tensor:
@@ -955,8 +941,7 @@ def floor_divide(input, other) -> Tensor:
     """
     if not isinstance(input, Tensor):
         input, other = _tensor_first(input, other)
-    with np.errstate(all="ignore"):
-        return binary(FLOOR_DIVIDE, input, other)
+    return binary(FLOOR_DIVIDE, input, other)
 
 
 def maximum(input: Tensor, other: Tensor) -> Tensor:
@@ -1005,8 +990,7 @@ def _promoted(*ts) -> tuple:
 def _ternary(op, ts: tuple, attrs: tuple = ()) -> Tensor:
     ts, arrays = _promoted(*ts)
     check_broadcast([a.shape for a in arrays])
-    with np.errstate(all="ignore"):
-        return record(op, ts, op.fwd(*arrays, *attrs), attrs)
+    return record(op, ts, op.fwd(*arrays, *attrs), attrs)
 
 
 def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
@@ -1207,8 +1191,7 @@ def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-
     _tensor_other("isclose", other)
     _same_dtype(input, other)
     a, b = input._data, other._data
-    with np.errstate(invalid="ignore", over="ignore"):
-        close = (a == b) | (np.isfinite(a) & np.isfinite(b) & (np.abs(a - b) <= atol + rtol * np.abs(b)))
+    close = (a == b) | (np.isfinite(a) & np.isfinite(b) & (np.abs(a - b) <= atol + rtol * np.abs(b)))
     if equal_nan:
         close = close | (np.isnan(a) & np.isnan(b))
     return _flag(close)

@@ -14,6 +14,8 @@ A ``dim``-and-``index`` op becomes a NumPy key of index arrays (:func:`_dim_key`
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .. import _dtype
@@ -23,13 +25,19 @@ from .elementwise import arrays2, inplace
 from .shape import COPY_SLICES, INDEX_SELECT, TAKE, as_view, expand, gather_at, gather_op, put_key, put_op, reshape, take_key
 
 __all__ = ["where", "index_select", "gather", "scatter", "scatter_add", "scatter_reduce", "index_add", "index_copy", "index_fill",
-           "index_put", "masked_fill", "masked_select", "masked_scatter", "take", "take_along_dim", "nonzero", "argwhere"]
+           "index_put", "masked_fill", "masked_select", "masked_scatter", "take", "take_along_dim", "put", "nonzero", "argwhere", "searchsorted",
+           "bucketize"]
 
 
 # ---- keys ----------------------------------------------------------------------------------------
 
 def _np_key(key) -> tuple[tuple, bool]:
     """The key as NumPy understands it, and whether it has an advanced (array) part."""
+    if isinstance(key, list) and len(key) < 32 and any(isinstance(k, list | tuple | slice | Tensor) or k is None or k is Ellipsis for k in key):
+        warnings.warn("Using a non-tuple sequence for multidimensional indexing is deprecated and will be changed in pytorch 2.9; use "
+                      "x[tuple(seq)] instead of x[seq]. In pytorch 2.9 this will be interpreted as tensor index, x[torch.tensor(seq)], "
+                      "which will result either in an error or a different result", UserWarning, stacklevel=3)
+        key = tuple(key)
     parts = key if isinstance(key, tuple) else (key,)
     out, advanced = [], False
     for k in parts:
@@ -394,6 +402,7 @@ _SAME_DTYPE = {
     "index_copy": "index_copy_(): self and source expected to have the same dtype, but got (self) {a} and (source) {b}",
     "index_put": "Index put requires the source and destination dtypes match, got {a} for the destination and {b} for the source.",
     "masked_scatter": "masked_scatter: expected self and source to have same dtypes but got{a} and {b}",
+    "put": "put_(): self and source expected to have the same dtype, but got self.dtype = {a} and source.dtype = {b}",
 }
 
 
@@ -508,6 +517,66 @@ def take(input: Tensor, index: Tensor) -> Tensor:
     return gather_at(TAKE_FLAT, input, np.unravel_index(i % max(n, 1), input._data.shape))
 
 
+PUT = put_op("PutBackward0")
+
+
+def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
+    """``input`` seen as 1-D, with ``source`` written (or added) at ``index``.
+
+    >>> import flambeau as torch
+    >>> torch.zeros(2, 2).put(torch.tensor([1, -1]), torch.tensor([5., 6.]))
+    tensor([[0., 5.],
+            [0., 6.]])
+    """
+    i = _index_array(index, "put_(): Expected a long tensor for index, but got {got}", False)
+    _same_dtype(input, source, "put")
+    n = input._data.size
+    bad = (i >= n) | (i < -n)
+    if bad.any():
+        raise IndexError(f"out of range: tried to access index {int(i[bad].ravel()[0])} on a tensor of {n} elements.")
+    if source._data.size != i.size:
+        raise IndexError(f"put_(): Expected source and index to have the same number of elements, but got source.numel() = "
+                           f"{source._data.size}, index.numel() = {i.size}")
+    return _put(PUT, input, reshape(source, i.shape), np.unravel_index(i % max(n, 1), input._data.shape), accumulate)
+
+
+def searchsorted(sorted_sequence: Tensor, input, *, out_int32: bool = False, right: bool = False, side: str | None = None,
+                 sorter: Tensor | None = None) -> Tensor:
+    """Where ``input``'s values would go in the innermost dim of ``sorted_sequence`` to keep it sorted (no gradient).
+
+    >>> import flambeau as torch
+    >>> torch.searchsorted(torch.tensor([1, 3, 5]), torch.tensor([3, 6]))
+    tensor([1, 3])
+    """
+    seq = sorted_sequence._data
+    if sorter is not None:
+        seq = np.take_along_axis(seq, sorter._data, -1)
+    v = input._data if isinstance(input, Tensor) else np.asarray(input)
+    how = side or ("right" if right else "left")
+    if seq.ndim <= 1:
+        out = np.searchsorted(seq, v, side=how)
+    else:
+        if seq.shape[:-1] != v.shape[:-1]:
+            raise RuntimeError("torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 dimensions of boundaries "
+                               f"tensor and input value tensor must match, but we got boundaries tensor {list(seq.shape)} and input value "
+                               f"tensor {list(v.shape)}")
+        rows, sr, vr = int(np.prod(seq.shape[:-1])), seq.reshape(-1, seq.shape[-1]), v.reshape(-1, v.shape[-1])
+        out = np.stack([np.searchsorted(sr[j], vr[j], side=how) for j in range(rows)]).reshape(v.shape) if rows else np.zeros(v.shape)
+    return _new_tensor(np.asarray(out, np.int32 if out_int32 else np.int64), False, None, 0)
+
+
+def bucketize(input, boundaries: Tensor, *, out_int32: bool = False, right: bool = False) -> Tensor:
+    """The index of the bucket of ``boundaries`` (1-D, sorted) each value of ``input`` falls in (no gradient).
+
+    >>> import flambeau as torch
+    >>> torch.bucketize(torch.tensor([3, 6]), torch.tensor([1, 3, 5]))
+    tensor([1, 3])
+    """
+    if boundaries._data.ndim != 1:
+        raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({boundaries._data.ndim})")
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
+
+
 def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
     """``gather`` with ``indices`` broadcast against ``input`` (or on the flattened input when ``dim`` is None).
 
@@ -592,7 +661,7 @@ Tensor.__getitem__ = getitem
 Tensor.__setitem__ = setitem
 Tensor.where = lambda self, condition, other: where(condition, self, other)
 for _fn in (index_select, gather, scatter, scatter_add, scatter_reduce, index_add, index_copy, index_fill, index_put, masked_fill,
-            masked_select, masked_scatter, take, take_along_dim, nonzero, argwhere):
+            masked_select, masked_scatter, take, take_along_dim, put, nonzero, argwhere):
     setattr(Tensor, _fn.__name__, _fn)
-for _fn in (scatter, scatter_add, scatter_reduce, index_add, index_copy, index_fill, index_put, masked_fill, masked_scatter):
+for _fn in (scatter, scatter_add, scatter_reduce, index_add, index_copy, index_fill, index_put, masked_fill, masked_scatter, put):
     setattr(Tensor, _fn.__name__ + "_", _inplace_method(_fn))

@@ -16,9 +16,10 @@ import numpy as np
 from .. import _dtype
 from .._tensor import Tensor, _new_tensor, _wrap_dim, short_node_name
 from . import apply, defop, m, record
-from .shape import as_view, unsqueeze
+from .shape import as_view, atleast_3d, reshape, unsqueeze
 
-__all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "split", "chunk", "unbind"]
+__all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "row_stack", "dstack", "column_stack", "split", "chunk", "unbind",
+           "tensor_split", "hsplit", "vsplit", "dsplit"]
 
 
 # ---- variadic ops: one Op per input count --------------------------------------------------------
@@ -51,8 +52,16 @@ _stack_op = _cached(lambda n: _variadic("StackBackward0", n, lambda xs, dim: np.
                                         lambda k: lambda g, dim: m.index(g, (slice(None),) * dim + (k,), False), ("dim",)))
 
 
+def _pieces(x: np.ndarray, bounds: tuple, dim: int) -> tuple:
+    """Views of ``x`` between consecutive ``bounds`` along ``dim``."""
+    lead = (slice(None),) * dim
+    return tuple(x[lead + (slice(a, b),)] for a, b in zip(bounds, bounds[1:]))
+
+
 def _join_grads(g: tuple, shapes: tuple, dim: int, stacked: bool):
     """The output gradients of split/unbind joined back into the input's gradient (zeros where none came)."""
+    if not isinstance(g, tuple):  # a single piece: the op has one output
+        g = (g,)
     ref = next(x for x in g if x is not None)
     graph = isinstance(ref, Tensor)
     parts = []
@@ -66,7 +75,7 @@ def _join_grads(g: tuple, shapes: tuple, dim: int, stacked: bool):
     return np.stack(parts, dim) if stacked else np.concatenate(parts, dim)
 
 
-_split_op = _cached(lambda n: {name: defop(name, lambda x, bounds, dim, shapes: tuple(np.split(x, bounds[1:-1], dim)),
+_split_op = _cached(lambda n: {name: defop(name, lambda x, bounds, dim, shapes: _pieces(x, bounds, dim),
                                            lambda g, dim, shapes: _join_grads(g, shapes, dim, False), nout=n)
                                for name in ("SplitBackward0", "SplitWithSizesBackward0")})
 _unbind_op = _cached(lambda n: defop("UnbindBackward0", lambda x, dim, shapes: tuple(np.moveaxis(x, dim, 0)),
@@ -167,6 +176,25 @@ def vstack(tensors) -> Tensor:
     return cat([_at_least(t, 2) for t in _tensors(tensors, "vstack")], 0)
 
 
+row_stack = vstack
+
+
+def dstack(tensors) -> Tensor:
+    """Join along dim 2, after giving every tensor at least 3 dims."""
+    return cat([atleast_3d(t) for t in _tensors(tensors, "dstack")], 2)
+
+
+def column_stack(tensors) -> Tensor:
+    """Join as columns: 0-D and 1-D tensors become columns, the rest join along dim 1.
+
+    >>> import flambeau as torch
+    >>> torch.column_stack([torch.tensor([1, 2]), torch.tensor([3, 4])])
+    tensor([[1, 3],
+            [2, 4]])
+    """
+    return cat([reshape(t, (t._data.size, 1)) if t._data.ndim <= 1 else t for t in _tensors(tensors, "column_stack")], 1)
+
+
 # ---- splitting into views ------------------------------------------------------------------------
 
 def _views_of(op, x: Tensor, arrays_attrs: tuple) -> tuple:
@@ -189,8 +217,10 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     n = x.shape[d]
     if isinstance(split_size_or_sections, int | np.integer):
         size = int(split_size_or_sections)
-        if size < 0 or (size == 0 and n):
+        if size < 0:
             raise RuntimeError(f"split expects split_size be non-negative, but got split_size={size}")
+        if size == 0 and n:
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
         sizes = [size] * (n // size) + ([n % size] if n % size else []) if size else [0]
         name = "SplitBackward0"
     else:
@@ -214,7 +244,7 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
     n = input._data.shape[_wrap_dim(dim, input._data.ndim)]
-    return split(input, max(math.ceil(n / chunks), 1) if n else 1, dim)
+    return split(input, math.ceil(n / chunks), dim) if n else split(input, [0] * chunks, dim)
 
 
 def unbind(input: Tensor, dim: int = 0) -> tuple:
@@ -232,6 +262,54 @@ def unbind(input: Tensor, dim: int = 0) -> tuple:
     return _views_of(_unbind_op(x.shape[d]), input, (d, (shape,) * x.shape[d]))
 
 
+def tensor_split(input: Tensor, indices_or_sections, dim: int = 0) -> tuple:
+    """Views split at ``indices`` (a list), or into ``sections`` nearly equal parts (an int; the first ones one longer).
+
+    >>> import flambeau as torch
+    >>> [t.tolist() for t in torch.arange(5).tensor_split(2)]
+    [[0, 1, 2], [3, 4]]
+    """
+    d = _wrap_dim(dim, input._data.ndim)
+    n = input._data.shape[d]
+    ios = indices_or_sections
+    if isinstance(ios, Tensor):
+        ios = ios.item() if ios._data.ndim == 0 else ios.tolist()
+    if isinstance(ios, int | np.integer):
+        if ios <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {ios}")
+        q, r = divmod(n, int(ios))
+        bounds = np.cumsum([0] + [q + 1] * r + [q] * (int(ios) - r)).tolist()
+    else:
+        bounds = [0] + [min(max(int(i), 0), n) for i in ios] + [n]
+    lead = (slice(None),) * d
+    return tuple(input[lead + (slice(a, max(a, b)),)] for a, b in zip(bounds, bounds[1:]))
+
+
+def _split_on(name: str, least: int, dim_of, where: str):
+    def fn(input: Tensor, indices_or_sections) -> tuple:
+        d = dim_of(input._data.ndim)
+        if input._data.ndim < least:
+            raise RuntimeError(f"torch.{name} requires a tensor with at least {least} dimension, but got a tensor with "
+                               f"{input._data.ndim} dimensions!")
+        n = input._data.shape[d]
+        if isinstance(indices_or_sections, int | np.integer) and (indices_or_sections == 0 or n % indices_or_sections):
+            raise RuntimeError(f"torch.{name} attempted to split along dimension {d}, but the size of the dimension {n} is not divisible "
+                               f"by the split_size {indices_or_sections}!")
+        return tensor_split(input, indices_or_sections, d)
+    fn.__name__ = name
+    fn.__doc__ = f"``tensor_split`` along {where}; a number of sections must divide it exactly."
+    return fn
+
+
+hsplit = _split_on("hsplit", 1, lambda ndim: 1 if ndim > 1 else 0, "dim 1 (dim 0 for 1-D tensors)")
+vsplit = _split_on("vsplit", 2, lambda ndim: 0, "dim 0")
+dsplit = _split_on("dsplit", 3, lambda ndim: 2, "dim 2")
+
+
 Tensor.split = split
+Tensor.tensor_split = tensor_split
+Tensor.hsplit = hsplit
+Tensor.vsplit = vsplit
+Tensor.dsplit = dsplit
 Tensor.chunk = chunk
 Tensor.unbind = unbind

@@ -12,6 +12,7 @@ its ``grad_fn`` is the one PyTorch shows for each shape case.
 from __future__ import annotations
 
 import string
+import warnings
 from collections import namedtuple
 
 import numpy as np
@@ -20,13 +21,14 @@ from .. import _dtype
 from .._tensor import Tensor, _new_tensor, _wrap_dim
 from ..autograd.grad_mode import STATE
 from . import apply, defop, m, math_fn, record
-from .elementwise import arrays2, broadcast_error, inplace
+from .elementwise import broadcast_error, inplace
 from .shape import UNSAFE_VIEW, view_op
 
 __all__ = ["matmul", "mm", "dot", "vdot", "inner", "mv", "bmm", "outer", "ger", "addmm", "addmv", "addr", "baddbmm", "addbmm",
            "einsum", "tensordot", "trace", "diag", "diagflat", "diag_embed", "diagonal", "tril", "triu", "kron", "det", "logdet",
            "slogdet", "inverse", "cholesky", "cholesky_inverse", "cholesky_solve", "qr", "svd", "pinverse", "matrix_power", "matrix_exp",
-           "cross"]
+           "cross", "chain_matmul"]
+
 
 class LinAlgError(RuntimeError):
     """A matrix the decomposition cannot handle (singular, not positive-definite): ``flambeau.linalg.LinAlgError``."""
@@ -37,6 +39,7 @@ eigh_result = namedtuple("eigh", ["eigenvalues", "eigenvectors"])
 svd_result = namedtuple("svd", ["U", "S", "Vh"])
 svd_uv_result = namedtuple("svd", ["U", "S", "V"])
 qr_result = namedtuple("qr", ["Q", "R"])
+lstsq_result = namedtuple("lstsq", ["solution", "residuals", "rank", "singular_values"])
 inv_ex_result = namedtuple("inv_ex", ["inverse", "info"])
 cholesky_ex_result = namedtuple("cholesky_ex", ["L", "info"])
 solve_ex_result = namedtuple("solve_ex", ["result", "info"])
@@ -49,9 +52,9 @@ def _const(like, array: np.ndarray):
     return _new_tensor(array, False, None, 0) if isinstance(like, Tensor) else array
 
 
-def _eye(like, n: int, m: int | None = None):
-    """The identity (``n × m``) in ``like``'s dtype, as a constant next to ``like``."""
-    return _const(like, np.eye(n, m, dtype=(like._data if isinstance(like, Tensor) else like).dtype))
+def _eye(like, n: int, cols: int | None = None):
+    """The identity (``n × cols``) in ``like``'s dtype, as a constant next to ``like``."""
+    return _const(like, np.eye(n, cols, dtype=(like._data if isinstance(like, Tensor) else like).dtype))
 
 
 def _col(v):
@@ -107,6 +110,26 @@ def _plus_scaled(x, p, beta, alpha):
 math_fn("outer", np.outer, lambda a, b: outer(a, b))
 
 
+_C_TYPES = {"float64": "double", "float32": "float", "float16": "c10::Half", "int64": "long int", "int32": "int", "int16": "short int",
+            "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}
+
+
+def _same(x: Tensor, y: Tensor, how: str = "scalar") -> tuple:
+    """The arrays of two operands that PyTorch requires to share a dtype (it does not promote them), or its error."""
+    a, b = x._data, y._data
+    if a.dtype != b.dtype:
+        ta, tb = _type_name(a), _type_name(b)
+        raise RuntimeError({"mm": f"expected m1 and m2 to have the same dtype, but got: {_C_TYPES[str(a.dtype)]} != {_C_TYPES[str(b.dtype)]}",
+                            "mv": f"addmv input tensors must have the same dtype, but got {_type_name(np.result_type(a, b))}, {ta}, and {tb}",
+                            "dot": f"dot : expected both vectors to have same dtype, but found {ta} and {tb}",
+                            "scalar": f"expected scalar type {ta} but found {tb}"}[how])
+    return a, b
+
+
+def _type_name(d) -> str:
+    return _dtype.FROM_NP[np.dtype(d.dtype if hasattr(d, "dtype") else d)]._tensor_type[:-6]
+
+
 def _mat_error(a: np.ndarray, b: np.ndarray) -> RuntimeError:
     return RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} and {b.shape[0]}x{b.shape[1]})")
 
@@ -118,7 +141,7 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
     >>> torch.mm(torch.ones(2, 3), torch.ones(3, 4)).shape
     flambeau.Size([2, 4])
     """
-    a, b = arrays2(input, mat2)
+    a, b = _same(input, mat2, "mm")
     if a.ndim != 2 or b.ndim != 2:
         raise RuntimeError(f"{'self' if a.ndim != 2 else 'mat2'} must be a matrix")
     if a.shape[1] != b.shape[0]:
@@ -133,7 +156,7 @@ def dot(input: Tensor, tensor: Tensor) -> Tensor:
     >>> torch.dot(torch.tensor([1., 2.]), torch.tensor([3., 4.])).item()
     11.0
     """
-    a, b = arrays2(input, tensor)
+    a, b = _same(input, tensor, "dot")
     if a.ndim != 1 or b.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
     if a.shape != b.shape:
@@ -149,7 +172,7 @@ def mv(input: Tensor, vec: Tensor) -> Tensor:
     >>> torch.mv(torch.ones(2, 3), torch.ones(3)).tolist()
     [3.0, 3.0]
     """
-    a, b = arrays2(input, vec)
+    a, b = _same(input, vec, "mv")
     if a.ndim != 2 or b.ndim != 1 or a.shape[1] != b.shape[0]:
         raise RuntimeError(f"size mismatch, got input ({a.shape[0] if a.ndim else 0}), mat ({'x'.join(map(str, a.shape))}), "
                            f"vec ({b.shape[0] if b.ndim else 0})")
@@ -163,7 +186,7 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     >>> torch.bmm(torch.ones(5, 2, 3), torch.ones(5, 3, 4)).shape
     flambeau.Size([5, 2, 4])
     """
-    a, b = arrays2(input, mat2)
+    a, b = _same(input, mat2)
     if a.ndim != 3 or b.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor" if a.ndim != 3 else "batch2 must be a 3D tensor")
     if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
@@ -189,8 +212,10 @@ ger = outer
 
 
 def _add_product(op, name: str, input: Tensor, a: Tensor, b: Tensor, out_shape: tuple, beta, alpha) -> Tensor:
-    ad, bd = arrays2(a, b)
-    x = input._data.astype(ad.dtype, copy=False)
+    if input._data.dtype != b._data.dtype:
+        raise RuntimeError(f"self and mat2 must have the same dtype, but got {_type_name(input._data)} and {_type_name(b._data)}")
+    ad, bd = _same(a, b)
+    x = input._data
     try:
         np.broadcast_shapes(x.shape, out_shape)
     except ValueError:
@@ -281,7 +306,7 @@ def vdot(input: Tensor, other: Tensor) -> Tensor:
     >>> torch.vdot(torch.tensor([1., 2.]), torch.tensor([3., 4.])).item()
     11.0
     """
-    a, b = arrays2(input, other)
+    a, b = _same(input, other, "dot")
     if a.ndim != 1 or b.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
     if a.shape != b.shape:
@@ -406,11 +431,12 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
             return dot(input, other) if db == 1 else _squeeze_first(mm(input.unsqueeze(0), other))
         return mv(input, other) if db == 1 else mm(input, other)
     a, b = input, other
-    if da >= 3 and db >= 3:  # a batch of ones that needs grad is folded as a matrix (no expanded copy in backward)
-        if _needs_grad(a) and all(s == 1 for s in a._data.shape[:-2]):
-            a = a.squeeze(tuple(range(da - 2)))
-        elif _needs_grad(b) and all(s == 1 for s in b._data.shape[:-2]):
-            b = b.squeeze(tuple(range(db - 2)))
+    if da == 3 and db == 3 and (a._data.shape[0] == 1) != (b._data.shape[0] == 1):
+        # PyTorch folds a batch of one that needs grad as a matrix (no expanded copy in backward)
+        if a._data.shape[0] == 1 and _needs_grad(a):
+            a = a.squeeze(0)
+        elif b._data.shape[0] == 1 and _needs_grad(b):
+            b = b.squeeze(0)
     da, db = a._data.ndim, b._data.ndim
     if db <= 2 and _folds(a, b, False):
         return _fold(a, b)
@@ -494,6 +520,11 @@ def _parse(equation: str, shapes: list) -> tuple:
         subs.append(s)
     if arrow:
         out = rhs.replace("...", ell)
+        for c in out:
+            if c not in "".join(subs):
+                raise RuntimeError(f"einsum(): output subscript {c} does not appear in the equation for any input operand")
+            if out.count(c) > 1:
+                raise RuntimeError(f"einsum(): output subscript {c} appears more than once in the output")
     else:
         explicit = "".join(s.replace("...", "") for s in ins)
         out = ell + "".join(sorted(c for c in set(explicit) if explicit.count(c) == 1))
@@ -508,7 +539,7 @@ def _parse(equation: str, shapes: list) -> tuple:
 
 
 def _contract(x: Tensor, y: Tensor, sx: str, sy: str, keep: str) -> Tensor:
-    a, b = arrays2(x, y)
+    a, b = _same(x, y)
     op = EINSUM_BMM if set(sx + sy) - set(keep) else EINSUM_MUL
     return apply(op, (x, y), (a, b), (f"{sx},{sy}->{keep}", (a.shape, b.shape)))
 
@@ -557,6 +588,8 @@ def tensordot(a: Tensor, b: Tensor, dims=2, out=None) -> Tensor:
     flambeau.Size([2, 5])
     """
     na, nb = a._data.ndim, b._data.ndim
+    if a._data.dtype != b._data.dtype:
+        raise RuntimeError("both inputs should have same dtype")
     if isinstance(dims, Tensor):
         dims = dims.tolist()
     if isinstance(dims, int):
@@ -778,7 +811,8 @@ def _cholesky_grad(g, out, upper: bool):
 
 
 def _qr_grad(g, out, mode: str):
-    """Ā = (Q̄ + Q·copyltu(M))·R⁻ᵀ with M = R·R̄ᵀ − Q̄ᵀ·Q (for m ≥ n)."""
+    """Ā = (Q̄ + Q·copyltu(M))·R⁻ᵀ with M = R·R̄ᵀ − Q̄ᵀ·Q (m ≥ n). Wide A = Q·[X | Y]: the square rule for X with
+    Q̄ + (Q·Y)·Ȳᵀ, and Q·Ȳ for the columns of Y."""
     Q, R = out
     gQ, gR = g
     if mode == "r":
@@ -787,23 +821,41 @@ def _qr_grad(g, out, mode: str):
     rows, cols = Q.shape[-2], R.shape[-1]
     if mode == "complete" and rows > cols:
         raise RuntimeError("The QR decomposition is not differentiable when mode='complete' and nrows > ncols.")
-    if rows < cols:
-        raise NotImplementedError("the derivative of linalg.qr for wide matrices (nrows < ncols) is not supported by flambeau")
+    if rows >= cols:
+        return _qr_grad_tall(Q, R, gQ, gR)
+    X, Y = R[..., :, :rows], R[..., :, rows:]
+    gX, gY = (None, None) if gR is None else (gR[..., :, :rows], gR[..., :, rows:])
+    if gY is not None:
+        gQ = _add(gQ, (Q @ Y) @ gY.mT)
+    left = _qr_grad_tall(Q, X, gQ, gX)
+    right = m.zeros_like(Y) if gY is None else Q @ gY
+    return _cat_last(left, right)
+
+
+def _qr_grad_tall(Q, R, gQ, gR):
     M = _add(None if gR is None else R @ gR.mT, None if gQ is None else -(gQ.mT @ Q))
     b = _add(gQ, Q @ (m.tril(M) + m.tril(M, -1).mT))
     return _solve_any(R.mT, b, False, False)
 
 
+def _cat_last(x, y):
+    """``[x | y]`` along the last dim; on Tensors through constant selection matrices (differentiable)."""
+    if not isinstance(x, Tensor):
+        return np.concatenate([x, y], axis=-1)
+    p, q = x.shape[-1], y.shape[-1]
+    eye = np.eye(p + q, dtype=x._data.dtype)
+    return x @ _const(x, eye[:p]) + y @ _const(y, eye[p:])
+
+
 def _eigh_grad(g, out):
-    """Ā = Q·(diag(λ̄) + F∘(QᵀQ̄))·Qᵀ, F_ij = 1/(λ_j − λ_i) off the diagonal."""
+    """Ā = Q·(diag(λ̄) + skew(QᵀQ̄)/E)·Qᵀ, E_ij = λ_j − λ_i, skew(X) = (X − Xᵀ)/2: a symmetric gradient, as PyTorch's."""
     L, Q = out
     gL, gQ = g
-    n = L.shape[-1]
-    eye = _eye(L, n)
+    eye = _eye(L, L.shape[-1])
     inner = None if gL is None else _col(gL) * eye
     if gQ is not None:
-        off = _const(L, 1 - np.eye(n, dtype=eye.dtype if isinstance(eye, np.ndarray) else eye._data.dtype))
-        inner = _add(inner, (Q.mT @ gQ) / (_row(L) - _col(L) + eye) * off)
+        X = Q.mT @ gQ
+        inner = _add(inner, (X - X.mT) * 0.5 / (_row(L) - _col(L) + eye))
     return Q @ inner @ Q.mT
 
 
@@ -885,10 +937,6 @@ def _qr(a, mode: str):
     if mode == "r":
         return np.empty((0,), a.dtype), np.linalg.qr(a, "r")
     return tuple(np.linalg.qr(a, mode))
-
-
-def _type_name(d: np.ndarray) -> str:
-    return _dtype.FROM_NP[d.dtype]._tensor_type[:-6]
 
 
 def _square(name: str, A: Tensor, arg: str = "A") -> np.ndarray:
@@ -1029,7 +1077,16 @@ def linalg_cholesky(A: Tensor, *, upper: bool = False, out=None) -> Tensor:
 
 
 def cholesky(input: Tensor, upper: bool = False, *, out=None) -> Tensor:
-    """``torch.cholesky`` (deprecated in PyTorch for ``linalg.cholesky``): the same factor, node ``CholeskyBackward0``."""
+    """``torch.cholesky`` (deprecated in PyTorch for ``linalg.cholesky``): the same factor, node ``CholeskyBackward0``.
+
+    >>> import flambeau as torch
+    >>> torch.cholesky(torch.tensor([[4.]])).tolist()
+    [[2.0]]
+    """
+    warnings.warn("torch.cholesky is deprecated in favor of torch.linalg.cholesky and will be removed in a future PyTorch release.\n"
+                  "L = torch.cholesky(A)\nshould be replaced with\nL = torch.linalg.cholesky(A)\nand\nU = torch.cholesky(A, upper=True)\n"
+                  "should be replaced with\nU = torch.linalg.cholesky(A).mH\nThis transform will produce equivalent results for all valid "
+                  "(symmetric positive definite) inputs.", UserWarning, stacklevel=2)
     return _cholesky(CHOLESKY, "cholesky", input, upper)
 
 
@@ -1039,7 +1096,7 @@ def linalg_qr(A: Tensor, mode: str = "reduced") -> tuple:
     >>> import flambeau as torch
     >>> Q, R = torch.linalg.qr(torch.tensor([[3., 1.], [4., 2.]]))
     >>> [round(x, 4) for x in R.diagonal().tolist()]
-    [-5.0, -0.4]
+    [-5.0, 0.4]
     """
     if mode not in ("reduced", "complete", "r"):
         raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), 'r', or 'complete'")
@@ -1047,7 +1104,15 @@ def linalg_qr(A: Tensor, mode: str = "reduced") -> tuple:
 
 
 def qr(input: Tensor, some: bool = True, *, out=None) -> tuple:
-    """``torch.qr``: ``linalg.qr(input, 'reduced' if some else 'complete')``."""
+    """``torch.qr``: ``linalg.qr(input, 'reduced' if some else 'complete')`` (deprecated in PyTorch).
+
+    >>> import flambeau as torch
+    >>> torch.qr(torch.ones(3, 2)).R.shape
+    flambeau.Size([2, 2])
+    """
+    warnings.warn("torch.qr is deprecated in favor of torch.linalg.qr and will be removed in a future PyTorch release.\nThe boolean "
+                  "parameter 'some' has been replaced with a string parameter 'mode'.\nQ, R = torch.qr(A, some)\nshould be replaced with\n"
+                  "Q, R = torch.linalg.qr(A, 'reduced' if some else 'complete')", UserWarning, stacklevel=2)
     return linalg_qr(input, "reduced" if some else "complete")
 
 
@@ -1123,7 +1188,12 @@ def linalg_pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False, out
 
 
 def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
-    """``torch.pinverse``: ``linalg.pinv(input, rtol=rcond)``."""
+    """``torch.pinverse``: ``linalg.pinv(input, rtol=rcond)``.
+
+    >>> import flambeau as torch
+    >>> torch.pinverse(torch.tensor([[2.], [0.]])).tolist()
+    [[0.5, 0.0]]
+    """
     return linalg_pinv(input, rtol=rcond)
 
 
@@ -1162,7 +1232,7 @@ def linalg_cross(input: Tensor, other: Tensor, *, dim: int = -1, out=None) -> Te
     >>> torch.linalg.cross(torch.tensor([1., 0., 0.]), torch.tensor([0., 1., 0.])).tolist()
     [0.0, 0.0, 1.0]
     """
-    a, b = arrays2(input, other)
+    a, b = _same(input, other)
     if a.ndim != b.ndim:
         raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
     k = _wrap_dim(dim, a.ndim)
@@ -1176,9 +1246,13 @@ def linalg_cross(input: Tensor, other: Tensor, *, dim: int = -1, out=None) -> Te
 
 
 def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out=None) -> Tensor:
-    """``torch.cross``: ``linalg.cross`` along ``dim``; without ``dim``, the first dim of size 3 (deprecated in PyTorch)."""
+    """``torch.cross``: ``linalg.cross`` along ``dim``; without ``dim``, the first dim of size 3 (deprecated in PyTorch).
+
+    >>> import flambeau as torch
+    >>> torch.cross(torch.tensor([0., 1., 0.]), torch.tensor([0., 0., 1.]), dim=0).tolist()
+    [1.0, 0.0, 0.0]
+    """
     if dim is None:
-        import warnings
         warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\nPlease either pass the dim explicitly or "
                       "simply use torch.linalg.cross.\nThe default value of dim will change to agree with that of linalg.cross in a "
                       "future release.", UserWarning, stacklevel=2)
@@ -1280,7 +1354,7 @@ def cholesky_solve(input: Tensor, input2: Tensor, upper: bool = False, *, out=No
     >>> torch.cholesky_solve(torch.ones(2, 1), torch.tensor([[2., 0.], [0., 1.]])).tolist()
     [[0.25], [1.0]]
     """
-    b, L = arrays2(input, input2)
+    b, L = _same(input, input2)
     _square("cholesky_solve", input2, "input2")
     if b.ndim < 2:
         raise RuntimeError(f"b should have at least 2 dimensions, but has {b.ndim} dimensions instead")
@@ -1337,22 +1411,155 @@ def linalg_matrix_exp(A: Tensor) -> Tensor:
 
 
 def matrix_exp(A: Tensor) -> Tensor:
-    """``torch.matrix_exp``: ``linalg.matrix_exp``."""
+    """``torch.matrix_exp``: ``linalg.matrix_exp``.
+
+    >>> import flambeau as torch
+    >>> torch.matrix_exp(torch.zeros(1, 1)).tolist()
+    [[1.0]]
+    """
     return linalg_matrix_exp(A)
 
 
+def _tri(a, upper: bool, unit: bool, eye: bool = True):
+    """The triangle of ``a`` a triangular solve reads (``unit``: strict, with ones on the diagonal when ``eye``)."""
+    t = m.triu(a, 1 if unit else 0) if upper else m.tril(a, -1 if unit else 0)
+    return t + _eye(a, a.shape[-1]) if unit and eye else t
+
+
+SOLVE_TRIANGULAR = defop("LinalgSolveTriangularBackward0",
+                         lambda a, b, upper, left, unit: _solve(_tri(a, upper, unit), b, left, False),
+                         lambda g, a, out, upper, left, unit: _tri(_solve_grad_a(g, _tri(a, upper, unit), out, left, False), upper, unit, False),
+                         lambda g, a, upper, left, unit: _solve_any(_tri(a, upper, unit).mT, g, left, False),
+                         text=("the triangle of linalg.solve's ∂ℒ/∂A", "linalg.solve's ∂ℒ/∂B"))
+
+
+def linalg_solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True, unitriangular: bool = False, out=None) -> Tensor:
+    """The solution X of ``A X = B`` (``left=False``: ``X A = B``) reading only the ``upper`` or lower triangle of A
+    (``unitriangular``: its diagonal taken as ones).
+
+    >>> import flambeau as torch
+    >>> torch.linalg.solve_triangular(torch.tensor([[2., 1.], [9., 1.]]), torch.ones(2, 1), upper=True).tolist()
+    [[0.0], [1.0]]
+    """
+    a = _square("linalg.solve_triangular", A)
+    if B._data.ndim < 2:
+        raise RuntimeError("linalg.solve_triangular: The input tensor B must have at least 2 dimensions.")
+    a, b = _same(A, B)
+    try:
+        return apply(SOLVE_TRIANGULAR, (A, B), (a, b), (upper, left, unitriangular))
+    except np.linalg.LinAlgError:
+        raise NotImplementedError("linalg.solve_triangular of a singular triangular matrix (PyTorch returns inf/nan) is not supported "
+                                  "by flambeau") from None
+
+
+def linalg_matrix_rank(A: Tensor, tol=None, hermitian: bool = False, *, atol=None, rtol=None, out=None) -> Tensor:
+    """The number of singular values above ``max(atol, rtol·σ_max)`` (``tol``: an absolute tolerance).
+
+    >>> import flambeau as torch
+    >>> torch.linalg.matrix_rank(torch.ones(3, 3)).item()
+    1
+    """
+    if tol is not None:
+        atol, rtol = tol, 0.0
+    d = _matrix("linalg.matrix_rank", A)
+    s = np.linalg.svd(d, compute_uv=False)
+    if rtol is None:
+        rtol = np.finfo(d.dtype).eps * max(d.shape[-2:]) if atol is None else 0.0
+    cutoff = np.maximum(0.0 if atol is None else atol, rtol * (s[..., :1] if s.shape[-1] else s))
+    return _new_tensor(np.asarray((s > cutoff).sum(-1), dtype=np.int64), False, None, 0)
+
+
+def linalg_cond(A: Tensor, p=None, *, out=None) -> Tensor:
+    """The condition number in the 2-norm (``p`` None or 2: σ_max/σ_min; -2: σ_min/σ_max).
+
+    >>> import flambeau as torch
+    >>> torch.linalg.cond(torch.tensor([[2., 0.], [0., 1.]])).item()
+    2.0
+    """
+    if p not in (None, 2, -2):
+        raise NotImplementedError(f"linalg.cond with p={p!r} is not supported by flambeau yet (only p=None, 2, -2)")
+    s = linalg_svdvals(A)
+    hi, lo = s[..., :1], s[..., -1:]
+    return (lo / hi if p == -2 else hi / lo).squeeze(-1)
+
+
+def _pinv_any(a, rtol):
+    return linalg_pinv(a, rtol=rtol) if isinstance(a, Tensor) else _pinv(a, None, rtol)
+
+
+LSTSQ = defop("LinalgLstsqBackward0", lambda a, b, rtol: _pinv(a, None, rtol) @ b,
+              lambda g, a, b, rtol: _pinv_grad(g @ b.mT if b.ndim > 1 else m.outer(g, b), a, _pinv_any(a, rtol)),
+              lambda g, a, rtol: _pinv_any(a, rtol).mT @ g,
+              text=("linalg.pinv's ∂ℒ/∂A for ∂ℒ/∂A⁺ = g·Bᵀ", "A⁺ᵀ·g"))
+
+
+def linalg_lstsq(A: Tensor, B: Tensor, rcond=None, *, driver: str | None = None) -> tuple:
+    """The least-squares solution of ``A X ≈ B`` (minimum norm when A lacks rank), with PyTorch's CPU outputs per
+    ``driver``: ``gelsy`` (default) gives the rank; ``gelsd``/``gelss`` also the residuals (m > n, full rank) and singular values.
+
+    >>> import flambeau as torch
+    >>> torch.linalg.lstsq(torch.tensor([[1., 0.], [0., 1.], [0., 0.]]), torch.ones(3, 1)).solution.tolist()
+    [[1.0], [1.0]]
+    """
+    if driver not in (None, "gels", "gelsy", "gelsd", "gelss"):
+        raise RuntimeError(f"torch.linalg.lstsq: parameter `driver` should be one of (gels, gelsy, gelsd, gelss), but got {driver}")
+    driver = driver or "gelsy"
+    a, b = _same(A, B)
+    _matrix("torch.linalg.lstsq", A)
+    rows, cols = a.shape[-2:]
+    rtol = rcond if rcond is not None and rcond > 0 else None
+    X = apply(LSTSQ, (A, B), (a, b), (rtol,))
+    empty = _new_tensor(np.empty((0,), a.dtype), False, None, 0)
+    s = np.linalg.svd(a, compute_uv=False)
+    cutoff = (rtol if rtol is not None else np.finfo(a.dtype).eps * max(rows, cols)) * (s[..., :1] if s.shape[-1] else s)
+    rank_np = (s > cutoff).sum(-1).astype(np.int64)
+    rank = _new_tensor(np.empty((0,), np.int64) if driver == "gels" else np.asarray(rank_np), False, None, 0)
+    residuals = empty
+    if driver != "gelsy" and rows > cols and np.all(rank_np == cols):
+        residuals = ((matmul(A, X) - B) ** 2).sum(-2)
+    svals = _new_tensor(s, False, None, 0) if driver in ("gelsd", "gelss") else empty
+    return lstsq_result(X, residuals, rank, svals)
+
+
+def chain_matmul(*matrices, out=None) -> Tensor:
+    """``torch.chain_matmul`` (deprecated in PyTorch): ``linalg.multi_dot(matrices)``.
+
+    >>> import flambeau as torch
+    >>> torch.chain_matmul(torch.ones(1, 2), torch.ones(2, 1)).tolist()
+    [[2.0]]
+    """
+    warnings.warn("torch.chain_matmul is deprecated and will be removed in a future PyTorch release. Use torch.linalg.multi_dot "
+                  "instead, which accepts a list of two or more tensors rather than multiple parameters.", UserWarning, stacklevel=2)
+    return matrices[0].clone() if len(matrices) == 1 else linalg_multi_dot(matrices)
+
+
 def det(input: Tensor) -> Tensor:
-    """``torch.det``: ``linalg.det``."""
+    """``torch.det``: ``linalg.det``.
+
+    >>> import flambeau as torch
+    >>> torch.det(torch.tensor([[1., 2.], [3., 4.]])).item()
+    -2.0
+    """
     return linalg_det(input)
 
 
 def inverse(input: Tensor, *, out=None) -> Tensor:
-    """``torch.inverse``: ``linalg.inv``."""
+    """``torch.inverse``: ``linalg.inv``.
+
+    >>> import flambeau as torch
+    >>> torch.inverse(torch.tensor([[4.]])).tolist()
+    [[0.25]]
+    """
     return linalg_inv(input)
 
 
 def slogdet(input: Tensor) -> tuple:
-    """``torch.slogdet``: ``linalg.slogdet``."""
+    """``torch.slogdet``: ``linalg.slogdet``.
+
+    >>> import flambeau as torch
+    >>> torch.slogdet(torch.eye(2)).logabsdet.item()
+    0.0
+    """
     return linalg_slogdet(input)
 
 
@@ -1368,7 +1575,12 @@ def logdet(input: Tensor) -> Tensor:
 
 
 def matrix_power(input: Tensor, n: int) -> Tensor:
-    """``torch.matrix_power``: ``linalg.matrix_power``."""
+    """``torch.matrix_power``: ``linalg.matrix_power``.
+
+    >>> import flambeau as torch
+    >>> torch.matrix_power(torch.tensor([[2.]]), 3).tolist()
+    [[8.0]]
+    """
     return linalg_matrix_power(input, n)
 
 
@@ -1378,7 +1590,7 @@ Tensor.matmul = Tensor.__matmul__ = matmul
 Tensor.__rmatmul__ = lambda self, other: matmul(other, self)
 for _name in ("mm", "dot", "vdot", "inner", "mv", "bmm", "outer", "ger", "addmm", "addmv", "addr", "baddbmm", "addbmm", "diagflat", "trace",
               "cholesky_inverse", "cholesky_solve", "diag", "diag_embed", "diagonal", "tril", "triu", "kron",
-              "det", "logdet", "slogdet", "inverse", "cholesky", "qr", "svd", "pinverse", "matrix_power", "cross"):
+              "det", "logdet", "slogdet", "inverse", "cholesky", "qr", "svd", "pinverse", "matrix_power", "matrix_exp", "cross"):
     setattr(Tensor, _name, globals()[_name])
 Tensor.tril_ = lambda self, diagonal=0: inplace(tril, self, diagonal)
 Tensor.triu_ = lambda self, diagonal=0: inplace(triu, self, diagonal)

@@ -22,14 +22,15 @@ import weakref
 import numpy as np
 
 from .. import _dtype
-from .._tensor import Tensor, _new_tensor, _wrap_dim, check_device
+from .._tensor import Size, Tensor, _new_tensor, _wrap_dim, check_device
 from ..autograd.grad_mode import STATE
 from . import apply, defop, m, math_fn, record
 from .elementwise import inplace, write_into
 
 __all__ = ["reshape", "view", "flatten", "unflatten", "transpose", "swapaxes", "swapdims", "t", "permute", "movedim", "moveaxis",
            "unsqueeze", "squeeze", "expand", "broadcast_to", "broadcast_tensors", "tile", "repeat_interleave", "flip", "fliplr",
-           "flipud", "roll", "select", "narrow", "clone", "contiguous", "pad"]
+           "flipud", "roll", "rot90", "select", "narrow", "clone", "contiguous", "pad", "ravel", "broadcast_shapes", "atleast_1d",
+           "atleast_2d", "atleast_3d", "as_strided"]
 
 
 class _Views(list):
@@ -58,6 +59,8 @@ def as_view(t: Tensor, base: Tensor) -> Tensor:
             views = root._views = _Views()
             views.cap = 64
         views.add(t)
+    elif root._rg:
+        t._no_grad_view = True  # PyTorch refuses to change it in place once grad mode is back on
     return t
 
 
@@ -100,6 +103,7 @@ math_fn("expand", np.broadcast_to)
 math_fn("zeros_like", np.zeros_like, lambda x: _new_tensor(np.zeros_like(x._data), False, None, 0))
 math_fn("flip", np.flip)
 math_fn("roll", np.roll)
+math_fn("rot90", lambda x, k, dims: np.rot90(x, k, dims))
 
 
 # ---- gather and scatter by a NumPy key -----------------------------------------------------------
@@ -206,19 +210,24 @@ def refresh_views(root: Tensor, skip: Tensor | None = None) -> None:
                 _regenerate(t, root, key_in_base(t._data, root._data))
 
 
-MULTI_VIEW = ("Output {nr} of {name} is a view and is being modified inplace. This view is the output of a function that returns "
-              "multiple views. Such functions do not allow the output views to be modified inplace. You should replace the inplace "
-              "operation by an out-of-place one.")
+NO_GRAD_VIEW = "A view was created in no_grad mode and is being modified inplace with grad mode enabled."
+MULTI_VIEW = ("{head} This view is the output of a function that returns multiple views. Such functions do not allow the output views "
+              "to be modified inplace. You should replace the inplace operation by an out-of-place one.")
 
 
 def inplace_on_view(fn, view: Tensor, *args, **kwargs) -> Tensor:
     """In-place change of a view whose base is in the graph: PyTorch re-bases the base's history (CopySlices)."""
     root = view._base
-    if root._rg and root._grad_fn is None:
-        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+    if view.__dict__.get("_no_grad_view"):
+        raise RuntimeError(NO_GRAD_VIEW + " Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify your "
+                           "code by moving both the view and the inplace either both inside the no_grad block (if you don't want the "
+                           "inplace to be tracked) or both outside (if you want the inplace to be tracked).")
     multi = view.__dict__.get("_multi_view")
     if multi is not None:
-        raise RuntimeError(MULTI_VIEW.format(nr=view._output_nr, name=multi))
+        head = f"Output {view._output_nr} of {multi} is a view and is being modified inplace." if view._rg else NO_GRAD_VIEW
+        raise RuntimeError(MULTI_VIEW.format(head=head))
+    if root._rg and root._grad_fn is None:
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
     key = key_in_base(view._data, root._data)
     old = record(AS_STRIDED, (root,), view._data.copy(), (key, True, root._data.shape))
     r = fn(old, *args, **kwargs)
@@ -299,49 +308,90 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return reshape(input, shape[:s] + (math.prod(shape[s: e + 1]),) + shape[e + 1:])
 
 
-def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
-    """Swap two dims (a view)."""
+def _transpose(input: Tensor, dim0: int, dim1: int) -> tuple:
     n = input._data.ndim
     d0, d1 = _wrap_dim(dim0, n), _wrap_dim(dim1, n)
-    return view_op(TRANSPOSE, input, np.swapaxes(input._data, d0, d1), (d0, d1))
+    return TRANSPOSE, np.swapaxes(input._data, d0, d1), (d0, d1)
+
+
+def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    """Swap two dims (a view)."""
+    op, out, attrs = _transpose(input, dim0, dim1)
+    return view_op(op, input, out, attrs)
 
 
 swapaxes = swapdims = transpose
 
 
-def t(input: Tensor) -> Tensor:
-    """Transpose a tensor of at most 2 dims."""
+def _t(input: Tensor) -> tuple:
     if input._data.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input._data.ndim}D")
-    return view_op(T, input, input._data.T, ())
+    return T, input._data.T, ()
 
 
-def permute(input: Tensor, *dims) -> Tensor:
-    """Reorder the dims (a view)."""
+def t(input: Tensor) -> Tensor:
+    """Transpose a tensor of at most 2 dims."""
+    op, out, attrs = _t(input)
+    return view_op(op, input, out, attrs)
+
+
+def permute(input: Tensor, *args, dims=None) -> Tensor:
+    """Reorder the dims (a view): ``permute(x, (2, 0, 1))``, ``x.permute(2, 0, 1)`` or ``dims=``."""
     n = input._data.ndim
-    perm = tuple(_wrap_dim(d, n) for d in _shape_arg(dims))
+    perm = tuple(_wrap_dim(d, n) for d in _shape_arg(args if dims is None else (dims,)))
     if sorted(perm) != list(range(n)):
         raise RuntimeError("permute(sparse_coo): number of dimensions in the tensor input does not match the length of the desired "
                            f"ordering of dimensions i.e. input.dim() = {n} is not equal to len(dims) = {len(perm)}")
     return view_op(PERMUTE, input, np.transpose(input._data, perm), (perm,))
 
 
+def _unsqueeze(input: Tensor, dim: int) -> tuple:
+    d = input._data
+    return UNSQUEEZE, np.expand_dims(d, _wrap_dim(dim, d.ndim + 1)), (d.shape,)
+
+
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
     """Insert a dim of size 1 at ``dim``."""
+    op, out, attrs = _unsqueeze(input, dim)
+    return view_op(op, input, out, attrs)
+
+
+def _squeeze(input: Tensor, dim=None) -> tuple:
     d = input._data
-    k = _wrap_dim(dim, d.ndim + 1)
-    return view_op(UNSQUEEZE, input, np.expand_dims(d, k), (d.shape,))
+    if dim is None:
+        return SQUEEZE, d.reshape(tuple(s for s in d.shape if s != 1)), (d.shape,)
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    keep = {_wrap_dim(k, d.ndim) for k in dims}
+    shape = tuple(s for i, s in enumerate(d.shape) if not (i in keep and s == 1))
+    return SQUEEZE_DIM if isinstance(dim, int) else SQUEEZE_DIMS, d.reshape(shape), (d.shape,)
 
 
 def squeeze(input: Tensor, dim=None) -> Tensor:
     """Remove dims of size 1 (all of them, or those named by ``dim``)."""
-    d = input._data
-    if dim is None:
-        return view_op(SQUEEZE, input, d.reshape(tuple(s for s in d.shape if s != 1)), (d.shape,))
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    keep = {_wrap_dim(k, d.ndim) for k in dims}
-    shape = tuple(s for i, s in enumerate(d.shape) if not (i in keep and s == 1))
-    return view_op(SQUEEZE_DIM if isinstance(dim, int) else SQUEEZE_DIMS, input, d.reshape(shape), (d.shape,))
+    op, out, attrs = _squeeze(input, dim)
+    return view_op(op, input, out, attrs)
+
+
+# in-place forms change the tensor's shape and strides; PyTorch names their nodes apart
+_RESTRIDED = {op: defop(name, op.fwd, *(f for f, _ in op.rules), text=op.formula_text) for op, name in (
+    (UNSQUEEZE, "UnsqueezeBackward1"), (SQUEEZE, "SqueezeBackward3"), (SQUEEZE_DIM, "SqueezeBackward4"), (SQUEEZE_DIMS, "SqueezeBackward5"),
+    (TRANSPOSE, "TransposeBackward1"), (T, "TBackward1"), (AS_STRIDED, "AsStridedBackward1"))}
+
+
+def _restrided(parts):
+    """The in-place method of a view op whose ``parts(self, ...)`` gives ``(op, new array, attrs)``."""
+    def method(self: Tensor, *args) -> Tensor:
+        if STATE.enabled and self._rg and self._grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        op, out, attrs = parts(self, *args)
+        node = record(_RESTRIDED[op], (self,), out, attrs)._grad_fn
+        self._data = out
+        self._version[0] += 1
+        if node is not None:
+            self._grad_fn, self._output_nr = node, 0
+        return self
+    method.__doc__ = "In place: this tensor takes the new shape and strides (same memory)."
+    return method
 
 
 def expand(input: Tensor, *sizes) -> Tensor:
@@ -512,15 +562,15 @@ ROLL = defop("RollBackward0", lambda x, shifts, dims: np.roll(x, shifts, dims),
              text=("roll back",))
 
 
-def flip(input: Tensor, *dims) -> Tensor:
-    """Reverse the order of elements along ``dims`` (a copy).
+def flip(input: Tensor, *args, dims=None) -> Tensor:
+    """Reverse the order of elements along ``dims`` (a copy): ``flip(x, (0, 1))``, ``x.flip(0, 1)`` or ``dims=``.
 
     >>> import flambeau as torch
     >>> torch.tensor([1, 2, 3]).flip(0)
     tensor([3, 2, 1])
     """
     n = input._data.ndim
-    dims = tuple(_wrap_dim(d, n) for d in _shape_arg(dims))
+    dims = tuple(_wrap_dim(d, n) for d in _shape_arg(args if dims is None else (dims,)))
     for j, k in enumerate(dims):
         if k in dims[:j]:
             raise RuntimeError(f"dim {k} appears multiple times in the list of dims")
@@ -558,6 +608,145 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
         raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
     dims = tuple(_wrap_dim(d, input._data.ndim) for d in dims)
     return apply(ROLL, (input,), (input._data,), (shifts, dims))
+
+
+ROT90 = defop("Rot90Backward0", lambda x, k, dims: np.rot90(x, k, dims).copy(), lambda g, k, dims: m.rot90(g, -k, dims),
+              text=("rotate back",))
+
+
+def rot90(input: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
+    """Rotate by 90° ``k`` times in the plane of ``dims`` (from the first towards the second).
+
+    >>> import flambeau as torch
+    >>> torch.tensor([[1, 2], [3, 4]]).rot90()
+    tensor([[2, 4],
+            [1, 3]])
+    """
+    n = input._data.ndim
+    if len(dims) != 2:
+        raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+    if n < 2:
+        raise RuntimeError(f"expected total dims >= 2, but got total dims = {n}")
+    d0, d1 = _wrap_dim(dims[0], n), _wrap_dim(dims[1], n)
+    if d0 == d1:
+        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {d0} and dim1 = {d1}")
+    return apply(ROT90, (input,), (input._data,), (k % 4, (d0, d1)))
+
+
+def ravel(input: Tensor) -> Tensor:
+    """The elements as a 1-D tensor (a view when contiguous).
+
+    >>> import flambeau as torch
+    >>> torch.tensor([[1, 2], [3, 4]]).ravel()
+    tensor([1, 2, 3, 4])
+    """
+    return view(contiguous(input), -1)
+
+
+def broadcast_shapes(*shapes) -> Size:
+    """The shape tensors of these shapes broadcast to.
+
+    >>> import flambeau as torch
+    >>> torch.broadcast_shapes((2, 1), (3,))
+    flambeau.Size([2, 3])
+    """
+    out: list = []
+    for i, shape in enumerate((s,) if isinstance(s, int) else tuple(s) for s in shapes):
+        out = [1] * (len(shape) - len(out)) + out
+        for k in range(-1, -len(shape) - 1, -1):
+            if shape[k] != out[k] and shape[k] != 1 and out[k] != 1:
+                raise RuntimeError(f"Attempting to broadcast a dimension of length {shape[k]} at {k}! Mismatching argument at index {i} had "
+                                   f"{shape}; but expected shape should be broadcastable to {out}")
+            out[k] = out[k] if shape[k] == 1 else shape[k]
+    return Size(out)
+
+
+def _at_least(ndim: int, *tensors):
+    def lift(t: Tensor) -> Tensor:
+        d = t._data.ndim
+        if d >= ndim:
+            return t
+        if d == 0:
+            return view(t, (1,) * ndim)
+        if ndim == 3 and d == 2:
+            return unsqueeze(t, 2)
+        t = unsqueeze(t, 0)
+        return unsqueeze(t, 2) if ndim == 3 else t
+    if len(tensors) == 1 and isinstance(tensors[0], list | tuple):
+        tensors = tuple(tensors[0])
+        return tuple(lift(t) for t in tensors)
+    return lift(tensors[0]) if len(tensors) == 1 else tuple(lift(t) for t in tensors)
+
+
+def atleast_1d(*tensors):
+    """Each tensor with at least 1 dim (0-d ones become shape ``[1]``)."""
+    return _at_least(1, *tensors)
+
+
+def atleast_2d(*tensors):
+    """Each tensor with at least 2 dims (1-D ones become one row)."""
+    return _at_least(2, *tensors)
+
+
+def atleast_3d(*tensors):
+    """Each tensor with at least 3 dims (``[n]`` becomes ``[1, n, 1]``, ``[m, n]`` becomes ``[m, n, 1]``)."""
+    return _at_least(3, *tensors)
+
+
+UNFOLD = gather_op("UnfoldBackward0")
+
+
+def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """Every window of ``size`` elements along ``dimension``, ``step`` apart, in a new last dim (a view).
+
+    >>> import flambeau as torch
+    >>> torch.arange(5).unfold(0, 2, 2)
+    tensor([[0, 1],
+            [2, 3]])
+    """
+    d = self._data
+    k = _wrap_dim(dimension, d.ndim)
+    n = d.shape[k] if d.ndim else 1
+    if size > n:
+        raise RuntimeError(f"maximum size for tensor at dimension {k} is {n} but size is {size}")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    windows = (n - size) // step + 1
+    shape = d.shape[:k] + (windows,) + d.shape[k + 1:] + (size,)
+    strides = d.strides[:k] + (d.strides[k] * step,) + d.strides[k + 1:] + (d.strides[k],) if d.ndim else (0, 0)
+    out = np.lib.stride_tricks.as_strided(d, shape, strides, writeable=d.flags.writeable) if d.ndim else d.reshape(1, 1)
+    nd = len(shape)
+    at = lambda a, pos: a.reshape([-1 if i == pos else 1 for i in range(nd)])  # noqa: E731
+    key = tuple(at(np.arange(windows) * step, k) + at(np.arange(size), nd - 1) if j == k else at(np.arange(s), j)
+                for j, s in enumerate(d.shape))
+    return view_op(UNFOLD, self, out, (key, True, d.shape))
+
+
+def _as_strided(input: Tensor, size, stride, storage_offset: int | None = None) -> tuple:
+    root = input._base if input._base is not None else input
+    r = root._data
+    if not r.flags.c_contiguous:
+        raise NotImplementedError("as_strided on a tensor whose storage is not contiguous is not supported by flambeau")
+    offset = input.storage_offset() if storage_offset is None else int(storage_offset)
+    size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
+    need = offset + 1 + sum((n - 1) * st for n, st in zip(size, stride)) if all(size) else 0
+    if need > r.size:
+        raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {offset}, and itemsize {r.itemsize} "
+                           f"requiring a storage size of {need * r.itemsize} are out of bounds for storage of size {r.size * r.itemsize}")
+    out = np.lib.stride_tricks.as_strided(r.reshape(-1)[offset:], size, tuple(st * r.itemsize for st in stride), writeable=r.flags.writeable)
+    return AS_STRIDED, out, (key_in_base(out, input._data), True, input._data.shape)
+
+
+def as_strided(input: Tensor, size, stride, storage_offset: int | None = None) -> Tensor:
+    """A view of ``input``'s memory with the given sizes, strides (in elements) and offset from the start of its storage.
+
+    >>> import flambeau as torch
+    >>> torch.arange(6).as_strided((2, 2), (1, 2))
+    tensor([[0, 2],
+            [1, 3]])
+    """
+    op, out, attrs = _as_strided(input, size, stride, storage_offset)
+    return view_op(op, input, out, attrs)
 
 
 def select(input: Tensor, dim: int, index: int) -> Tensor:
@@ -680,7 +869,10 @@ def to(self: Tensor, *args, **kwargs) -> Tensor:
             check_device(a)
     if dtype is None or _dtype.to_dtype(dtype).np == self._data.dtype:
         return clone(self) if copy else self
-    return apply(TO_COPY, (self,), (self._data, _dtype.to_dtype(dtype).np))
+    npd = _dtype.to_dtype(dtype).np
+    if npd.kind != "f":  # integer and bool results are outside the graph, as in PyTorch
+        return _new_tensor(self._data.astype(npd), False, None, 0)
+    return apply(TO_COPY, (self,), (self._data, npd))
 
 
 def _caster(dt: _dtype.dtype):
@@ -719,6 +911,10 @@ Tensor.t = t
 Tensor.permute = permute
 Tensor.unsqueeze = unsqueeze
 Tensor.squeeze = squeeze
+Tensor.unsqueeze_ = _restrided(_unsqueeze)
+Tensor.squeeze_ = _restrided(_squeeze)
+Tensor.transpose_ = Tensor.swapaxes_ = Tensor.swapdims_ = _restrided(_transpose)
+Tensor.t_ = _restrided(_t)
 Tensor.expand = expand
 Tensor.expand_as = expand_as
 Tensor.broadcast_to = broadcast_to
@@ -732,6 +928,11 @@ Tensor.fliplr = fliplr
 Tensor.flipud = flipud
 Tensor.roll = roll
 Tensor.narrow = narrow
+Tensor.rot90 = rot90
+Tensor.ravel = ravel
+Tensor.unfold = unfold
+Tensor.as_strided = as_strided
+Tensor.as_strided_ = _restrided(_as_strided)
 Tensor.select = select
 Tensor.storage_offset = lambda self: 0 if self._base is None else int(
     (self._data.__array_interface__["data"][0] - self._base._data.__array_interface__["data"][0]) // self._data.itemsize)
