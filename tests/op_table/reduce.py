@@ -84,4 +84,8 @@ ROWS = [
     Row("diff", lambda t, a: t.diff(a), (R(3, 4),)),
     Row("diff_n", lambda t, a, b, c: (a.diff(n=2, dim=0, prepend=b, append=c), t.diff(a > 0, dim=1)), (R(3, 4), R(1, 4), R(2, 4)), covers=("diff",)),
     Row("bincount", lambda t, a, w: (t.bincount(a), a.bincount(w, minlength=7)), (I(6, high=5), R(6)), grad=False),
+    Row("unique_consecutive", lambda t, a: t.unique_consecutive(a, return_inverse=True, return_counts=True), (I(12, high=2),), grad=False),
+    Row("unique_consecutive_dim", lambda t, a: (a.unique_consecutive(), *t.unique_consecutive(a, dim=0, return_counts=True)), (I(6, 2, high=2),),
+        grad=False, covers=("unique_consecutive",)),
+    Row("histc", lambda t, a: (t.histc(a, bins=5, min=-1, max=1), a.histc(7)), (R(40),), grad=False),
 ]

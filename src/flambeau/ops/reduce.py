@@ -22,7 +22,8 @@ from .shape import permute
 
 __all__ = ["sum", "mean", "nansum", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "std", "var", "std_mean", "var_mean",
            "logsumexp", "norm", "cumsum", "cumprod", "all", "any", "count_nonzero", "median", "sort",
-           "argsort", "topk", "kthvalue", "unique", "nanmean", "aminmax", "cummax", "cummin", "msort", "dist", "diff", "bincount"]
+           "argsort", "topk", "kthvalue", "unique", "nanmean", "aminmax", "cummax", "cummin", "msort", "dist", "diff", "bincount",
+           "unique_consecutive", "histc"]
 
 
 def norm_dims(dim, ndim: int) -> tuple | None:
@@ -857,13 +858,54 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
     return _new_tensor(np.bincount(d, w, minlength).astype(w.dtype if w.dtype.kind == "f" else np.float64), False, None, 0)
 
 
+def unique_consecutive(input: Tensor, return_inverse: bool = False, return_counts: bool = False, dim: int | None = None):
+    """Collapse runs of equal consecutive elements (or slices along ``dim``), optionally with inverse indices and run lengths.
+
+    >>> import flambeau as torch
+    >>> torch.unique_consecutive(torch.tensor([1, 1, 2, 2, 1]))
+    tensor([1, 2, 1])
+    """
+    d = input._data
+    rows = d.reshape(-1, 1) if dim is None else np.moveaxis(d, _wrap_dim(dim, d.ndim), 0).reshape(d.shape[dim], -1)
+    starts = np.ones(rows.shape[0], np.bool_)
+    starts[1:] = np.any(rows[1:] != rows[:-1], axis=1)
+    values = d.reshape(-1)[starts] if dim is None else np.compress(starts, d, axis=_wrap_dim(dim, d.ndim))
+    out = (_new_tensor(values, False, None, 0),)
+    if return_inverse:
+        inverse = np.cumsum(starts) - 1
+        out += (_long(inverse.reshape(d.shape) if dim is None else inverse),)
+    if return_counts:
+        out += (_long(np.diff(np.append(np.flatnonzero(starts), rows.shape[0]))),)
+    return out[0] if len(out) == 1 else out
+
+
+def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Tensor:
+    """Histogram of ``bins`` equal bins over ``[min, max]`` (the data's range when both are 0); values outside are dropped.
+
+    >>> import flambeau as torch
+    >>> torch.histc(torch.tensor([1., 2., 1.]), bins=4, min=0, max=3)
+    tensor([0., 2., 1., 0.])
+    """
+    d = input._data
+    if d.dtype.kind != "f":
+        raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{_type_name(d)}'")
+    lo, hi = float(min), float(max)
+    if lo == hi and d.size:
+        lo, hi = float(d.min()), float(d.max())
+    if lo == hi:
+        lo, hi = lo - 1, hi + 1
+    counts, _ = np.histogram(d, bins, range=(lo, hi))
+    return _new_tensor(counts.astype(d.dtype), False, None, 0)
+
+
 # ---- Tensor methods -------------------------------------------------------------------------------
 
 for _name, _fn in {"sum": sum, "mean": mean, "nansum": nansum, "prod": prod, "max": max, "min": min, "amax": amax, "amin": amin,
                    "argmax": argmax, "argmin": argmin, "std": std, "var": var, "logsumexp": logsumexp, "norm": norm, "cumsum": cumsum,
                    "cumprod": cumprod, "all": all, "any": any, "count_nonzero": count_nonzero, "median": median, "sort": sort,
                    "argsort": argsort, "topk": topk, "kthvalue": kthvalue, "unique": unique, "nanmean": nanmean, "aminmax": aminmax,
-                   "cummax": cummax, "cummin": cummin, "msort": msort, "dist": dist, "diff": diff, "bincount": bincount}.items():
+                   "cummax": cummax, "cummin": cummin, "msort": msort, "dist": dist, "diff": diff, "bincount": bincount,
+                   "unique_consecutive": unique_consecutive, "histc": histc}.items():
     setattr(Tensor, _name, _fn)
 
 
