@@ -36,6 +36,7 @@ from .ops.elementwise import *
 from .ops.indexing import *
 from .ops.join import *
 from .ops.linalg import *
+from .ops.nn import log_softmax, softmax  # torch.softmax / torch.log_softmax, as in PyTorch
 from .ops.reduce import *
 from .ops.shape import *
 from .serialization import load, save
