@@ -34,11 +34,11 @@ from .ops.linalg import (
     matmul,
 )
 from .ops.linalg import diagonal as _diagonal
+from .ops.reduce import matrix_norm, vector_norm
 
 __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "inv_ex", "lstsq", "matmul",
            "matrix_exp", "matrix_power", "matrix_rank", "multi_dot", "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular",
-           "svd", "svdvals", "vecdot"]
-# vector_norm / matrix_norm / norm: wired from ops/reduce.py
+           "svd", "svdvals", "vecdot", "vector_norm", "matrix_norm", "norm"]
 
 cholesky, cross, det, eigh, eigvalsh, inv = linalg_cholesky, linalg_cross, linalg_det, linalg_eigh, linalg_eigvalsh, linalg_inv
 matrix_power, pinv, qr, slogdet = linalg_matrix_power, linalg_pinv, linalg_qr, linalg_slogdet
@@ -56,3 +56,24 @@ def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> T
     [1.0, 1.0]
     """
     return _diagonal(A, offset, dim1, dim2)
+
+
+def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """A vector or matrix norm, chosen as ``torch.linalg.norm`` does: by ``dim`` (an int: vector; a pair:
+    matrix), or with ``dim=None`` by the input's dims (1-D: vector, 2-D: matrix; no ``ord``: the 2-norm of all).
+
+    >>> import flambeau as torch
+    >>> torch.linalg.norm(torch.tensor([3., 4.])).item()
+    5.0
+    """
+    if dim is None:
+        if ord is None:
+            return vector_norm(A, 2, None, keepdim, dtype=dtype)
+        if A.ndim == 1:
+            return vector_norm(A, ord, None, keepdim, dtype=dtype)
+        if A.ndim == 2:
+            return matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype)
+        raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. Got {A.ndim}D.")
+    if isinstance(dim, int) or len(dim) == 1:
+        return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
+    return matrix_norm(A, "fro" if ord is None else ord, dim, keepdim, dtype=dtype)

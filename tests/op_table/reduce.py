@@ -1,14 +1,7 @@
 """Reduction rows."""
 
-import importlib
 
 from . import B, I, R, Row
-
-
-def linalg(t):
-    """``torch.linalg`` or, for flambeau, the module defining its norms (until ``flambeau.linalg`` exposes them)."""
-    return t.linalg if hasattr(getattr(t, "linalg", None), "vector_norm") else importlib.import_module("flambeau.ops.reduce")
-
 
 ROWS = [
     Row("sum", lambda t, a: t.sum(a), (R(3, 4),)),
@@ -49,16 +42,16 @@ ROWS = [
     Row("norm_p3", lambda t, a: a.norm(p=3, dim=0, keepdim=True), (R(3, 4),), covers=("norm",)),
     Row("norm_inf", lambda t, a: a.norm(p=float("inf"), dim=1), (R(3, 4),), covers=("norm",)),
     Row("norm_fro", lambda t, a: a.norm(p="fro", dim=(0, 1)), (R(3, 4),), covers=("norm",)),
-    Row("vector_norm", lambda t, a: linalg(t).vector_norm(a), (R(3, 4),)),
-    Row("vector_norm_inf", lambda t, a: linalg(t).vector_norm(a, float("-inf"), dim=0), (R(3, 4),), covers=("vector_norm",)),
-    Row("vector_norm_p0", lambda t, a: linalg(t).vector_norm(a, 0), (R(3, 4),), covers=("vector_norm",)),
-    Row("matrix_norm", lambda t, a: linalg(t).matrix_norm(a), (R(2, 3, 4),)),
-    Row("matrix_norm_1", lambda t, a: linalg(t).matrix_norm(a, 1), (R(2, 3, 4),), covers=("matrix_norm",)),
-    Row("matrix_norm_inf", lambda t, a: linalg(t).matrix_norm(a, float("inf"), keepdim=True), (R(2, 3, 4),), covers=("matrix_norm",)),
-    Row("matrix_norm_2", lambda t, a: linalg(t).matrix_norm(a, 2), (R(2, 3, 4),), covers=("matrix_norm",)),
-    Row("matrix_norm_neg2", lambda t, a: linalg(t).matrix_norm(a, -2, dim=(0, 2)), (R(3, 2, 4),), covers=("matrix_norm",)),
-    Row("matrix_norm_nuc", lambda t, a: linalg(t).matrix_norm(a, "nuc", keepdim=True), (R(2, 3, 4),), covers=("matrix_norm",)),
-    Row("matrix_norm_neg1", lambda t, a: linalg(t).matrix_norm(a, -1, dim=(0, 2)), (R(2, 3, 4),), covers=("matrix_norm",)),
+    Row("vector_norm", lambda t, a: t.linalg.vector_norm(a), (R(3, 4),)),
+    Row("vector_norm_inf", lambda t, a: t.linalg.vector_norm(a, float("-inf"), dim=0), (R(3, 4),), covers=("vector_norm",)),
+    Row("vector_norm_p0", lambda t, a: t.linalg.vector_norm(a, 0), (R(3, 4),), covers=("vector_norm",)),
+    Row("matrix_norm", lambda t, a: t.linalg.matrix_norm(a), (R(2, 3, 4),)),
+    Row("matrix_norm_1", lambda t, a: t.linalg.matrix_norm(a, 1), (R(2, 3, 4),), covers=("matrix_norm",)),
+    Row("matrix_norm_inf", lambda t, a: t.linalg.matrix_norm(a, float("inf"), keepdim=True), (R(2, 3, 4),), covers=("matrix_norm",)),
+    Row("matrix_norm_2", lambda t, a: t.linalg.matrix_norm(a, 2), (R(2, 3, 4),), covers=("matrix_norm",)),
+    Row("matrix_norm_neg2", lambda t, a: t.linalg.matrix_norm(a, -2, dim=(0, 2)), (R(3, 2, 4),), covers=("matrix_norm",)),
+    Row("matrix_norm_nuc", lambda t, a: t.linalg.matrix_norm(a, "nuc", keepdim=True), (R(2, 3, 4),), covers=("matrix_norm",)),
+    Row("matrix_norm_neg1", lambda t, a: t.linalg.matrix_norm(a, -1, dim=(0, 2)), (R(2, 3, 4),), covers=("matrix_norm",)),
     Row("cumsum", lambda t, a: t.cumsum(a, 1), (R(3, 4),)),
     Row("cumsum_int", lambda t, a: a.cumsum(0), (I(3, 4),), grad=False, covers=("cumsum",)),
     Row("cumprod", lambda t, a: t.cumprod(a, 0), (R(3, 4),)),
