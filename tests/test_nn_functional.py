@@ -41,6 +41,11 @@ def _second_order(row, lib):
 @pytest.mark.parametrize("row", GRAD_ROWS, ids=[r.name for r in GRAD_ROWS])
 def test_double_backward(row):
     """Every formula also runs on Tensors: second derivatives match PyTorch's."""
+    if "torch_no_gradgrad" in row.tags:  # piecewise linear, and PyTorch lacks the formula: the second derivative is 0
+        with pytest.raises(RuntimeError, match="is not implemented"):
+            _second_order(row, torch)
+        assert all((h == 0).all() for h in _second_order(row, flambeau))
+        return
     for a, b in zip(_second_order(row, flambeau), _second_order(row, torch)):
         np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-9, err_msg=row.name)
 
