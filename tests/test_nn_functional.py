@@ -14,10 +14,7 @@ from op_table.nn import ROWS
 torch = pytest.importorskip("torch") if not os.environ.get("CI") else importlib.import_module("torch")
 F = flambeau.nn.functional
 
-# PyTorch itself cannot differentiate these twice, so there is nothing to compare with; our second
-# derivatives of them are still checked against finite differences (test_op_table.py::test_gradgradcheck).
-TORCH_HAS_NO_DOUBLE_BACKWARD = {"hardsigmoid"}
-GRAD_ROWS = [r for r in ROWS if r.grad and r.gradgrad is True and r.name not in TORCH_HAS_NO_DOUBLE_BACKWARD]
+GRAD_ROWS = [r for r in ROWS if r.grad and r.gradgrad is True]
 
 
 def _second_order(row, lib):

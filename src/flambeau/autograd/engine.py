@@ -175,14 +175,10 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
                         if b[nr] is None:
                             # the same array handed to two inputs (x + y) must not end up shared by two .grad
                             b[nr] = g.copy() if i and not graph and _handed_twice(out, i, g) else g
-                        elif b[nr].shape != g.shape:  # broadcast grads: sum each to the tensor's shape before adding
+                        elif b[nr].shape != g.shape:  # two broadcast gradients of one tensor: shape both to it first
                             b[nr] = _fit(b[nr], nxt._meta[nr], graph) + _fit(g, nxt._meta[nr], graph)
                         else:
-                            prev = b[nr]
-                            if prev.shape != g.shape:  # two broadcast gradients of one tensor: shape both to it first
-                                meta = nxt._meta[nr]
-                                prev, g = _fit(prev, meta, graph), _fit(g, meta, graph)
-                            b[nr] = prev + g
+                            b[nr] = b[nr] + g
                 left = deps[nxt] - 1
                 if left:
                     deps[nxt] = left
