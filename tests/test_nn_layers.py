@@ -232,7 +232,8 @@ def test_default_init_equals_torch_for_the_same_seed(spec):
 @pytest.mark.parametrize("name, kw", [("uniform_", {"a": -2, "b": 3}), ("normal_", {"mean": 1, "std": 2}), ("xavier_uniform_", {"gain": 2}),
                                       ("xavier_normal_", {}), ("kaiming_uniform_", {"mode": "fan_out", "nonlinearity": "relu"}),
                                       ("kaiming_normal_", {"a": 0.1}), ("orthogonal_", {"gain": 1.5}), ("constant_", {"val": 0.3}),
-                                      ("ones_", {}), ("zeros_", {}), ("eye_", {})])
+                                      ("ones_", {}), ("zeros_", {}), ("eye_", {}), ("trunc_normal_", {"std": 0.5, "a": -1, "b": 1}),
+                                      ("trunc_normal_", {"a": 1.5, "b": 3.0})])
 def test_init_functions_equal_torch(name, kw):
     for shape in [(4, 6), (6, 4)] + ([(3, 2, 5)] if name not in ("eye_",) else []):
         flambeau.manual_seed(1)

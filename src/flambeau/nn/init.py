@@ -95,19 +95,38 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None)
 
 
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0, generator=None) -> Tensor:
-    """Fill with samples of N(mean, std²) truncated to [a, b] (inverse-CDF method, as PyTorch draws them)."""
+    """Fill with samples of N(mean, std²) truncated to [a, b], by rejection as PyTorch 2.13 draws them.
+
+    When [a, b] holds more than 30 % of the mass, out-of-range values are redrawn from the normal (whole-tensor
+    draws, kept where needed); otherwise uniform proposals on [a, b] are accepted with probability pdf(x)/pdf(mode).
+    """
     cdf = lambda x: (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
     if mean < a - 2 * std or mean > b + 2 * std:
         warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The distribution of values may be incorrect.",
                       stacklevel=2)
-    lo, hi = cdf((a - mean) / std), cdf((b - mean) / std)
-    _draw(tensor, "uniform", 2 * lo - 1, 2 * hi - 1, generator)
-    with no_grad():
-        tensor.erfinv_()
-        tensor.mul_(std * math.sqrt(2.0))
-        tensor.add_(mean)
-        tensor.clamp_(min=a, max=b)
-    return tensor
+    from ..ops.creation import empty_like
+    fresh = lambda kind, lo_, hi_: _draw(empty_like(tensor), kind, lo_, hi_, generator)._data
+    data = tensor._data
+    if cdf((b - mean) / std) - cdf((a - mean) / std) > 0.3:
+        lo, hi = data.dtype.type(a).item(), data.dtype.type(b).item()
+        _draw(tensor, "normal", mean, std, generator)
+        out = data.copy()
+        while True:
+            redraw = (out < lo) | (out > hi)
+            if not redraw.any():
+                break
+            out = np.where(redraw, fresh("normal", mean, std), out)
+    else:
+        log_peak = -0.5 * ((max(a, min(mean, b)) - mean) / std) ** 2
+        log_ratio = lambda x: ((x - mean) / std) ** 2 * -0.5 - log_peak  # log(pdf(x) / pdf(mode))
+        _draw(tensor, "uniform", a, b, generator)
+        out = data.copy()
+        pending = np.log(fresh("uniform", 0.0, 1.0)) > log_ratio(out)
+        while pending.any():
+            proposal = fresh("uniform", a, b)
+            out = np.where(pending, proposal, out)
+            pending = np.where(pending, np.log(fresh("uniform", 0.0, 1.0)) > log_ratio(proposal), pending)
+    return _write(tensor, out)
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
