@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import flambeau as fl
+from autograd_helpers import error_of
 
 torch = pytest.importorskip("torch") if not os.environ.get("CI") else importlib.import_module("torch")
 
@@ -16,14 +17,6 @@ torch = pytest.importorskip("torch") if not os.environ.get("CI") else importlib.
 def both(fn):
     """Run ``fn(lib)`` under flambeau and torch."""
     return fn(fl), fn(torch)
-
-
-def error_of(fn):
-    try:
-        fn()
-    except Exception as e:  # noqa: BLE001 - we compare whatever was raised
-        return type(e), str(e)
-    return None, None
 
 
 def same_error(fn):
@@ -418,21 +411,3 @@ def test_autograd_grad_and_create_graph():
         return dx.item(), ddx.item(), type(dx.grad_fn).__name__
     f, t = both(run)
     assert f == t
-
-
-def test_custom_function():
-    class Cube(fl.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x ** 3
-
-        @staticmethod
-        def backward(ctx, g):
-            (x,) = ctx.saved_tensors
-            return 3 * x ** 2 * g
-    x = fl.tensor(2.0, requires_grad=True)
-    y = Cube.apply(x)
-    assert type(y.grad_fn).__name__ == "CubeBackward"
-    y.backward()
-    assert x.grad.item() == 12.0

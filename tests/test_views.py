@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import flambeau as fl
+from autograd_helpers import error_of
 from flambeau.ops import shape as fl_shape
 
 torch = pytest.importorskip("torch") if not os.environ.get("CI") else importlib.import_module("torch")
@@ -19,14 +20,6 @@ def F(lib):
 
 def name(t):
     return None if t.grad_fn is None else type(t.grad_fn).__name__
-
-
-def error_of(fn):
-    try:
-        fn()
-    except Exception as e:  # noqa: BLE001 - we compare whatever was raised
-        return type(e), str(e)
-    return None, None
 
 
 # ---- memory sharing ------------------------------------------------------------------------------

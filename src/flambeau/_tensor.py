@@ -464,6 +464,18 @@ def numel(input: Tensor) -> int:
     return input._data.size
 
 
+def clear_grads(params, set_to_none: bool = True) -> None:
+    """Reset ``.grad`` of each tensor: to ``None``, or to zeros in place (what ``zero_grad`` does)."""
+    for p in params:
+        if p._grad is None:
+            continue
+        if set_to_none:
+            p._grad = None
+        else:
+            p._grad._grad_fn = None
+            p._grad._data[...] = 0
+
+
 def from_numpy(array: np.ndarray) -> Tensor:
     """A tensor sharing memory with a NumPy array.
 

@@ -412,11 +412,9 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
 
     The mask is drawn as PyTorch draws it (``bernoulli_(1 - p)`` from the global generator), so seeded runs match.
     """
-    if p < 0.0 or p > 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    d = input._data
-    if not training or p == 0.0 or d.size == 0:
+    if _dropout_is_identity(input, p, training):
         return input
+    d = input._data
     if p == 1.0:
         noise = np.zeros(d.shape, d.dtype)
     else:
@@ -427,17 +425,22 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
 
 
 
+def _dropout_is_identity(input: Tensor, p: float, training: bool) -> bool:
+    """Check ``p``; dropout changes nothing outside training, with ``p == 0``, or on an empty tensor."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    return not training or p == 0.0 or input._data.size == 0
+
+
 def _bernoulli_noise(shape: tuple, p: float, dtype) -> np.ndarray:
     """PyTorch's dropout noise: ``bernoulli_(1 - p)`` from the global generator (so seeded runs match)."""
     return _random.bernoulli_(_new_tensor(np.empty(shape, dtype), False, None, 0), 1.0 - p)._data
 
 
 def _alpha_dropout(input: Tensor, p: float, training: bool, inplace: bool, feature: bool) -> Tensor:
-    if p < 0.0 or p > 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    d = input._data
-    if not training or p == 0.0 or d.size == 0:
+    if _dropout_is_identity(input, p, training):
         return input
+    d = input._data
     if p == 1.0:
         return input.mul_(0.0) if inplace else input * 0.0
     alpha = 1.7580993408473766

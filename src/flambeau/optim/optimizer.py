@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .._tensor import Tensor, _wrap
+from .._tensor import Tensor, _wrap, clear_grads
 from ..autograd.grad_mode import enable_grad, no_grad
 
 __all__ = ["Optimizer", "required"]
@@ -120,15 +120,7 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all optimized parameters (to ``None`` by default)."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p._grad is None:
-                    continue
-                if set_to_none:
-                    p._grad = None
-                else:
-                    p._grad._grad_fn = None
-                    p._grad._data[...] = 0
+        clear_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     # ---- the update loop ---------------------------------------------------------------------------
     def _init_state(self, state: dict, p: Tensor, group: dict) -> None:

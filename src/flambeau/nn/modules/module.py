@@ -23,7 +23,7 @@ from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Iterator
 
 from ... import _dtype
-from ..._tensor import Tensor, check_device
+from ..._tensor import Tensor, check_device, clear_grads
 from ...autograd.function import Function
 from ...autograd.grad_mode import no_grad
 from ..parameter import Parameter
@@ -384,14 +384,7 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset every parameter's ``.grad`` (to ``None`` by default, else to zeros)."""
-        for p in self.parameters():
-            if p._grad is None:
-                continue
-            if set_to_none:
-                p._grad = None
-            else:
-                p._grad._grad_fn = None
-                p._grad._data[...] = 0
+        clear_grads(self.parameters(), set_to_none)
 
     def apply(self, fn: Callable[[Module], None]) -> Module:
         """Call ``fn`` on every descendant, then on this module (e.g. to initialise weights)."""
