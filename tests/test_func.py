@@ -187,9 +187,18 @@ def test_vmap_runs_the_function_once_for_batch_friendly_ops(name, fn, in_dims):
     assert na == nb == 1
 
 
+def test_vmap_vectorises_top_level_functions_too():
+    def run(lib):
+        f, calls = _counted(lambda x, w: lib.exp(x).sum() * lib.ones(2, dtype=lib.float64) + lib.sum(lib.mul(x, w)) + lib.matmul(x, w))
+        return lib.func.vmap(f, in_dims=(0, None))(lib.tensor(M), lib.tensor(M[0])), len(calls)
+    (a, na), (b, _) = run(fl), run(torch)
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12)
+    assert na == 1  # torch.exp(x), torch.sum(...), torch.matmul(...) ran once on the whole batch
+
+
 def test_vmap_falls_back_to_a_loop_for_other_operations():
     def run(lib):
-        f, calls = _counted(lambda x: lib.exp(x).sum() * lib.ones(2, dtype=lib.float64) + x.sum())
+        f, calls = _counted(lambda x: lib.cumsum(x, 0).sum() * lib.ones(2, dtype=lib.float64) + x.sum())
         return lib.func.vmap(f)(lib.tensor(M)), len(calls)
     (a, na), (b, _) = run(fl), run(torch)
     np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12)

@@ -20,6 +20,7 @@ import warnings as _warnings
 _warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"flambeau(\.|$)")
 
 # Tensor first: the autograd package builds on it
+from . import _tensor
 from ._tensor import Size, Tensor, device, from_numpy, is_tensor, numel
 
 # isort: split
@@ -41,9 +42,13 @@ from .ops.reduce import *
 from .ops.shape import *
 from .serialization import load, save
 
+# a top-level op that is also a Tensor method dispatches to subclasses' overrides (vmap batches it)
+for _name, _fn in list(globals().items()):
+    if callable(_fn) and not isinstance(_fn, type) and Tensor.__dict__.get(_name) is _fn:
+        globals()[_name] = _tensor.dispatching(_name, _fn)
 for _name in random.TENSOR_METHODS:  # uniform_, normal_, bernoulli_ ... as Tensor methods
     setattr(Tensor, _name, getattr(random, _name))
-del _name
+del _name, _fn
 
 # isort: split
 from . import linalg

@@ -476,6 +476,17 @@ def clear_grads(params, set_to_none: bool = True) -> None:
             p._grad._data[...] = 0
 
 
+def dispatching(name: str, fn):
+    """The top-level ``flambeau.<name>`` for an op that is also a Tensor method: a Tensor subclass that
+    overrides the method (vmap's batched tensors) gets its own version; everything else runs ``fn``."""
+    def function(input, *args, **kwargs):
+        if type(input) is not Tensor and isinstance(input, Tensor):
+            return getattr(input, name)(*args, **kwargs)
+        return fn(input, *args, **kwargs)
+    function.__name__, function.__qualname__, function.__doc__, function.__wrapped__ = name, name, fn.__doc__, fn
+    return function
+
+
 def from_numpy(array: np.ndarray) -> Tensor:
     """A tensor sharing memory with a NumPy array.
 
