@@ -265,6 +265,15 @@ def test_inplace_on_leaf_requiring_grad_is_refused_and_allowed_under_no_grad():
     assert W.is_leaf and W.requires_grad and abs(W.item() - 0.8) < 1e-7
 
 
+def test_random_fill_of_a_leaf_requiring_grad_is_refused_outside_no_grad():
+    same_error(lambda t: t.zeros(3, requires_grad=True).normal_())
+    same_error(lambda t: t.zeros(3, requires_grad=True).uniform_(-1, 1))
+    w = fl.zeros(3, requires_grad=True)
+    with fl.no_grad():
+        w.uniform_(-1, 1)
+    assert w.is_leaf and w.requires_grad and (w.abs() > 0).all()
+
+
 def test_version_counter_errors_match_pytorch():
     def saved_input_changed(t):
         a = t.tensor([1., 2.], requires_grad=True)

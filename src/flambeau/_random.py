@@ -75,6 +75,8 @@ from typing import Any
 import numpy as np
 
 from . import _dtype as _dt
+from .autograd.grad_mode import STATE
+from .autograd.pitfalls import leaf_inplace_error
 
 __all__ = [
     "Generator", "default_generator", "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state",
@@ -830,13 +832,9 @@ def _write(t: Any, fill: Any) -> Any:
 
 
 def _check_inplace(t: Any) -> None:
-    if getattr(t, "_rg", False) and getattr(t, "_grad_fn", None) is None:
-        try:
-            from ._tensor import grad_enabled
-        except ImportError:  # pragma: no cover - core not present
-            return
-        if grad_enabled():
-            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+    """A leaf that requires grad may be filled only outside the graph (``no_grad``), as in PyTorch."""
+    if t._rg and t._grad_fn is None and STATE.enabled:
+        raise leaf_inplace_error(t)
 
 
 # -- in-place methods (attached to Tensor by the core) -----------------------------------------------------------

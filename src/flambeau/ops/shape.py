@@ -24,6 +24,7 @@ import numpy as np
 from .. import _dtype
 from .._tensor import Size, Tensor, _new_tensor, _wrap_dim, check_device
 from ..autograd.grad_mode import STATE
+from ..autograd.pitfalls import leaf_inplace_error
 from . import apply, defop, m, math_fn, record
 from .elementwise import inplace, write_into
 
@@ -382,7 +383,7 @@ def _restrided(parts):
     """The in-place method of a view op whose ``parts(self, ...)`` gives ``(op, new array, attrs)``."""
     def method(self: Tensor, *args) -> Tensor:
         if STATE.enabled and self._rg and self._grad_fn is None:
-            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+            raise leaf_inplace_error(self)
         op, out, attrs = parts(self, *args)
         node = record(_RESTRIDED[op], (self,), out, attrs)._grad_fn
         self._data = out
