@@ -76,15 +76,18 @@ def subprocess_metric(code: str) -> float:
 
 
 def import_times(repeats: int) -> dict:
-    """Wall time of ``python -c 'import X'`` (median), alternating."""
+    """Wall time of ``python -c 'import X'`` (median), alternating, with bytecode cached as in a normal install
+    (a first run writes flambeau's cache; ``PYTHONDONTWRITEBYTECODE`` would recompile it on every import)."""
     out = {"flambeau": [], "numpy": [], "torch": []}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPATH"] = os.path.join(HERE, "..", "src")
+    subprocess.run([sys.executable, "-c", "import flambeau"], check=True, env=env)
     for _ in range(repeats):
         for mod in out:
             if mod == "torch" and torch is None:
                 continue
             t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-c", f"import {mod}"], check=True,
-                           env={**os.environ, "PYTHONPATH": os.path.join(HERE, "..", "src")})
+            subprocess.run([sys.executable, "-c", f"import {mod}"], check=True, env=env)
             out[mod].append(time.perf_counter() - t0)
     return {k: statistics.median(v) for k, v in out.items() if v}
 

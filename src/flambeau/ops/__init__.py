@@ -57,7 +57,7 @@ class Op:
         self.nout = nout
         if fwd is not None and not inspect.isfunction(fwd):
             raise TypeError(f"{name}: the forward must be a Python function whose parameter names are the op's inputs and attrs")
-        params = list(inspect.signature(fwd).parameters) if fwd is not None else []
+        params = _param_names(fwd) if fwd is not None else []
         names = {p: i for i, p in enumerate(params[: self.n_in])}
         names["out"] = self.n_in
         for k, p in enumerate(params[self.n_in:]):
@@ -68,7 +68,7 @@ class Op:
                 rules.append((None, ()))
                 continue
             plan = []
-            for p in inspect.signature(f).parameters:
+            for p in _param_names(f):
                 if p == "g":
                     plan.append(G)
                 elif p in names:
@@ -92,6 +92,12 @@ class Op:
             plan = (keep, self.n_in in used, True in keep)
             self._save_plans[req] = plan
         return plan
+
+
+def _param_names(f) -> list:
+    """A Python function's positional parameter names (cheaper than ``inspect.signature``: ops are declared at import)."""
+    code = f.__code__
+    return list(code.co_varnames[: code.co_argcount])
 
 
 def _getter(plan: tuple):
