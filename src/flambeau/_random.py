@@ -75,6 +75,7 @@ from typing import Any
 import numpy as np
 
 from . import _dtype as _dt
+from ._tensor import CPU, _wrap
 from .autograd.grad_mode import STATE
 from .autograd.pitfalls import leaf_inplace_error
 
@@ -264,11 +265,7 @@ class Generator:
     def __init__(self, device: Any = "cpu") -> None:
         if str(device) not in ("cpu", "cpu:0"):
             raise RuntimeError(f"flambeau only has CPU generators, got device {device!r}")
-        try:
-            from ._tensor import CPU as cpu_device
-        except ImportError:  # pragma: no cover - the Tensor core is not available
-            cpu_device = "cpu"
-        self.device = cpu_device
+        self.device = CPU
         self._bitgen = np.random.MT19937()
         self.manual_seed(67280421310721)
 
@@ -701,14 +698,6 @@ with np.errstate(all="ignore"):
 # ----------------------------------------------------------------------------------------------------------------
 
 default_generator = Generator()
-
-
-def _wrap(arr: np.ndarray, requires_grad: bool = False) -> Any:
-    try:
-        from ._tensor import _wrap as w
-    except ImportError:  # the Tensor core is not available: hand back the array
-        return arr
-    return w(arr, requires_grad=requires_grad)
 
 
 def _np_of(x: Any) -> np.ndarray:
