@@ -95,9 +95,22 @@ class Op:
 
 
 def _param_names(f) -> list:
-    """A Python function's positional parameter names (cheaper than ``inspect.signature``: ops are declared at import)."""
+    """A Python function's parameter names in ``inspect.signature`` order, read from its code object
+    (much cheaper: every op is declared at import); an explicit ``__signature__`` wins, as it does there."""
+    sig = getattr(f, "__signature__", None)
+    if sig is not None:
+        return list(sig.parameters)
     code = f.__code__
-    return list(code.co_varnames[: code.co_argcount])
+    n, k = code.co_argcount, code.co_kwonlyargcount
+    names = list(code.co_varnames[:n])
+    i = n + k
+    if code.co_flags & inspect.CO_VARARGS:
+        names.append(code.co_varnames[i])
+        i += 1
+    names += code.co_varnames[n:n + k]
+    if code.co_flags & inspect.CO_VARKEYWORDS:
+        names.append(code.co_varnames[i])
+    return names
 
 
 def _getter(plan: tuple):
