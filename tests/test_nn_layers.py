@@ -170,6 +170,41 @@ def test_loss_module(spec, x, y):
     np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
+MARGIN_LOSSES = {  # name: (constructor(lib, weight), input, target, weight)
+    "soft_margin":            (lambda nn, w: nn.SoftMarginLoss(), f32(4, 3), np.sign(f32(4, 3)), None),
+    "soft_margin_none":       (lambda nn, w: nn.SoftMarginLoss(reduction="none"), f32(4, 3), np.sign(f32(4, 3)), None),
+    "multi_margin":           (lambda nn, w: nn.MultiMarginLoss(), f32(5, 4), ints(4, 5), None),
+    "multi_margin_p2_weight": (lambda nn, w: nn.MultiMarginLoss(p=2, margin=0.6, weight=w, reduction="sum"), f32(5, 4), ints(4, 5),
+                               RNG.random(4).astype(np.float32)),
+    "multi_margin_1d_legacy": (lambda nn, w: nn.MultiMarginLoss(size_average=False), f32(4), ints(4, 1), None),
+    "multilabel_margin":      (lambda nn, w: nn.MultiLabelMarginLoss(), f32(5, 4), ints(5, 5, 4) - 1, None),
+    "multilabel_margin_none": (lambda nn, w: nn.MultiLabelMarginLoss(reduction="none"), f32(5, 4), ints(5, 5, 4) - 1, None),
+    "multilabel_soft_margin": (lambda nn, w: nn.MultiLabelSoftMarginLoss(weight=w), f32(5, 4), RNG.random((5, 4)).astype(np.float32),
+                               RNG.random(4).astype(np.float32)),
+    "multilabel_soft_margin_sum": (lambda nn, w: nn.MultiLabelSoftMarginLoss(reduction="sum"), f32(2, 5, 4),
+                                   RNG.random((2, 5, 4)).astype(np.float32), None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MARGIN_LOSSES))
+@pytest.mark.filterwarnings("ignore:size_average and reduce args will be deprecated")
+def test_margin_loss_modules(name):
+    """The four margin losses as modules: repr, reduction, weight buffer, value and input gradient vs PyTorch."""
+    make, x, y, w = MARGIN_LOSSES[name]
+    ours = make(flambeau.nn, None if w is None else flambeau.tensor(w))
+    theirs = make(torch.nn, None if w is None else torch.tensor(w))
+    assert repr(ours) == repr(theirs) and ours.reduction == theirs.reduction
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    xo, xt = _to_ours(x), _to_torch(x)
+    a, b = ours(xo, flambeau.tensor(y)), theirs(xt, torch.tensor(y))
+    assert a.grad_fn.name() == b.grad_fn.name()
+    np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
+    v = f32(*b.shape)
+    (a * flambeau.tensor(v)).sum().backward()
+    (b * torch.tensor(v)).sum().backward()
+    np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
 THREE_INPUT_LOSSES = ["MarginRankingLoss(margin=0.2)", "CosineEmbeddingLoss(margin=0.1)", "TripletMarginLoss(margin=0.5, p=1.0)",
                       "GaussianNLLLoss(full=True)"]
 
