@@ -55,6 +55,11 @@ LAYERS = {
     "rnn_relu_deep_bi":    (lambda nn: nn.RNN(3, 4, num_layers=2, nonlinearity="relu", bidirectional=True, batch_first=True), [f32(2, 5, 3)]),
     "lstm":                (lambda nn: nn.LSTM(3, 5, num_layers=2, batch_first=True), [f32(2, 4, 3)]),
     "lstm_bi_unbatched":   (lambda nn: nn.LSTM(3, 4, bidirectional=True, bias=False), [f32(6, 3)]),
+    "lstm_proj":           (lambda nn: nn.LSTM(3, 5, proj_size=2), [f32(4, 2, 3), (f32(1, 2, 2), f32(1, 2, 5))]),
+    "lstm_proj_deep_bi":   (lambda nn: nn.LSTM(3, 6, num_layers=2, bidirectional=True, proj_size=4, batch_first=True),
+                            [f32(2, 5, 3), (f32(4, 2, 4), f32(4, 2, 6))]),
+    "lstm_proj_nobias":    (lambda nn: nn.LSTM(4, 5, num_layers=3, bias=False, proj_size=3), [f32(3, 2, 4)]),
+    "lstm_proj_unbatched": (lambda nn: nn.LSTM(3, 4, bidirectional=True, proj_size=1), [f32(6, 3), (f32(2, 1), f32(2, 4))]),
     "gru":                 (lambda nn: nn.GRU(3, 4, num_layers=2, bidirectional=True), [f32(5, 2, 3)]),
     "rnncell":             (lambda nn: nn.RNNCell(3, 4), [f32(2, 3), f32(2, 4)]),
     "lstmcell":            (lambda nn: nn.LSTMCell(3, 4), [f32(2, 3)]),
@@ -69,10 +74,14 @@ LAYERS = {
 
 
 def _to_torch(a):
+    if isinstance(a, tuple):
+        return tuple(_to_torch(x) for x in a)
     return torch.tensor(a, requires_grad=a.dtype.kind == "f")
 
 
 def _to_ours(a):
+    if isinstance(a, tuple):
+        return tuple(_to_ours(x) for x in a)
     return flambeau.tensor(a, requires_grad=a.dtype.kind == "f")
 
 
@@ -91,6 +100,7 @@ def _pair(name):
 
 
 @pytest.mark.parametrize("name", sorted(LAYERS))
+@pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
 def test_layer_matches_torch(name):
     ours, theirs, inputs = _pair(name)
     assert list(ours.state_dict()) == list(theirs.state_dict())
@@ -111,7 +121,7 @@ def test_layer_matches_torch(name):
             assert p.grad is None, n
             continue
         np.testing.assert_allclose(p.grad.numpy(), grads_t[n].grad.numpy(), rtol=1e-4, atol=1e-5, err_msg=n)
-    for a, b in zip(xs_o, xs_t):
+    for a, b in zip(_flat(xs_o), _flat(xs_t)):
         if b.grad is not None:
             np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-4, atol=1e-5)
     for (n, a), (_, b) in zip(ours.named_buffers(), theirs.named_buffers()):
@@ -250,6 +260,7 @@ def test_batchnorm_running_stats_over_steps():
 
 
 INIT_SPECS = ["Linear(5, 3)", "Conv2d(2, 4, 3)", "Conv1d(2, 4, 3, bias=False)", "Embedding(10, 4, padding_idx=1)", "LSTM(3, 4, 2)",
+              "LSTM(3, 5, 2, proj_size=2, bidirectional=True)",
               "GRU(3, 4, bidirectional=True)", "MultiheadAttention(8, 2)", "Bilinear(2, 3, 4)", "ConvTranspose2d(3, 2, 3)",
               "TransformerEncoderLayer(8, 2, 16)", "PReLU()", "GRUCell(3, 4)", "BatchNorm1d(3)"]
 
@@ -312,6 +323,17 @@ def test_prelu():
     np.testing.assert_allclose(ours(flambeau.tensor(x)).detach().numpy(), theirs(torch.tensor(x)).detach().numpy(), rtol=1e-6)
 
 
+@pytest.mark.parametrize("spec, h0, c0", [("LSTM(3, 5, proj_size=2)", (1, 2, 5), (1, 2, 5)), ("LSTM(3, 5, proj_size=2)", (1, 2, 2), (1, 2, 2)),
+                                          ("LSTM(3, 5)", (1, 2, 4), (1, 2, 5)), ("LSTM(3, 5, bidirectional=True)", (2, 2, 5), (1, 2, 5))])
+def test_lstm_hidden_size_errors(spec, h0, c0):
+    x = f32(4, 2, 3)
+    with pytest.raises(RuntimeError) as theirs:
+        eval("torch.nn." + spec)(torch.tensor(x), (torch.zeros(h0), torch.zeros(c0)))
+    with pytest.raises(RuntimeError) as ours:
+        eval("flambeau.nn." + spec)(flambeau.tensor(x), (flambeau.zeros(h0), flambeau.zeros(c0)))
+    assert str(ours.value) == str(theirs.value)
+
+
 def test_default_init_statistics():
     """Default initialisations follow PyTorch's bounds: kaiming_uniform(a=√5) for weights, U(±1/√fan_in) for biases."""
     lin = flambeau.nn.Linear(400, 300)
@@ -331,7 +353,8 @@ def test_default_init_statistics():
 
 def test_constructor_errors_match_torch():
     for spec in ["Conv2d(3, 4, 3, groups=2)", "Conv2d(4, 3, 3, groups=2)", "Dropout(1.5)", "GroupNorm(3, 4)",
-                 "Conv2d(2, 2, 3, stride=2, padding='same')", "RNN(2, 3, nonlinearity='sigmoid')"]:
+                 "Conv2d(2, 2, 3, stride=2, padding='same')", "RNN(2, 3, nonlinearity='sigmoid')",
+                 "LSTM(3, 5, proj_size=5)", "LSTM(3, 5, proj_size=-1)"]:
         with pytest.raises(ValueError) as theirs:
             eval("torch.nn." + spec)
         with pytest.raises(ValueError) as ours:
