@@ -66,6 +66,12 @@ LAYERS = {
     "grucell":             (lambda nn: nn.GRUCell(3, 4), [f32(2, 3), f32(2, 4)]),
     "mha":                 (lambda nn: nn.MultiheadAttention(8, 2), [f32(5, 2, 8), f32(4, 2, 8), f32(4, 2, 8)]),
     "mha_batch_first_kv":  (lambda nn: nn.MultiheadAttention(8, 4, batch_first=True, kdim=6, vdim=5), [f32(2, 5, 8), f32(2, 3, 6), f32(2, 3, 5)]),
+    "mha_bias_kv":         (lambda nn: nn.MultiheadAttention(8, 2, add_bias_kv=True), [f32(5, 2, 8), f32(4, 2, 8), f32(4, 2, 8)]),
+    "mha_zero_attn_kv":    (lambda nn: nn.MultiheadAttention(8, 4, add_zero_attn=True, batch_first=True, kdim=6, vdim=5),
+                            [f32(2, 5, 8), f32(2, 3, 6), f32(2, 3, 5)]),
+    "mha_bias_kv_zero_attn": (lambda nn: nn.MultiheadAttention(6, 3, bias=False, add_bias_kv=True, add_zero_attn=True),
+                              [f32(3, 2, 6), f32(4, 2, 6), f32(4, 2, 6)]),
+    "mha_bias_kv_unbatched": (lambda nn: nn.MultiheadAttention(4, 2, add_bias_kv=True, add_zero_attn=True), [f32(3, 4), f32(5, 4), f32(5, 4)]),
     "transformer_layer":   (lambda nn: nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0), [f32(5, 2, 8)]),
     "transformer_prenorm": (lambda nn: nn.TransformerEncoderLayer(8, 2, 16, 0.0, "gelu", batch_first=True, norm_first=True), [f32(2, 5, 8)]),
     "sequential_mlp":      (lambda nn: nn.Sequential(nn.Flatten(), nn.Linear(12, 6), nn.ReLU(), nn.Linear(6, 2)), [f32(4, 3, 4)]),
@@ -138,6 +144,30 @@ def test_mha_masks_and_weights():
         t = theirs(*[torch.tensor(q)] * 3, **{k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()})
         for a, b in zip(o, t):
             np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("extra", [{"add_bias_kv": True}, {"add_zero_attn": True}, {"add_bias_kv": True, "add_zero_attn": True}])
+@pytest.mark.parametrize("masks", [{"key_padding_mask": np.array([[False, False, True, False], [False, True, True, False]])},
+                                   {"attn_mask": np.triu(np.ones((3, 4), bool), 1)},
+                                   {"attn_mask": f32(3, 4), "key_padding_mask": f32(2, 4), "average_attn_weights": False},
+                                   {"attn_mask": np.triu(np.ones((4, 3, 4), bool), 2), "key_padding_mask": np.array([[0, 0, 0, 1]] * 2, bool)}])
+def test_mha_extra_key_positions_with_masks(extra, masks):
+    """bias_k/bias_v and the zero position: the masks gain a column every query may attend to; outputs and gradients as PyTorch."""
+    theirs = torch.nn.MultiheadAttention(6, 2, **extra)
+    ours = flambeau.nn.MultiheadAttention(6, 2, **extra)
+    ours.load_state_dict({k: flambeau.tensor(v.detach().numpy().copy()) for k, v in theirs.state_dict().items()})
+    q, kv = f32(3, 2, 6), f32(4, 2, 6)
+    kw_o = {k: flambeau.tensor(v) if isinstance(v, np.ndarray) else v for k, v in masks.items()}
+    kw_t = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in masks.items()}
+    (qo, ko), (qt, kt) = (_to_ours(q), _to_ours(kv)), (_to_torch(q), _to_torch(kv))
+    out_o, out_t = ours(qo, ko, ko, **kw_o), theirs(qt, kt, kt, **kw_t)
+    for a, b in zip(out_o, out_t):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
+    v = f32(*out_t[0].shape)
+    (out_o[0] * flambeau.tensor(v)).sum().backward()
+    (out_t[0] * torch.tensor(v)).sum().backward()
+    for a, b in [(qo, qt), (ko, kt)] + [(p, dict(theirs.named_parameters())[n]) for n, p in ours.named_parameters()]:
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-4, atol=1e-5)
 
 
 ACTIVATIONS = ["ReLU()", "ReLU6()", "ELU(alpha=0.5)", "CELU(1.5)", "SELU()", "GELU()", "GELU(approximate='tanh')", "SiLU()", "Mish()",
@@ -261,7 +291,9 @@ def test_batchnorm_running_stats_over_steps():
 
 INIT_SPECS = ["Linear(5, 3)", "Conv2d(2, 4, 3)", "Conv1d(2, 4, 3, bias=False)", "Embedding(10, 4, padding_idx=1)", "LSTM(3, 4, 2)",
               "LSTM(3, 5, 2, proj_size=2, bidirectional=True)",
-              "GRU(3, 4, bidirectional=True)", "MultiheadAttention(8, 2)", "Bilinear(2, 3, 4)", "ConvTranspose2d(3, 2, 3)",
+              "GRU(3, 4, bidirectional=True)", "MultiheadAttention(8, 2)",
+              "MultiheadAttention(8, 2, add_bias_kv=True, add_zero_attn=True)", "MultiheadAttention(8, 4, add_bias_kv=True, kdim=3, vdim=5)",
+              "Bilinear(2, 3, 4)", "ConvTranspose2d(3, 2, 3)",
               "TransformerEncoderLayer(8, 2, 16)", "PReLU()", "GRUCell(3, 4)", "BatchNorm1d(3)"]
 
 
@@ -271,6 +303,7 @@ def test_default_init_equals_torch_for_the_same_seed(spec):
     ours = eval("flambeau.nn." + spec)
     torch.manual_seed(0)
     theirs = eval("torch.nn." + spec)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
     for (k, a), b in zip(ours.state_dict().items(), theirs.state_dict().values()):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=k)
 
