@@ -20,6 +20,7 @@ import numpy as np
 from .. import _dtype, _random
 from .._tensor import Tensor, _new_tensor, _wrap_dim
 from ..autograd.grad_mode import STATE
+from ..autograd.pitfalls import linear_explained
 from . import _special, apply, defop, m, math_fn, record
 from .elementwise import _sigmoid, as_float, broadcast_error, erf, unary_float
 from .elementwise import inplace as inplace_fn
@@ -1125,13 +1126,20 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if x.dtype != w.dtype:
         raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {_dtype.FROM_NP[x.dtype]._tensor_type[:-6]} and "
                            f"{_dtype.FROM_NP[w.dtype]._tensor_type[:-6]}")
+    if w.ndim == 1:  # a vector of weights: a plain matrix product, as PyTorch does without bias
+        if bias is not None:
+            raise RuntimeError("mat2 must be a matrix, got 1-D tensor")
+        return matmul(input, weight)
+    if w.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {w.ndim}D")
+    k = x.shape[-1] if x.ndim else 1
+    if k != w.shape[1]:
+        e = RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({x.size // k if k else 0}x{k} and {w.shape[1]}x{w.shape[0]})")
+        raise linear_explained(e, x.shape, w.shape)
     if x.ndim != 2:
         lead = x.shape[:-1]
-        y = linear(reshape(input, (-1, x.shape[-1] if x.ndim else 1)), weight, bias)
-        return reshape(y, lead + (w.shape[0],) if w.ndim == 2 else lead)
-    if w.ndim != 2 or x.shape[1] != w.shape[1]:
-        ws = w.shape if w.ndim == 2 else (w.shape[0], 1)
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({x.shape[0]}x{x.shape[1]} and {ws[1]}x{ws[0]})")
+        y = linear(reshape(input, (-1, k)), weight, bias)
+        return reshape(y, lead + (w.shape[0],))
     if bias is None:
         return apply(MM, (input, weight), (x, w))
     return apply(ADDMM, (input, weight, bias), (x, w, bias._data))
