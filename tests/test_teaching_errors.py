@@ -293,9 +293,12 @@ def test_forgotten_zero_grad(watch, lang):
     watch()
     w = fl.tensor([1., 2.], requires_grad=True)
 
-    def training(zero: bool):
+    def training(zero: bool, passes_per_step: int = 1):
         for _ in range(3):
-            (w * 2).sum().backward()
+            for _ in range(passes_per_step):
+                (w * w).sum().backward()
+            with fl.no_grad():
+                w.sub_(0.1 * w.grad)
             if zero:
                 w.grad.zero_()
     assert caught(lambda: training(zero=True)) == []
@@ -303,6 +306,22 @@ def test_forgotten_zero_grad(watch, lang):
     got = caught(lambda: training(zero=False))
     assert len(got) == 2 and "w.grad.zero_()" in got[0]
     assert ("accumulates until you zero it" if lang == "en" else "s'accumule tant qu'on ne le remet pas à zéro") in got[0]
+    # gradient accumulation on purpose: several backward passes, then one update, then zero_()
+    w.grad = None
+    assert caught(lambda: training(zero=True, passes_per_step=4)) == []
+    # the same with an optimizer, and the forgotten zero_grad() with it
+    opt = fl.optim.SGD([w], lr=0.1)
+
+    def with_optimizer(zero: bool, passes_per_step: int):
+        for _ in range(3):
+            for _ in range(passes_per_step):
+                (w * w).sum().backward()
+            opt.step()
+            if zero:
+                opt.zero_grad()
+    opt.zero_grad()
+    assert caught(lambda: with_optimizer(True, 3)) == []
+    assert len(caught(lambda: with_optimizer(False, 1))) == 2
     # two backward passes through one graph (retain_graph) are deliberate: no warning
     w.grad = None
     z = (w * 2).sum()
