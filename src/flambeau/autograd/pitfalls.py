@@ -304,12 +304,16 @@ class _Watch:
         self.visited.add(id(t))
         prev = self.acc.get(id(t))
         grad = t._grad
-        # the forgotten zero_(): the leaf was updated since its last gradient (a step), yet the new gradient adds to that old one.
-        # Several backward passes with no update in between are gradient accumulation on purpose: no warning.
+        # the forgotten zero_(): a new gradient added to the one of an earlier pass. After an update of the leaf (a step) it is a
+        # bug; with no update in between it may be gradient accumulation on purpose, and the warning says so.
         if prev is not None and prev[0]() is t and grad is not None and prev[2]() is grad and grad._version[0] == prev[3] + 1 \
-                and t._version[0] != prev[4] and not any(r() is n for r in prev[1] for n in self.roots):
+                and not any(r() is n for r in prev[1] for n in self.roots):
             names = names_in(user_frame())
-            _warn(msg("pitfall.accumulate", tensor=describe(t, names), name=names.get(id(t), "tensor")))
+            tensor, name = describe(t, names), names.get(id(t), "tensor")
+            if t._version[0] != prev[4]:
+                _warn(msg("pitfall.accumulate", tensor=tensor, name=name))
+            else:
+                _warn(msg("pitfall.accumulate_no_step", tensor=tensor, name=name))
         if grad is not None:
             self.acc[id(t)] = (weakref.ref(t), [weakref.ref(n) for n in self.roots], weakref.ref(grad), grad._version[0], t._version[0])
 
@@ -343,9 +347,9 @@ _WATCH: list = [None]
 def set_detect_pitfalls(mode: bool, params=None) -> None:
     """Warn about the classic autograd mistakes that raise no error (off by default; free when off).
 
-    Watched: a gradient added to the one of a previous pass after the parameter was updated (an
-    optimizer step or ``W -= lr * W.grad`` with no ``zero_()`` in between; several backward passes
-    before one update, gradient accumulation on purpose, do not warn); a non-scalar output
+    Watched: a gradient added to the one of a previous pass without ``zero_()`` (after an update
+    of the parameter it is the course's bug; with no update in between the warning says it is
+    expected when gradients are accumulated on purpose); a non-scalar output
     back-propagated with a gradient of ones (an implicit sum); with ``params`` (a dict name→tensor,
     ``model.named_parameters()`` or a list), a parameter that receives no gradient; float64 and
     float32 tensors mixed in one graph. While it is on, the error of a backward through a freed
