@@ -51,4 +51,4 @@ for _name in random.TENSOR_METHODS:  # uniform_, normal_, bernoulli_ ... as Tens
 del _name, _fn
 
 # isort: split
-from . import linalg
+from . import linalg, special
