@@ -265,7 +265,7 @@ def _bessel(x, nu: int, scaled: bool) -> np.ndarray:
         series = _bessel_series(np.where(near, ax, 0.0), nu)
         far = _bessel_scaled_asymptotic(np.where(near, _BESSEL_SPLIT, ax), nu)
         out = np.where(near, series * np.exp(-ax) if scaled else series, far if scaled else far * np.exp(ax))
-    return np.copysign(out, x) if nu == 1 else out
+    return np.where(x < 0, -out, out) if nu == 1 else out   # odd; +0 at -0, as PyTorch
 
 
 def i0(x) -> np.ndarray:

@@ -189,8 +189,8 @@ LGAMMA = defop("LgammaBackward0", lambda x: _special.lgamma(x).astype(x.dtype), 
                text=("∂lgamma x/∂x = ψ(x)",))
 DIGAMMA = defop("DigammaBackward0", lambda x: _special.digamma(x).astype(x.dtype), lambda g, x: g * m.polygamma(x, 1),
                 text=("∂ψ(x)/∂x = ψ⁽¹⁾(x)",))
-POLYGAMMA = defop("PolygammaBackward0", lambda x, n: _special.polygamma(n, x).astype(x.dtype), lambda g, x, n: g * m.polygamma(x, n + 1),
-                  text=("∂ψ⁽ⁿ⁾(x)/∂x = ψ⁽ⁿ⁺¹⁾(x)",))
+POLYGAMMA, POLYGAMMA_INPLACE = (defop(name, lambda x, n: _special.polygamma(n, x).astype(x.dtype), lambda g, x, n: g * m.polygamma(x, n + 1),
+                                       text=("∂ψ⁽ⁿ⁾(x)/∂x = ψ⁽ⁿ⁺¹⁾(x)",)) for name in ("PolygammaBackward0", "PolygammaBackward1"))
 MVLGAMMA = defop("MvlgammaBackward0", lambda x, p: _mvlgamma(x, p),          lambda g, x, p: g * _sum_over_p(m.digamma, x, p),
                  text=("∂mvlgamma(x, p)/∂x = Σⱼ ψ(x - j/2)",))
 I0 = defop("I0Backward0",        lambda x: _special.i0(x).astype(x.dtype),      lambda g, x: g * m.i1(x),                text=("∂I₀(x)/∂x = I₁(x)",))
@@ -677,9 +677,13 @@ def polygamma(n: int, input: Tensor) -> Tensor:
     >>> round(torch.polygamma(1, torch.tensor([1.])).item(), 4)  # π²/6
     1.6449
     """
+    return _polygamma(POLYGAMMA, n, input)
+
+
+def _polygamma(op, n: int, x: Tensor) -> Tensor:
     if n < 0:
         raise RuntimeError("polygamma(n, x) does not support negative n.")
-    return _math(POLYGAMMA, input, (n,))
+    return _math(op, x, (n,))
 
 
 def mvlgamma(input: Tensor, p: int) -> Tensor:
@@ -696,6 +700,10 @@ def mvlgamma(input: Tensor, p: int) -> Tensor:
 
 def _polygamma_method(self: Tensor, n: int) -> Tensor:
     return polygamma(n, self)
+
+
+def _polygamma_inplace(self: Tensor, n: int) -> Tensor:
+    return _polygamma(POLYGAMMA_INPLACE, n, self)   # PyTorch names the in-place node PolygammaBackward1
 
 
 for _name, _fn in {"lgamma": lgamma, "digamma": digamma, "i0": i0, "i0e": i0e, "i1": i1, "i1e": i1e}.items():
@@ -1399,6 +1407,7 @@ for _name, _fn in {**_METHODS, **_NO_INPLACE}.items():
     setattr(Tensor, _name, _fn)
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name + "_", _method_inplace(_fn, _name + "_"))
+Tensor.polygamma_ = _method_inplace(_polygamma_inplace, "polygamma_")
 
 Tensor.__add__ = Tensor.__radd__ = add
 Tensor.__sub__ = sub

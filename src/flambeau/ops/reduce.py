@@ -828,14 +828,20 @@ def _quantile(input: Tensor, q, dim, keepdim: bool, interpolation: str, ignore_n
     if d.size == 0:
         raise RuntimeError("quantile() input tensor must be non-empty")
     x, ax = (input.reshape(-1), 0) if dim is None else (input.reshape(-1) if d.ndim == 0 else input, _one_dim(input, dim))
+    if dim is None:
+        kept = (1,) * d.ndim if keepdim else ()
+    else:
+        kept = tuple(1 if i == ax else n for i, n in enumerate(d.shape) if keepdim or i != ax)
     s = sort(movedim(x, ax, -1), -1).values                          # NaN last
     sd = s._data
+    s = s.reshape(kept + sd.shape[-1:])
     real = sd == sd
     top = d.dtype.type(sd.shape[-1] - 1)
     if ignore_nan:
         ranks = qd.reshape(-1) * np.maximum(np.sum(real, axis=-1, keepdims=True) - 1, 0).astype(d.dtype)   # all NaN: rank 0, a NaN
     else:
         ranks = np.where(real.all(axis=-1, keepdims=True), qd.reshape(-1) * top, top)   # a NaN in the slice: the last element, a NaN
+    ranks = ranks.reshape(kept + ranks.shape[-1:])
     below, above = np.floor(ranks), np.ceil(ranks)
     pick = {"lower": below, "higher": above, "nearest": np.round(ranks)}.get(interpolation)
     if pick is not None:
@@ -843,13 +849,9 @@ def _quantile(input: Tensor, q, dim, keepdim: bool, interpolation: str, ignore_n
     else:
         weight = ranks - below if interpolation == "linear" else np.full_like(ranks, 0.5)
         out = lerp(gather(s, -1, _long(below)), gather(s, -1, _long(above)), _new_tensor(weight, False, None, 0))
-    out = movedim(out, -1, 0)
     if qd.ndim == 0:
-        out = out.reshape(out.shape[1:])
-    if keepdim:
-        kept = tuple(1 if dim is None or i == ax else n for i, n in enumerate(d.shape))
-        out = out.reshape(tuple(out.shape[:qd.ndim]) + kept)
-    return out
+        return out.squeeze_(-1)
+    return out.unsqueeze_(0).transpose_(0, -1).squeeze_(-1)          # the quantiles first
 
 
 def quantile(input: Tensor, q, dim: int | None = None, keepdim: bool = False, *, interpolation: str = "linear") -> Tensor:
