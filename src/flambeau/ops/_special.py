@@ -13,8 +13,9 @@ The gamma family works from asymptotic series at large arguments, reached by rec
   lgamma(x) = log(π/|sin πx|) - lgamma(1-x) below 0.
 * ``digamma``: ln x - 1/(2x) - Σ B₂ₖ/(2k·x²ᵏ) for x >= 10, the recurrence ψ(x) = ψ(x+1) - 1/x below, a Taylor
   series around its positive zero x₀ = 1.4616…, and the reflection ψ(x) = ψ(1-x) - π/tan(πx) below 0.
-* ``polygamma(n, x)`` (n >= 1) = (-1)ⁿ⁺¹ n! ζ(n+1, x), the Hurwitz zeta by Euler–Maclaurin summation
-  (n = 1 below 0 by the reflection π²/sin²(πx) - ψ'(1-x), as PyTorch's trigamma).
+* ``polygamma(n, x)`` (n >= 1) = (-1)ⁿ⁺¹ n! ζ(n+1, x), the Hurwitz zeta by Euler–Maclaurin summation, its negative
+  terms below 0 regrouped as zetas of positive arguments (n = 1 below 0 by the reflection π²/sin²(πx) - ψ'(1-x), as
+  PyTorch's trigamma).
 
 The modified Bessel functions I₀, I₁ use their everywhere-positive power series Σ (x/2)^(2k+ν)/(k!(k+ν)!) for
 |x| < 20 and the asymptotic series e^x/√(2πx) · Σ (-1)ᵏ aₖ(ν)/xᵏ beyond (its smallest term there is ~e^(-2x) < 1e-17);
@@ -117,9 +118,8 @@ def _float(x) -> np.ndarray:
     return np.asarray(x, dtype=np.float64) + 0.0   # + 0.0 turns -0.0 into 0.0
 
 
-def hurwitz_zeta(s: int, a) -> np.ndarray:
-    """ζ(s, a) = Σₖ (a+k)^(-s) for an integer s >= 2: the first terms summed, the tail by Euler–Maclaurin."""
-    a = _float(a)
+def _hurwitz_positive(s: int, a: np.ndarray) -> np.ndarray:
+    """ζ(s, a) for a >= 0: the terms below a + shift >= 10 + s summed, the tail by Euler–Maclaurin."""
     start = _ASYMPTOTIC_FROM + s
     low = np.min(a, where=np.isfinite(a), initial=start)
     shift = int(np.ceil(start - low)) if low < start else 0
@@ -138,17 +138,33 @@ def hurwitz_zeta(s: int, a) -> np.ndarray:
     return total + tail
 
 
+def hurwitz_zeta(s: int, a) -> np.ndarray:
+    """ζ(s, a) = Σₖ (a+k)^(-s) for an integer s >= 2. Below 0, with b = a - ⌊a⌋ and K = -⌊a⌋, the K negative terms are
+    (-1)ˢ·(ζ(s, 1-b) - ζ(s, K+1-b)) and the rest ζ(s, b): every argument is positive, however negative a is."""
+    a = _float(a)
+    neg = a < 0
+    if not neg.any():
+        return _hurwitz_positive(s, a)
+    floor = np.floor(np.where(neg, a, 0.0))
+    b = np.where(neg, a - floor, a)
+    head = _hurwitz_positive(s, np.where(neg, 1 - b, 1.0)) - _hurwitz_positive(s, np.where(neg, 1 - b - floor, 1.0))
+    return _hurwitz_positive(s, b) + np.where(neg, (-1) ** s * head, 0.0)
+
+
 _ZETA = np.array([float(hurwitz_zeta(k, 1.0)) for k in range(2, 28)])
 #: lgamma(1 + t) = -γt + Σₖ₌₂ (-1)ᵏ ζ(k)/k · tᵏ
 _LGAMMA_AT_1 = np.concatenate([[0.0, -np.euler_gamma], [(-1) ** k * z / k for k, z in enumerate(_ZETA, start=2)]])
 _LGAMMA_TAYLOR_RADIUS = 0.2
 
 
+#: lgamma(w) ~ (w - ½)·ln w - w + ½·ln 2π + Σₖ B₂ₖ/(2k(2k-1)·w²ᵏ⁻¹), and ψ(w) ~ ln w - 1/(2w) - Σₖ B₂ₖ/(2k·w²ᵏ)
+_STIRLING = _BERNOULLI[:9] / np.array([(2 * k) * (2 * k - 1) for k in range(1, 10)])
+_DIGAMMA_ASYMPTOTIC = _BERNOULLI[:9] / np.array([2 * k for k in range(1, 10)])
+
+
 def _stirling(w):
     """lgamma(w) for w >= 10."""
-    inv, inv2 = 1 / w, 1 / (w * w)
-    series = _horner([b / ((2 * k + 2) * (2 * k + 1)) for k, b in enumerate(_BERNOULLI[:9])], inv2) * inv
-    return (w - 0.5) * np.log(w) - w + _HALF_LOG_2PI + series
+    return (w - 0.5) * np.log(w) - w + _HALF_LOG_2PI + _horner(_STIRLING, 1 / (w * w)) / w
 
 
 def _lgamma_positive(z):
@@ -195,7 +211,7 @@ def _digamma_positive(z):
     small = z < _ASYMPTOTIC_FROM
     w = np.where(small, z + _ASYMPTOTIC_FROM, z)
     inv2 = 1 / (w * w)
-    far = np.log(w) - 0.5 / w - _horner([b / (2 * k + 2) for k, b in enumerate(_BERNOULLI[:9])], inv2) * inv2
+    far = np.log(w) - 0.5 / w - _horner(_DIGAMMA_ASYMPTOTIC, inv2) * inv2
     for k in range(int(_ASYMPTOTIC_FROM)):
         far = far - np.where(small, 1 / (z + k), 0.0)
     t = (z - _ROOT_HI) - _ROOT_LO
