@@ -72,6 +72,7 @@ ROWS = [
     Row("mode_int", lambda t, a: (*t.mode(a), *a.mode(0), *t.mode(a[0, 0])), (I(3, 7, high=4),), grad=False, covers=("mode",)),
     Row("quantile", lambda t, a: t.quantile(a, 0.3), (R(3, 4),)),
     Row("quantile_dim", lambda t, a, q: t.quantile(a, q.abs(), dim=1, keepdim=True), (R(3, 5), U(3, grad=False)), covers=("quantile",)),
+    Row("quantile_q_grad", lambda t, a, q: (t.quantile(a, q.abs(), dim=0), a.nanquantile(q[0].abs())), (R(5, 3), U(2)), covers=("quantile",)),
     Row("quantile_interpolation", lambda t, a: tuple(a.quantile(0.375, 0, interpolation=i) for i in ("lower", "higher", "midpoint", "nearest")),
         (R(5, 3),), covers=("quantile",)),
     Row("quantile_ties", lambda t, b, a: t.quantile(b[a], 0.5, dim=1), (R(3), I(4, 6, high=3)), covers=("quantile",)),

@@ -837,18 +837,25 @@ def _quantile(input: Tensor, q, dim, keepdim: bool, interpolation: str, ignore_n
     s = s.reshape(kept + sd.shape[-1:])
     real = sd == sd
     top = d.dtype.type(sd.shape[-1] - 1)
-    if ignore_nan:
-        ranks = qd.reshape(-1) * np.maximum(np.sum(real, axis=-1, keepdims=True) - 1, 0).astype(d.dtype)   # all NaN: rank 0, a NaN
-    else:
-        ranks = np.where(real.all(axis=-1, keepdims=True), qd.reshape(-1) * top, top)   # a NaN in the slice: the last element, a NaN
-    ranks = ranks.reshape(kept + ranks.shape[-1:])
+    if ignore_nan:   # rank q·(count - 1); all NaN: rank 0, a NaN
+        scale, offset = np.maximum(np.sum(real, axis=-1, keepdims=True) - 1, 0).astype(d.dtype), d.dtype.type(0)
+    else:            # rank q·(n - 1); a NaN in the slice: the last element, a NaN
+        whole = real.all(axis=-1, keepdims=True)
+        scale, offset = np.where(whole, top, 0).astype(d.dtype), np.where(whole, 0, top).astype(d.dtype)
+    scale, offset = scale.reshape(kept + (1,)), np.reshape(offset, kept + (1,) if np.ndim(offset) else ())
+    ranks = qd.reshape(-1) * scale + offset
     below, above = np.floor(ranks), np.ceil(ranks)
     pick = {"lower": below, "higher": above, "nearest": np.round(ranks)}.get(interpolation)
     if pick is not None:
         out = gather(s, -1, _long(pick))
     else:
-        weight = ranks - below if interpolation == "linear" else np.full_like(ranks, 0.5)
-        out = lerp(gather(s, -1, _long(below)), gather(s, -1, _long(above)), _new_tensor(weight, False, None, 0))
+        if interpolation == "midpoint":
+            weight = _new_tensor(np.full_like(ranks, 0.5), False, None, 0)
+        elif isinstance(q, Tensor):   # the weight is differentiable in q, as PyTorch's
+            weight = q.reshape(-1) * _new_tensor(scale, False, None, 0) + _new_tensor(offset - below, False, None, 0)
+        else:
+            weight = _new_tensor(ranks - below, False, None, 0)
+        out = lerp(gather(s, -1, _long(below)), gather(s, -1, _long(above)), weight)
     if qd.ndim == 0:
         return out.squeeze_(-1)
     return out.unsqueeze_(0).transpose_(0, -1).squeeze_(-1)          # the quantiles first
