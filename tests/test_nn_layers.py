@@ -55,12 +55,23 @@ LAYERS = {
     "rnn_relu_deep_bi":    (lambda nn: nn.RNN(3, 4, num_layers=2, nonlinearity="relu", bidirectional=True, batch_first=True), [f32(2, 5, 3)]),
     "lstm":                (lambda nn: nn.LSTM(3, 5, num_layers=2, batch_first=True), [f32(2, 4, 3)]),
     "lstm_bi_unbatched":   (lambda nn: nn.LSTM(3, 4, bidirectional=True, bias=False), [f32(6, 3)]),
+    "lstm_proj":           (lambda nn: nn.LSTM(3, 5, proj_size=2), [f32(4, 2, 3), (f32(1, 2, 2), f32(1, 2, 5))]),
+    "lstm_proj_deep_bi":   (lambda nn: nn.LSTM(3, 6, num_layers=2, bidirectional=True, proj_size=4, batch_first=True),
+                            [f32(2, 5, 3), (f32(4, 2, 4), f32(4, 2, 6))]),
+    "lstm_proj_nobias":    (lambda nn: nn.LSTM(4, 5, num_layers=3, bias=False, proj_size=3), [f32(3, 2, 4)]),
+    "lstm_proj_unbatched": (lambda nn: nn.LSTM(3, 4, bidirectional=True, proj_size=1), [f32(6, 3), (f32(2, 1), f32(2, 4))]),
     "gru":                 (lambda nn: nn.GRU(3, 4, num_layers=2, bidirectional=True), [f32(5, 2, 3)]),
     "rnncell":             (lambda nn: nn.RNNCell(3, 4), [f32(2, 3), f32(2, 4)]),
     "lstmcell":            (lambda nn: nn.LSTMCell(3, 4), [f32(2, 3)]),
     "grucell":             (lambda nn: nn.GRUCell(3, 4), [f32(2, 3), f32(2, 4)]),
     "mha":                 (lambda nn: nn.MultiheadAttention(8, 2), [f32(5, 2, 8), f32(4, 2, 8), f32(4, 2, 8)]),
     "mha_batch_first_kv":  (lambda nn: nn.MultiheadAttention(8, 4, batch_first=True, kdim=6, vdim=5), [f32(2, 5, 8), f32(2, 3, 6), f32(2, 3, 5)]),
+    "mha_bias_kv":         (lambda nn: nn.MultiheadAttention(8, 2, add_bias_kv=True), [f32(5, 2, 8), f32(4, 2, 8), f32(4, 2, 8)]),
+    "mha_zero_attn_kv":    (lambda nn: nn.MultiheadAttention(8, 4, add_zero_attn=True, batch_first=True, kdim=6, vdim=5),
+                            [f32(2, 5, 8), f32(2, 3, 6), f32(2, 3, 5)]),
+    "mha_bias_kv_zero_attn": (lambda nn: nn.MultiheadAttention(6, 3, bias=False, add_bias_kv=True, add_zero_attn=True),
+                              [f32(3, 2, 6), f32(4, 2, 6), f32(4, 2, 6)]),
+    "mha_bias_kv_unbatched": (lambda nn: nn.MultiheadAttention(4, 2, add_bias_kv=True, add_zero_attn=True), [f32(3, 4), f32(5, 4), f32(5, 4)]),
     "transformer_layer":   (lambda nn: nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0), [f32(5, 2, 8)]),
     "transformer_prenorm": (lambda nn: nn.TransformerEncoderLayer(8, 2, 16, 0.0, "gelu", batch_first=True, norm_first=True), [f32(2, 5, 8)]),
     "sequential_mlp":      (lambda nn: nn.Sequential(nn.Flatten(), nn.Linear(12, 6), nn.ReLU(), nn.Linear(6, 2)), [f32(4, 3, 4)]),
@@ -69,10 +80,14 @@ LAYERS = {
 
 
 def _to_torch(a):
+    if isinstance(a, tuple):
+        return tuple(_to_torch(x) for x in a)
     return torch.tensor(a, requires_grad=a.dtype.kind == "f")
 
 
 def _to_ours(a):
+    if isinstance(a, tuple):
+        return tuple(_to_ours(x) for x in a)
     return flambeau.tensor(a, requires_grad=a.dtype.kind == "f")
 
 
@@ -91,6 +106,7 @@ def _pair(name):
 
 
 @pytest.mark.parametrize("name", sorted(LAYERS))
+@pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
 def test_layer_matches_torch(name):
     ours, theirs, inputs = _pair(name)
     assert list(ours.state_dict()) == list(theirs.state_dict())
@@ -111,7 +127,7 @@ def test_layer_matches_torch(name):
             assert p.grad is None, n
             continue
         np.testing.assert_allclose(p.grad.numpy(), grads_t[n].grad.numpy(), rtol=1e-4, atol=1e-5, err_msg=n)
-    for a, b in zip(xs_o, xs_t):
+    for a, b in zip(_flat(xs_o), _flat(xs_t)):
         if b.grad is not None:
             np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-4, atol=1e-5)
     for (n, a), (_, b) in zip(ours.named_buffers(), theirs.named_buffers()):
@@ -128,6 +144,30 @@ def test_mha_masks_and_weights():
         t = theirs(*[torch.tensor(q)] * 3, **{k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()})
         for a, b in zip(o, t):
             np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("extra", [{"add_bias_kv": True}, {"add_zero_attn": True}, {"add_bias_kv": True, "add_zero_attn": True}])
+@pytest.mark.parametrize("masks", [{"key_padding_mask": np.array([[False, False, True, False], [False, True, True, False]])},
+                                   {"attn_mask": np.triu(np.ones((3, 4), bool), 1)},
+                                   {"attn_mask": f32(3, 4), "key_padding_mask": f32(2, 4), "average_attn_weights": False},
+                                   {"attn_mask": np.triu(np.ones((4, 3, 4), bool), 2), "key_padding_mask": np.array([[0, 0, 0, 1]] * 2, bool)}])
+def test_mha_extra_key_positions_with_masks(extra, masks):
+    """bias_k/bias_v and the zero position: the masks gain a column every query may attend to; outputs and gradients as PyTorch."""
+    theirs = torch.nn.MultiheadAttention(6, 2, **extra)
+    ours = flambeau.nn.MultiheadAttention(6, 2, **extra)
+    ours.load_state_dict({k: flambeau.tensor(v.detach().numpy().copy()) for k, v in theirs.state_dict().items()})
+    q, kv = f32(3, 2, 6), f32(4, 2, 6)
+    kw_o = {k: flambeau.tensor(v) if isinstance(v, np.ndarray) else v for k, v in masks.items()}
+    kw_t = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in masks.items()}
+    (qo, ko), (qt, kt) = (_to_ours(q), _to_ours(kv)), (_to_torch(q), _to_torch(kv))
+    out_o, out_t = ours(qo, ko, ko, **kw_o), theirs(qt, kt, kt, **kw_t)
+    for a, b in zip(out_o, out_t):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
+    v = f32(*out_t[0].shape)
+    (out_o[0] * flambeau.tensor(v)).sum().backward()
+    (out_t[0] * torch.tensor(v)).sum().backward()
+    for a, b in [(qo, qt), (ko, kt)] + [(p, dict(theirs.named_parameters())[n]) for n, p in ours.named_parameters()]:
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-4, atol=1e-5)
 
 
 ACTIVATIONS = ["ReLU()", "ReLU6()", "ELU(alpha=0.5)", "CELU(1.5)", "SELU()", "GELU()", "GELU(approximate='tanh')", "SiLU()", "Mish()",
@@ -168,6 +208,41 @@ def test_loss_module(spec, x, y):
     assert repr(ours) == repr(theirs) and ours.reduction == theirs.reduction
     a, b = ours(_to_ours(x), flambeau.tensor(y)), theirs(_to_torch(x), torch.tensor(y))
     np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+MARGIN_LOSSES = {  # name: (constructor(lib, weight), input, target, weight)
+    "soft_margin":            (lambda nn, w: nn.SoftMarginLoss(), f32(4, 3), np.sign(f32(4, 3)), None),
+    "soft_margin_none":       (lambda nn, w: nn.SoftMarginLoss(reduction="none"), f32(4, 3), np.sign(f32(4, 3)), None),
+    "multi_margin":           (lambda nn, w: nn.MultiMarginLoss(), f32(5, 4), ints(4, 5), None),
+    "multi_margin_p2_weight": (lambda nn, w: nn.MultiMarginLoss(p=2, margin=0.6, weight=w, reduction="sum"), f32(5, 4), ints(4, 5),
+                               RNG.random(4).astype(np.float32)),
+    "multi_margin_1d_legacy": (lambda nn, w: nn.MultiMarginLoss(size_average=False), f32(4), ints(4, 1), None),
+    "multilabel_margin":      (lambda nn, w: nn.MultiLabelMarginLoss(), f32(5, 4), ints(5, 5, 4) - 1, None),
+    "multilabel_margin_none": (lambda nn, w: nn.MultiLabelMarginLoss(reduction="none"), f32(5, 4), ints(5, 5, 4) - 1, None),
+    "multilabel_soft_margin": (lambda nn, w: nn.MultiLabelSoftMarginLoss(weight=w), f32(5, 4), RNG.random((5, 4)).astype(np.float32),
+                               RNG.random(4).astype(np.float32)),
+    "multilabel_soft_margin_sum": (lambda nn, w: nn.MultiLabelSoftMarginLoss(reduction="sum"), f32(2, 5, 4),
+                                   RNG.random((2, 5, 4)).astype(np.float32), None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MARGIN_LOSSES))
+@pytest.mark.filterwarnings("ignore:size_average and reduce args will be deprecated")
+def test_margin_loss_modules(name):
+    """The four margin losses as modules: repr, reduction, weight buffer, value and input gradient vs PyTorch."""
+    make, x, y, w = MARGIN_LOSSES[name]
+    ours = make(flambeau.nn, None if w is None else flambeau.tensor(w))
+    theirs = make(torch.nn, None if w is None else torch.tensor(w))
+    assert repr(ours) == repr(theirs) and ours.reduction == theirs.reduction
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    xo, xt = _to_ours(x), _to_torch(x)
+    a, b = ours(xo, flambeau.tensor(y)), theirs(xt, torch.tensor(y))
+    assert a.grad_fn.name() == b.grad_fn.name()
+    np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
+    v = f32(*b.shape)
+    (a * flambeau.tensor(v)).sum().backward()
+    (b * torch.tensor(v)).sum().backward()
+    np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), rtol=1e-5, atol=1e-6)
 
 
 THREE_INPUT_LOSSES = ["MarginRankingLoss(margin=0.2)", "CosineEmbeddingLoss(margin=0.1)", "TripletMarginLoss(margin=0.5, p=1.0)",
@@ -215,7 +290,10 @@ def test_batchnorm_running_stats_over_steps():
 
 
 INIT_SPECS = ["Linear(5, 3)", "Conv2d(2, 4, 3)", "Conv1d(2, 4, 3, bias=False)", "Embedding(10, 4, padding_idx=1)", "LSTM(3, 4, 2)",
-              "GRU(3, 4, bidirectional=True)", "MultiheadAttention(8, 2)", "Bilinear(2, 3, 4)", "ConvTranspose2d(3, 2, 3)",
+              "LSTM(3, 5, 2, proj_size=2, bidirectional=True)",
+              "GRU(3, 4, bidirectional=True)", "MultiheadAttention(8, 2)",
+              "MultiheadAttention(8, 2, add_bias_kv=True, add_zero_attn=True)", "MultiheadAttention(8, 4, add_bias_kv=True, kdim=3, vdim=5)",
+              "Bilinear(2, 3, 4)", "ConvTranspose2d(3, 2, 3)",
               "TransformerEncoderLayer(8, 2, 16)", "PReLU()", "GRUCell(3, 4)", "BatchNorm1d(3)"]
 
 
@@ -225,6 +303,7 @@ def test_default_init_equals_torch_for_the_same_seed(spec):
     ours = eval("flambeau.nn." + spec)
     torch.manual_seed(0)
     theirs = eval("torch.nn." + spec)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
     for (k, a), b in zip(ours.state_dict().items(), theirs.state_dict().values()):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=k)
 
@@ -277,6 +356,17 @@ def test_prelu():
     np.testing.assert_allclose(ours(flambeau.tensor(x)).detach().numpy(), theirs(torch.tensor(x)).detach().numpy(), rtol=1e-6)
 
 
+@pytest.mark.parametrize("spec, h0, c0", [("LSTM(3, 5, proj_size=2)", (1, 2, 5), (1, 2, 5)), ("LSTM(3, 5, proj_size=2)", (1, 2, 2), (1, 2, 2)),
+                                          ("LSTM(3, 5)", (1, 2, 4), (1, 2, 5)), ("LSTM(3, 5, bidirectional=True)", (2, 2, 5), (1, 2, 5))])
+def test_lstm_hidden_size_errors(spec, h0, c0):
+    x = f32(4, 2, 3)
+    with pytest.raises(RuntimeError) as theirs:
+        eval("torch.nn." + spec)(torch.tensor(x), (torch.zeros(h0), torch.zeros(c0)))
+    with pytest.raises(RuntimeError) as ours:
+        eval("flambeau.nn." + spec)(flambeau.tensor(x), (flambeau.zeros(h0), flambeau.zeros(c0)))
+    assert str(ours.value) == str(theirs.value)
+
+
 def test_default_init_statistics():
     """Default initialisations follow PyTorch's bounds: kaiming_uniform(a=√5) for weights, U(±1/√fan_in) for biases."""
     lin = flambeau.nn.Linear(400, 300)
@@ -296,7 +386,8 @@ def test_default_init_statistics():
 
 def test_constructor_errors_match_torch():
     for spec in ["Conv2d(3, 4, 3, groups=2)", "Conv2d(4, 3, 3, groups=2)", "Dropout(1.5)", "GroupNorm(3, 4)",
-                 "Conv2d(2, 2, 3, stride=2, padding='same')", "RNN(2, 3, nonlinearity='sigmoid')"]:
+                 "Conv2d(2, 2, 3, stride=2, padding='same')", "RNN(2, 3, nonlinearity='sigmoid')",
+                 "LSTM(3, 5, proj_size=5)", "LSTM(3, 5, proj_size=-1)"]:
         with pytest.raises(ValueError) as theirs:
             eval("torch.nn." + spec)
         with pytest.raises(ValueError) as ours:

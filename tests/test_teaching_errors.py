@@ -204,6 +204,39 @@ def test_shapes_that_do_not_broadcast(lang):
     assert ("equal or one of them is 1" if lang == "en" else "l'une vaut 1") in tail
 
 
+def _bad_matmul(t):
+    x = t.ones(2, 3, 4)
+    w = t.ones(5, 6)
+    return x @ w
+
+
+def _bad_batches(t):
+    return t.ones(4, 2, 3).matmul(t.ones(5, 3, 2))
+
+
+def _bad_vector(t):
+    return t.mm(t.ones(2, 3), t.ones(2, 3))
+
+
+def _bad_linear(t):
+    layer = t.nn.Linear(3, 4)
+    return layer(t.ones(7, 5, 2))
+
+
+@pytest.mark.parametrize("fn,marker,facts", [
+    (_bad_matmul, "x @ w", ["matmul", "[2, 3, 4]", "[5, 6]", "(4)", "(5)", "b.mT"]),
+    (_bad_batches, "matmul(", ["[4]", "[5]"]),
+    (_bad_vector, "t.mm(", ["mm", "[2, 3]", "(3)", "(2)"]),
+    (_bad_linear, "layer(", ["in_features", "[4, 3]", "[7, 5, 2]", "nn.Linear(2, 4)", "x.flatten(1)"]),
+])
+def test_matrix_products_with_the_wrong_shapes(fn, marker, facts, lang):
+    """PyTorch reports the shapes of an inner 2-D product (6x4 for a [2, 3, 4] input); the explanation names the caller's."""
+    tail, line = teaches(fn, lang)
+    assert line == _line(fn, marker)
+    for fact in facts:
+        assert fact in tail, (fact, tail)
+
+
 def test_grad_of_a_rebound_leaf_warns_what_happened(lang):
     def run(t):
         W = t.tensor(0.0, requires_grad=True)

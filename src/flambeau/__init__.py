@@ -25,7 +25,7 @@ from ._tensor import Size, Tensor, device, from_numpy, is_tensor, numel
 
 # isort: split
 from . import _random as random
-from . import autograd, func, nn, optim, return_types, utils, viz
+from . import autograd, return_types
 from ._dtype import *
 from ._dtype import bool, dtype, finfo, float, iinfo, int
 from ._messages import *
@@ -40,7 +40,6 @@ from .ops.linalg import *
 from .ops.nn import log_softmax, softmax  # torch.softmax / torch.log_softmax, as in PyTorch
 from .ops.reduce import *
 from .ops.shape import *
-from .serialization import load, save
 
 # a top-level op that is also a Tensor method dispatches to subclasses' overrides (vmap batches it)
 for _name, _fn in list(globals().items()):
@@ -52,3 +51,19 @@ del _name, _fn
 
 # isort: split
 from . import linalg, special
+
+# Packages a script may never touch load on first use: ``import flambeau`` stays close to NumPy's own import time.
+_LAZY = {"nn": "nn", "optim": "optim", "utils": "utils", "func": "func", "viz": "viz", "save": "serialization", "load": "serialization"}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'flambeau' has no attribute {name!r}")
+    from importlib import import_module
+    loaded = import_module(f".{module}", __name__)
+    return loaded if module == name else getattr(loaded, name)
+
+
+def __dir__() -> list:
+    return sorted(set(globals()) | set(_LAZY))

@@ -266,8 +266,24 @@ class Generator:
         if str(device) not in ("cpu", "cpu:0"):
             raise RuntimeError(f"flambeau only has CPU generators, got device {device!r}")
         self.device = CPU
-        self._bitgen = np.random.MT19937()
+        self._engine = None
         self.manual_seed(67280421310721)
+
+    @property
+    def _bitgen(self):
+        """The mt19937 engine, made on first draw (importing NumPy's random module costs ~15 ms)."""
+        engine = self._engine
+        if engine is None:
+            engine = self._engine = np.random.MT19937()
+            engine.state = self._pending
+        return engine
+
+    def _set_engine(self, key: np.ndarray, pos: int) -> None:
+        state = {"bit_generator": "MT19937", "state": {"key": key, "pos": pos}}
+        if self._engine is None:
+            self._pending = state
+        else:
+            self._engine.state = state
 
     # -- seeding and state ---------------------------------------------------------------------------------------
 
@@ -275,7 +291,7 @@ class Generator:
         """Seed the generator (any int in [-2**63, 2**64)); returns ``self``."""
         s = _as_seed(seed)
         self._seed = s
-        self._bitgen.state = {"bit_generator": "MT19937", "state": {"key": _init_key(s & _MASK32), "pos": _N}}
+        self._set_engine(_init_key(s & _MASK32), _N)
         self._fresh = True  # no draw since seeding: PyTorch reports next=0 rather than 624
         self._next_double_normal: float | None = None
         self._next_float_normal: float | None = None
@@ -318,7 +334,7 @@ class Generator:
         if not 1 <= left <= _N:
             raise RuntimeError("Invalid mt19937 state")
         pos = _N + 1 - left
-        self._bitgen.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": pos}}
+        self._set_engine(key, pos)
         self._seed = seed
         self._fresh = pos == _N and nxt == 0
         self._next_double_normal = float(dn) if dn_valid else None

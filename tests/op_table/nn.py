@@ -1,6 +1,6 @@
 """nn.functional rows: ``t.nn.functional`` of flambeau or torch."""
 
-from . import A, B, I, P, R, Row
+from . import A, B, I, P, R, Row, U
 
 
 def F(t):
@@ -79,6 +79,18 @@ ROWS = [
     Row("triplet_margin_loss", lambda t, a, p, n: F(t).triplet_margin_loss(a, p, n, swap=True), (R(4, 3), R(4, 3), R(4, 3))),
     Row("triplet_margin_loss_p1", lambda t, a, p, n: F(t).triplet_margin_loss(a, p, n, margin=2.0, p=1), (R(4, 3), R(4, 3), R(4, 3)),
         covers=("triplet_margin_loss",)),
+    Row("soft_margin_loss", lambda t, a, y: F(t).soft_margin_loss(a * 2, (y / y.abs())), (R(3, 4), A(3, 4, grad=False))),
+    Row("soft_margin_loss_none", lambda t, a, y: F(t).soft_margin_loss(a, y, reduction="none"), (R(3, 4), U(4, grad=False)),
+        covers=("soft_margin_loss",)),
+    Row("multi_margin_loss", lambda t, a, c, w: F(t).multi_margin_loss(a, c, weight=w), (R(5, 4), I(5, high=4), P(4, grad=False)),
+        tags=("torch_no_gradgrad",)),
+    Row("multi_margin_loss_p2", lambda t, a, c: F(t).multi_margin_loss(a, c, p=2, margin=0.5, reduction="none"), (R(5, 4), I(5, high=4)),
+        covers=("multi_margin_loss",), tags=("torch_no_gradgrad", "curved")),
+    Row("multilabel_margin_loss", lambda t, a, c: F(t).multilabel_margin_loss(a, c - 1), (R(5, 4), I(5, 4, high=5)), tags=("torch_no_gradgrad",)),
+    Row("multilabel_margin_loss_1d", lambda t, a, c: F(t).multilabel_margin_loss(a, c - 1, reduction="sum"), (R(6), I(6, high=7)),
+        covers=("multilabel_margin_loss",), tags=("torch_no_gradgrad",)),
+    Row("multilabel_soft_margin_loss", lambda t, a, b, w: F(t).multilabel_soft_margin_loss(a, b.sigmoid(), w, reduction="none"),
+        (R(3, 4), R(3, 4), P(4, grad=False))),
     Row("cosine_embedding_loss", lambda t, a, b, y: F(t).cosine_embedding_loss(a, b, (y / y.abs()), -0.2), (R(5, 3), R(5, 3), A(5, grad=False))),
     Row("poisson_nll_loss", lambda t, a, b: F(t).poisson_nll_loss(a, b), (R(3, 4), P(3, 4, grad=False))),
     Row("poisson_nll_loss_full", lambda t, a, b: F(t).poisson_nll_loss(a, b * 2, log_input=False, full=True, reduction="sum"),
@@ -91,6 +103,7 @@ ROWS = [
     Row("linear", lambda t, a, w, b: F(t).linear(a, w, b), (R(3, 4), R(5, 4), R(5))),
     Row("linear_nobias", lambda t, a, w: F(t).linear(a, w), (R(3, 4), R(5, 4)), covers=("linear",)),
     Row("linear_3d", lambda t, a, w, b: F(t).linear(a, w, b), (R(2, 3, 4), R(5, 4), R(5)), covers=("linear",)),
+    Row("linear_vector_weight", lambda t, a, w: F(t).linear(a, w), (R(2, 3, 4), R(4)), covers=("linear",)),
     Row("bilinear", lambda t, a, b, w, c: F(t).bilinear(a, b, w, c), (R(3, 4), R(3, 2), R(5, 4, 2), R(5))),
     # convolution and pooling
     Row("conv1d", lambda t, x, w, b: F(t).conv1d(x, w, b, stride=2, padding=1), (R(2, 3, 9), R(4, 3, 3), R(4))),

@@ -129,6 +129,7 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
     prev_mode = STATE.enabled
     anomaly = STATE.anomaly
     STATE.enabled = graph
+    plain = not (selective or anomaly or recs or captured is not None)  # nothing but the chain rule to do per node
     node = None
     try:
         while ready:
@@ -137,53 +138,67 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
             out = None
             if buf is not None:
                 meta = node._meta
-                for k, g in enumerate(buf):
-                    if g is not None:
-                        shape, dt = meta[k]
-                        gd = g.dtype
-                        if g.shape != shape or (gd is not dt and gd != dt):  # dtypes are singletons: `is` first
-                            buf[k] = _fit(g, meta[k], graph)
+                if len(buf) == 1:
+                    g = buf[0]
+                    shape, dt = meta[0]
+                    gd = g.dtype
+                    if g.shape != shape or (gd is not dt and gd != dt):  # dtypes are singletons: `is` first
+                        buf[0] = _fit(g, meta[0], graph)
+                else:
+                    for k, g in enumerate(buf):
+                        if g is not None:
+                            shape, dt = meta[k]
+                            gd = g.dtype
+                            if g.shape != shape or (gd is not dt and gd != dt):
+                                buf[k] = _fit(g, meta[k], graph)
                 if node._tensor_pre_hooks:
                     for nr, fn in list(node._tensor_pre_hooks):
                         if buf[nr] is not None:
                             buf[nr] = _call_tensor_hook(fn, buf[nr], graph)
-                if captured is not None:
-                    for i, (n, nr) in enumerate(capture):
-                        if n is node and buf[nr] is not None:
-                            captured[i] = buf[nr] if captured[i] is None else captured[i] + buf[nr]
-                if not selective or ((useful is None or node in useful) and (accumulate or type(node) is not AccumulateGrad)):
-                    if anomaly:
-                        out = run_checked(node, _run_node, buf, graph)
-                    else:
-                        out = node.apply(buf, graph) if node._pre_hooks is None and node._hooks is None else _run_node(node, buf, graph)
-                    if recs:
-                        for r in recs:
-                            r.step(node, buf, out)
+                if plain:
+                    out = node.apply(buf, graph) if node._pre_hooks is None and node._hooks is None else _run_node(node, buf, graph)
                     if not retain_graph:
                         node.release()
-            for i, (nxt, nr) in enumerate(node.next_functions):
-                if nxt is None:
-                    continue
-                if out is not None:
+                else:
+                    out = _run_selected(node, buf, graph, retain_graph, capture, captured, useful, accumulate, anomaly, recs)
+            nexts = node.next_functions
+            if out:
+                for i, (nxt, nr) in enumerate(nexts):
+                    if nxt is None:
+                        continue
                     g = out[i]
                     if g is not None:
                         if not graph and type(g) is not np.ndarray:
                             g = np.asarray(g)  # a formula may return a NumPy scalar: gradients are arrays
                         b = buffers.get(nxt)
                         if b is None:
-                            b = buffers[nxt] = [None] * nxt._nout
-                        if b[nr] is None:
                             # the same array handed to two inputs (x + y) must not end up shared by two .grad
+                            if i and not graph and (out[0] is g if i == 1 else _handed_twice(out, i, g)):
+                                g = g.copy()
+                            if nxt._nout == 1:
+                                buffers[nxt] = [g]
+                            else:
+                                b = buffers[nxt] = [None] * nxt._nout
+                                b[nr] = g
+                        elif b[nr] is None:
                             b[nr] = g.copy() if i and not graph and _handed_twice(out, i, g) else g
                         elif b[nr].shape != g.shape:  # two broadcast gradients of one tensor: shape both to it first
                             b[nr] = _fit(b[nr], nxt._meta[nr], graph) + _fit(g, nxt._meta[nr], graph)
                         else:
                             b[nr] = b[nr] + g
-                left = deps[nxt] - 1
-                if left:
-                    deps[nxt] = left
-                else:
-                    ready.append(nxt)
+                    left = deps[nxt] - 1
+                    if left:
+                        deps[nxt] = left
+                    else:
+                        ready.append(nxt)
+            else:
+                for nxt, _ in nexts:
+                    if nxt is not None:
+                        left = deps[nxt] - 1
+                        if left:
+                            deps[nxt] = left
+                        else:
+                            ready.append(nxt)
     except RuntimeError as e:
         teach_backward_error(e, node)
         raise
@@ -193,6 +208,27 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
         for r in recs:
             r.end()
     return captured
+
+
+def _run_selected(node, buf: list, graph: bool, retain_graph: bool, capture, captured, useful, accumulate: bool, anomaly: bool, recs):
+    """A node's step when something beyond the chain rule is asked: captured gradients (``autograd.grad``),
+    pruning, anomaly checks, recorders. Returns the node's input gradients, or None when it is skipped."""
+    if captured is not None:
+        for i, (n, nr) in enumerate(capture):
+            if n is node and buf[nr] is not None:
+                captured[i] = buf[nr] if captured[i] is None else captured[i] + buf[nr]
+    if not ((useful is None or node in useful) and (accumulate or type(node) is not AccumulateGrad)):
+        return None
+    if anomaly:
+        out = run_checked(node, _run_node, buf, graph)
+    else:
+        out = node.apply(buf, graph) if node._pre_hooks is None and node._hooks is None else _run_node(node, buf, graph)
+    if recs:
+        for r in recs:
+            r.step(node, buf, out)
+    if not retain_graph:
+        node.release()
+    return out
 
 
 def _handed_twice(out, i: int, g) -> bool:

@@ -156,7 +156,7 @@ class AccumulateGrad(Node):
             g = _call_tensor_hook(fn, g, graph)
         old = t._grad
         if old is None:
-            t._grad = g if graph else _new_tensor(g if g.flags.owndata and g.flags.writeable else g.copy(), False, None, 0)
+            t._grad = g if graph else _new_tensor(g if g.base is None and g.flags.writeable else g.copy(), False, None, 0)
         elif graph or old._grad_fn is not None or old._rg:
             t._grad = old + g
         else:

@@ -213,6 +213,27 @@ def broadcast_explained(e: RuntimeError, op_name: str, sa: tuple, sb: tuple) -> 
                  msg("at_line", where=where(frame)))
 
 
+def matmul_explained(e: RuntimeError, op_name: str, sa: tuple, sb: tuple) -> RuntimeError:
+    """Add both shapes and the rule that failed to a matrix-product shape error: inner sizes, or batch dimensions."""
+    frame = user_frame()
+    k1, k2 = sa[-1], sb[0] if len(sb) == 1 else sb[-2]
+    if k1 != k2:
+        side = msg("matmul.side.first") if len(sb) == 1 else msg("matmul.side.second_last")
+        what = msg("matmul", op=op_name, a=list(sa), b=list(sb), k1=k1, k2=k2, side=side)
+    else:
+        what = msg("matmul.batch", op=op_name, a=list(sa), b=list(sb), ba=list(sa[:-2]), bb=list(sb[:-2]))
+    return teach(e, what, msg("matmul.fix"), msg("at_line", where=where(frame)))
+
+
+def linear_explained(e: RuntimeError, sx: tuple, sw: tuple) -> RuntimeError:
+    """A linear layer given inputs whose last dimension is not its in_features."""
+    frame = user_frame()
+    k2, n_out = (sw[1], sw[0]) if len(sw) == 2 else (sw[0], 1)
+    k1 = sx[-1] if sx else 1
+    return teach(e, msg("linear", x=list(sx), w=list(sw), k1=k1, k2=k2), msg("linear.fix", k1=k1, n_out=n_out),
+                 msg("at_line", where=where(frame)))
+
+
 def nonleaf_grad_warning(t) -> str:
     """PyTorch's warning for ``.grad`` of a non-leaf, then what happened here (a rebound leaf, typically)."""
     frame = user_frame()

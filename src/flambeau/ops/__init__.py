@@ -48,7 +48,7 @@ G = -1  # plan code: the incoming gradient
 class Op:
     """One differentiable operation: forward, per-input derivative formulas, and its node class."""
 
-    __slots__ = ("name", "fwd", "rules", "getters", "n_in", "saves", "_save_plans", "node_cls", "formula_text", "nout")
+    __slots__ = ("name", "fwd", "rules", "calls", "n_in", "saves", "_save_plans", "node_cls", "formula_text", "nout")
 
     def __init__(self, name: str, fwd, formulas: tuple, nout: int = 1, formula_text: tuple = ()) -> None:
         self.name = name
@@ -78,7 +78,7 @@ class Op:
             rules.append((f, tuple(plan)))
         self.saves = any(i >= 0 and i <= self.n_in for _, plan in rules for i in plan)
         self.rules = tuple(rules)
-        self.getters = tuple(None if f is None else _getter(plan) for f, plan in rules)
+        self.calls = tuple((f, None if f is None else _getter(plan)) for f, plan in rules)
         self._save_plans: dict = {}
         self.formula_text = formula_text
         self.node_cls = type(name, (OpNode,), {"__slots__": (), "_op": self})
@@ -146,8 +146,7 @@ class OpNode(Node):
             vals = [None] * (op.n_in + 1)
             vals.extend(self._attrs)
         vals.append(grads[0] if op.nout == 1 else tuple(grads))
-        nexts = self.next_functions
-        return [None if get is None or nexts[i][0] is None else op.rules[i][0](*get(vals)) for i, get in enumerate(op.getters)]
+        return [None if f is None or edge[0] is None else f(*get(vals)) for (f, get), edge in zip(op.calls, self.next_functions)]
 
     def _unpack(self, graph: bool) -> list:
         vals = []
@@ -200,26 +199,36 @@ def record(op: Op, inputs: tuple, out, attrs: tuple = ()):
     if type(out) is not np.ndarray:
         out = tuple(np.asarray(d) for d in out) if type(out) is tuple else np.asarray(out)
     if STATE.enabled:
-        req = tuple([isinstance(x, Tensor) and x._rg for x in inputs])
-        if True in req:
-            return _link(op, inputs, out, attrs, req)
+        for x in inputs:
+            if isinstance(x, Tensor) and x._rg:
+                return _link(op, inputs, out, attrs)
     if type(out) is tuple:
         return tuple(_new_tensor(d, False, None, 0) for d in out)
     return _new_tensor(out, False, None, 0)
 
 
-def _link(op: Op, inputs: tuple, out, attrs: tuple, req: tuple):
+def _link(op: Op, inputs: tuple, out, attrs: tuple):
     """Make the op's node: its edges, what its formulas need saved, and the output tensor(s)."""
+    edges = []
+    req = []
+    for x in inputs:
+        if isinstance(x, Tensor) and x._rg:
+            fn = x._grad_fn
+            edges.append((fn, x._output_nr) if fn is not None else edge_of(x))
+            req.append(True)
+        else:
+            edges.append(_NO_EDGE)
+            req.append(False)
+    req = tuple(req)
     node = _object_new(op.node_cls)
     node._hooks = node._pre_hooks = node._tensor_pre_hooks = None
     node._freed = False
     node._nout = op.nout
     node._attrs = attrs
-    node.next_functions = tuple([((x._grad_fn, x._output_nr) if x._grad_fn is not None else edge_of(x)) if r else _NO_EDGE
-                                 for x, r in zip(inputs, req)])
+    node.next_functions = tuple(edges)
     plan = op._save_plans.get(req) or op.save_plan(req)
-    keep = plan[0]
     if plan[2]:
+        keep = plan[0]
         node._saved = tuple([x if k else None for x, k in zip(inputs, keep)])
         node._vers = tuple([x._version[0] if k and isinstance(x, Tensor) else 0 for x, k in zip(inputs, keep)])
     else:
@@ -231,9 +240,15 @@ def _link(op: Op, inputs: tuple, out, attrs: tuple, req: tuple):
         if STATE.extras:
             _extras(node, ts, plan[1])
         return ts
-    t = _new_tensor(out, True, node, 0)
+    t = _object_new(Tensor)  # _new_tensor(out, True, node, 0), inlined: this is the hot path
+    t._data = out
+    t._rg = True
+    t._grad_fn = node
+    t._output_nr = 0
+    t._grad = None
+    t._version = version = [0]
     node._meta = ((out.shape, out.dtype),)
-    node._out = (out, t._version, 0) if plan[1] else None
+    node._out = (out, version, 0) if plan[1] else None
     if STATE.extras:
         _extras(node, t, plan[1])
     return t

@@ -20,6 +20,7 @@ import numpy as np
 from .. import _dtype, _random
 from .._tensor import Tensor, _new_tensor, _wrap_dim
 from ..autograd.grad_mode import STATE
+from ..autograd.pitfalls import linear_explained
 from . import _special, apply, defop, m, math_fn, record
 from .elementwise import _sigmoid, as_float, broadcast_error, erf, unary_float
 from .elementwise import inplace as inplace_fn
@@ -34,6 +35,7 @@ __all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu",
            "dropout3d", "relu_", "elu_", "leaky_relu_", "hardtanh_", "threshold_", "rrelu_",
            "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "nll_loss", "cross_entropy", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "kl_div", "margin_ranking_loss", "hinge_embedding_loss", "triplet_margin_loss",
+           "soft_margin_loss", "multi_margin_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss",
            "cosine_embedding_loss", "poisson_nll_loss", "gaussian_nll_loss", "pairwise_distance", "cosine_similarity", "normalize",
            "linear", "bilinear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d", "unfold", "fold", "max_pool1d", "max_pool2d",
@@ -819,6 +821,182 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, siz
     return _reduce(margin_part + self_part, _reduction(reduction, size_average, reduce))
 
 
+def _not_differentiable(fn: str, arg: str, t: Tensor | None) -> None:
+    """PyTorch's refusal of a tensor argument its derivative formulas do not cover (only while recording)."""
+    if t is not None and t._rg and STATE.enabled:
+        raise RuntimeError(f"The function '{fn}' is not differentiable with respect to argument '{arg}'. This input cannot have "
+                           "requires_grad True.")
+
+
+def _soft_margin_grad(g, input, target, red, n):
+    z = m.exp(-target * input)
+    return _g_red(g, red, n) * -target * z / (1 + z)
+
+
+SOFT_MARGIN_LOSS = defop("SoftMarginLossBackward0", lambda input, target, red, n: _reduce_np(np.log1p(np.exp(-target * input)), red),
+                         _soft_margin_grad, None, text=("∂log(1 + e^(-y·x))/∂x = -y·e^(-y·x) / (1 + e^(-y·x))",))
+
+
+def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """Two-class logistic loss ``log(1 + exp(-target · input))``, reduced (``target`` holds ±1).
+
+    >>> import flambeau as torch
+    >>> torch.nn.functional.soft_margin_loss(torch.tensor([0., 2.]), torch.tensor([1., -1.]), reduction="sum")
+    tensor(2.8201)
+    """
+    red = _reduction(reduction, size_average, reduce)
+    _not_differentiable("soft_margin_loss", "target", target)
+    x, t = input._data, target._data
+    if x.dtype.kind != "f":
+        computed = as_float(np.zeros(0, _dtype.result_type(input, target).np)).dtype
+        raise RuntimeError(f"result type {_scalar_name(computed)} can't be cast to the desired output type {_scalar_name(x.dtype)}")
+    t = as_float(t).astype(x.dtype, copy=False)
+    try:
+        n = math.prod(np.broadcast_shapes(x.shape, t.shape))
+    except ValueError:
+        raise broadcast_error(x.shape, t.shape) from None
+    return apply(SOFT_MARGIN_LOSS, (input, target), (x, t), (red, n))
+
+
+def _scalar_name(dt: np.dtype) -> str:
+    """PyTorch's scalar type name of a NumPy dtype (``Float``, ``Long`` ...)."""
+    return _dtype.FROM_NP[dt]._tensor_type[:-6]
+
+
+def _margin_input_checks(input: Tensor, target: Tensor) -> None:
+    """The checks the two multi-class margin losses share: a (C,) or (N, C) input and an int64 target."""
+    x, t = input._data, target._data
+    if x.ndim > 2 or (x.ndim == 0) or x.shape[-1] == 0:
+        raise RuntimeError(f"Expected non-empty vector or matrix with optional 0-dim batch size, but got: {list(x.shape)}")
+    if t.dtype != np.int64:
+        raise RuntimeError(f"expected scalar type Long but found {_scalar_name(t.dtype)}")
+
+
+def _samples_g(g, red: str, nsamples: int, batched: bool):
+    """``g`` of a per-sample loss, broadcastable against the (N, C) input: a column for ``reduction='none'``."""
+    if red == "none":
+        return m.reshape(g, (nsamples, 1)) if batched else g
+    return _g_red(g, red, nsamples)
+
+
+def _multi_margin_z(input, hot, margin):
+    """``margin - x[y] + x[j]`` for every class ``j`` (``hot``: the one-hot target rows)."""
+    return margin - _sum_keep(input * _const(input, hot), -1) + input
+
+
+def _multi_margin(input, hot, wy, p, margin, red, shape):
+    z = np.maximum(_multi_margin_z(input, hot, margin), 0) * (1 - hot)
+    per = (((z if p == 1 else z * z) * wy).sum(-1) / input.shape[-1]).reshape(shape)
+    return _reduce_np(per, red)
+
+
+def _multi_margin_grad(g, input, hot, wy, p, margin, red, shape):
+    z = _multi_margin_z(input, hot, margin)
+    coef = _mask(z, lambda v: (v > 0) * (1 - hot) * (wy / input.shape[-1]))
+    d = coef if p == 1 else 2 * z * coef
+    batched = len(hot.shape) == 2
+    return _samples_g(g, red, hot.shape[0] if batched else 1, batched) * (d - _const(d, hot) * _sum_keep(d, -1))
+
+
+MULTI_MARGIN_LOSS = defop("MultiMarginLossBackward0", _multi_margin, _multi_margin_grad,
+                          text=("∂/∂x_j = w_y·p·z_j^(p-1)/C where z_j = margin - x_y + x_j > 0 (j ≠ y); ∂/∂x_y = -Σ_j of those",))
+
+
+def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0, weight: Tensor | None = None, size_average=None,
+                      reduce=None, reduction: str = "mean") -> Tensor:
+    """Multi-class hinge loss: ``Σ_{j ≠ y} w[y] · max(0, margin - x[y] + x[j])^p / C`` per sample, reduced.
+
+    >>> import flambeau as torch
+    >>> torch.nn.functional.multi_margin_loss(torch.tensor([[0.1, 0.2, 0.4, 0.8]]), torch.tensor([3]))
+    tensor(0.3250)
+    """
+    red = _reduction(reduction, size_average, reduce)
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    if weight is not None and weight.dim() != 1:
+        raise ValueError("weight must be one-dimensional")
+    _margin_input_checks(input, target)
+    x, t = input._data, target._data
+    nframe, c = (x.shape[0] if x.ndim == 2 else 1), x.shape[-1]
+    if t.ndim > 1 or t.size != nframe:
+        raise RuntimeError("multi_margin_loss: target tensor should be 1-D with size equal to the number of input samples (batch size). "
+                           f"Expected target size [{nframe}], but got {list(t.shape)}. Input has shape {list(x.shape)}.")
+    if ((t < 0) | (t >= c)).any():
+        raise RuntimeError("target out of range")
+    x = as_float(x)
+    w = np.ones(c, x.dtype)
+    if weight is not None:
+        _not_differentiable("multi_margin_loss", "weight", weight)
+        if weight._data.size != c:
+            raise RuntimeError(f"inconsistent weight size, expected {c} but got {list(weight._data.shape)}")
+        if weight._data.dtype != x.dtype:
+            raise RuntimeError(f"expected scalar type {_scalar_name(x.dtype)} but found {_scalar_name(weight._data.dtype)}")
+        w = weight._data
+    tt = t.reshape(x.shape[:-1])
+    hot = (np.arange(c) == tt[..., None]).astype(x.dtype)
+    wy = w[tt][..., None]
+    return apply(MULTI_MARGIN_LOSS, (input,), (x,), (hot, wy, p, float(margin), red, t.shape if x.ndim == 1 else (nframe,)))
+
+
+def _multilabel_margin(input, cnt, other, red):
+    z = np.maximum(1 - input[..., :, None] + input[..., None, :], 0)
+    per = (z * cnt[..., :, None] * other[..., None, :]).sum((-2, -1)) / input.shape[-1]
+    return _reduce_np(per, red)
+
+
+def _multilabel_margin_grad(g, input, cnt, other, red):
+    x = _raw(input)
+    a = (1 - x[..., :, None] + x[..., None, :] > 0) * cnt[..., :, None] * other[..., None, :] / x.shape[-1]
+    batched = x.ndim == 2
+    return _samples_g(g, red, x.shape[0] if batched else 1, batched) * _const(g, (a.sum(-2) - a.sum(-1)).astype(x.dtype, copy=False))
+
+
+MULTILABEL_MARGIN_LOSS = defop("MultilabelMarginLossBackward0", _multilabel_margin, _multilabel_margin_grad,
+                               text=("∂/∂x_k = Σ_j [1 - x_j + x_k > 0]/C (k not a target), ∂/∂x_j = -Σ_k of those (j a target)",))
+
+
+def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """Multi-label hinge loss: ``Σ_{j in target} Σ_{k not in target} max(0, 1 - (x[j] - x[k])) / C`` per sample, reduced.
+
+    ``target`` lists each sample's classes, ended by the first ``-1``.
+
+    >>> import flambeau as torch
+    >>> torch.nn.functional.multilabel_margin_loss(torch.tensor([[0.1, 0.2, 0.4, 0.8]]), torch.tensor([[3, 0, -1, 1]]))
+    tensor(0.8500)
+    """
+    red = _reduction(reduction, size_average, reduce)
+    _margin_input_checks(input, target)
+    x, t = as_float(input._data), target._data
+    if t.shape != x.shape:
+        raise RuntimeError(f"inconsistent target size: {list(t.shape)} for input of size: {list(x.shape)}")
+    c = x.shape[-1]
+    if ((t < -1) | (t >= c)).any():
+        raise RuntimeError("argument #2 'target' is out of range")
+    listed = np.cumsum(t == -1, axis=-1) == 0  # the targets before the first -1
+    cnt = ((np.arange(c) == np.where(listed, t, -1)[..., None]).sum(-2)).astype(x.dtype)
+    other = (cnt == 0).astype(x.dtype)
+    return apply(MULTILABEL_MARGIN_LOSS, (input,), (x,), (cnt, other, red))
+
+
+def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None, reduce=None,
+                                reduction: str = "mean") -> Tensor:
+    """Multi-label one-versus-all logistic loss: ``-mean_c(w · (y log σ(x) + (1 - y) log σ(-x)))`` per sample, reduced.
+
+    >>> import flambeau as torch
+    >>> torch.nn.functional.multilabel_soft_margin_loss(torch.tensor([[0., 2.]]), torch.tensor([[1., 0.]]))
+    tensor(1.4100)
+    """
+    if size_average is not None or reduce is not None:
+        reduction = _reduction(reduction, size_average, reduce)
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    loss = loss.sum(input.dim() - 1) / input.shape[-1]
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not valid")
+    return _reduce(loss, reduction)
+
+
 def _norm_fwd(x, p, dim, keepdim, kshape):
     if p == 2:
         return np.sqrt((x * x).sum(axis=dim, keepdims=keepdim))
@@ -948,13 +1126,20 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if x.dtype != w.dtype:
         raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {_dtype.FROM_NP[x.dtype]._tensor_type[:-6]} and "
                            f"{_dtype.FROM_NP[w.dtype]._tensor_type[:-6]}")
+    if w.ndim == 1:  # a vector of weights: a plain matrix product, as PyTorch does without bias
+        if bias is not None:
+            raise RuntimeError("mat2 must be a matrix, got 1-D tensor")
+        return matmul(input, weight)
+    if w.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {w.ndim}D")
+    k = x.shape[-1] if x.ndim else 1
+    if k != w.shape[1]:
+        e = RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({x.size // k if k else 0}x{k} and {w.shape[1]}x{w.shape[0]})")
+        raise linear_explained(e, x.shape, w.shape)
     if x.ndim != 2:
         lead = x.shape[:-1]
-        y = linear(reshape(input, (-1, x.shape[-1] if x.ndim else 1)), weight, bias)
-        return reshape(y, lead + (w.shape[0],) if w.ndim == 2 else lead)
-    if w.ndim != 2 or x.shape[1] != w.shape[1]:
-        ws = w.shape if w.ndim == 2 else (w.shape[0], 1)
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({x.shape[0]}x{x.shape[1]} and {ws[1]}x{ws[0]})")
+        y = linear(reshape(input, (-1, k)), weight, bias)
+        return reshape(y, lead + (w.shape[0],))
     if bias is None:
         return apply(MM, (input, weight), (x, w))
     return apply(ADDMM, (input, weight, bias), (x, w, bias._data))

@@ -1,6 +1,8 @@
 """MultiheadAttention, built from ``F.linear``, ``F.softmax``, ``F.dropout`` and batched matmul.
 
-Shapes inside: (N, L, E) -> per head (N, H, L, D) with D = E / H; weights (N, H, L, S).
+Shapes inside: (N, L, E) -> per head (N, H, L, D) with D = E / H; weights (N, H, L, S). ``add_bias_kv`` appends the
+learnt ``bias_k``/``bias_v`` as one more key/value position, ``add_zero_attn`` a zero one (per head); the masks get a
+column that lets every query attend there.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ import math
 import numpy as np
 
 from ..._tensor import Tensor, _wrap
-from ...ops.creation import empty
+from ...ops.creation import empty, zeros
+from ...ops.join import cat
 from .. import functional as F
 from .. import init
 from ._utils import factory, param_or_none
@@ -31,6 +34,11 @@ def _additive_mask(mask: Tensor, like: Tensor) -> Tensor:
     return mask
 
 
+def _open_column(masks: list) -> list:
+    """Additive masks with one more key position, open to every query (PyTorch pads with zeros)."""
+    return [None if m is None else F.pad(m, (0, 1)) for m in masks]
+
+
 class MultiheadAttention(Module):
     """Attention over ``num_heads`` heads: softmax(Q·Kᵀ/√d)·V, with input and output projections.
 
@@ -47,8 +55,6 @@ class MultiheadAttention(Module):
         super().__init__()
         if embed_dim <= 0 or num_heads <= 0:
             raise ValueError(f"embed_dim and num_heads must be greater than 0, got embed_dim={embed_dim} and num_heads={num_heads} instead")
-        if add_bias_kv or add_zero_attn:
-            raise NotImplementedError("nn.MultiheadAttention(add_bias_kv=True / add_zero_attn=True)")
         kw = factory(device, dtype)
         self.embed_dim, self.num_heads, self.dropout, self.batch_first = embed_dim, num_heads, dropout, batch_first
         self.kdim = kdim if kdim is not None else embed_dim
@@ -63,8 +69,12 @@ class MultiheadAttention(Module):
             param_or_none(self, name, None if same else empty(embed_dim, dim, **kw))
         param_or_none(self, "in_proj_bias", empty(3 * embed_dim, **kw) if bias else None)
         self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, **kw)
-        self.bias_k = self.bias_v = None
-        self.add_zero_attn = False
+        if add_bias_kv:
+            param_or_none(self, "bias_k", empty(1, 1, embed_dim, **kw))
+            param_or_none(self, "bias_v", empty(1, 1, embed_dim, **kw))
+        else:
+            self.bias_k = self.bias_v = None
+        self.add_zero_attn = add_zero_attn
         self._reset_parameters()
 
     def _reset_parameters(self) -> None:
@@ -76,6 +86,9 @@ class MultiheadAttention(Module):
         if self.in_proj_bias is not None:
             init.constant_(self.in_proj_bias, 0.0)
             init.constant_(self.out_proj.bias, 0.0)
+        if self.bias_k is not None:
+            init.xavier_normal_(self.bias_k)
+            init.xavier_normal_(self.bias_v)
 
     def _projections(self) -> tuple:
         E = self.embed_dim
@@ -105,13 +118,21 @@ class MultiheadAttention(Module):
         (wq, wk, wv), (bq, bk, bv) = self._projections()
         heads = lambda x, n: x.reshape(n, N * H, D).transpose(0, 1)  # (n, N, E) -> (N·H, n, D)
         q = heads(F.linear(query, wq, bq), L) * math.sqrt(1.0 / D)
-        k = heads(F.linear(key, wk, bk), S)
-        v = heads(F.linear(value, wv, bv), S)
+        k, v = F.linear(key, wk, bk), F.linear(value, wv, bv)
+        masks = [None if m is None else _additive_mask(m, q) for m in (attn_mask, key_padding_mask)]
+        if self.bias_k is not None:
+            k, v = cat([k, self.bias_k.repeat(1, N, 1)]), cat([v, self.bias_v.repeat(1, N, 1)])
+            masks, S = _open_column(masks), S + 1
+        k, v = heads(k, S), heads(v, S)
+        if self.add_zero_attn:
+            k, v = cat([k, zeros(N * H, 1, D, dtype=k.dtype)], 1), cat([v, zeros(N * H, 1, D, dtype=v.dtype)], 1)
+            masks, S = _open_column(masks), S + 1
+        attn_mask, key_padding_mask = masks
         scores = q @ k.transpose(-2, -1)  # (N·H, L, S)
         if attn_mask is not None:
-            scores = scores + _additive_mask(attn_mask, scores).reshape(-1, L, S)
+            scores = scores + attn_mask.reshape(-1, L, S)
         if key_padding_mask is not None:
-            scores = (scores.reshape(N, H, L, S) + _additive_mask(key_padding_mask, scores).reshape(N, 1, 1, S)).reshape(N * H, L, S)
+            scores = (scores.reshape(N, H, L, S) + key_padding_mask.reshape(N, 1, 1, S)).reshape(N * H, L, S)
         weights = F.softmax(scores, dim=-1)
         if self.dropout > 0.0:
             weights = F.dropout(weights, p=self.dropout, training=self.training)

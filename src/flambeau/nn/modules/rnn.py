@@ -1,7 +1,8 @@
 """RNN, LSTM, GRU and their cells, built from tensor ops (matmul, sigmoid, tanh, stack).
 
 The input projection x·W_ihᵀ + b_ih is one matmul over the whole sequence; only the recurrence
-h·W_hhᵀ loops over time. Gate order is PyTorch's: LSTM (i, f, g, o), GRU (r, z, n).
+h·W_hhᵀ loops over time. Gate order is PyTorch's: LSTM (i, f, g, o), GRU (r, z, n). An LSTM with
+``proj_size`` projects each new hidden state by W_hrᵀ (hidden_size -> proj_size); its cell state keeps hidden_size.
 """
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ __all__ = ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
-def _step(mode: str, gi: Tensor, h, w_hh: Tensor, b_hh: Tensor | None):
-    """One recurrence step given the input part ``gi`` = x·W_ihᵀ + b_ih; ``h`` is (h, c) for LSTM. Returns the new state."""
+def _step(mode: str, gi: Tensor, h, w_hh: Tensor, b_hh: Tensor | None, w_hr: Tensor | None = None):
+    """One recurrence step given the input part ``gi`` = x·W_ihᵀ + b_ih; ``h`` is (h, c) for LSTM. Returns the new state.
+
+    ``w_hr`` (LSTM with projections) maps the new hidden state o·tanh(c) to proj_size.
+    """
     hx = h[0] if mode == "LSTM" else h
     gh = hx @ w_hh.t()
     if b_hh is not None:
@@ -31,12 +35,14 @@ def _step(mode: str, gi: Tensor, h, w_hh: Tensor, b_hh: Tensor | None):
         return (gi + gh).tanh()
     if mode == "RNN_RELU":
         return F.relu(gi + gh)
-    H = hx.shape[-1]
     if mode == "LSTM":
+        H = h[1].shape[-1]
         g = gi + gh
         i, f, c_in, o = g[..., :H].sigmoid(), g[..., H:2 * H].sigmoid(), g[..., 2 * H:3 * H].tanh(), g[..., 3 * H:].sigmoid()
         c = f * h[1] + i * c_in
-        return o * c.tanh(), c
+        new_h = o * c.tanh()
+        return (new_h if w_hr is None else new_h @ w_hr.t()), c
+    H = hx.shape[-1]
     r = (gi[..., :H] + gh[..., :H]).sigmoid()
     z = (gi[..., H:2 * H] + gh[..., H:2 * H]).sigmoid()
     n = (gi[..., 2 * H:] + r * gh[..., 2 * H:]).tanh()
@@ -60,21 +66,26 @@ class RNNBase(Module):
             raise ValueError("hidden_size must be greater than zero")
         if num_layers <= 0:
             raise ValueError("num_layers must be greater than zero")
-        if proj_size:
-            raise NotImplementedError("nn.LSTM(proj_size>0)")
+        if proj_size < 0:
+            raise ValueError("proj_size should be a positive integer or zero to disable projections")
+        if proj_size >= hidden_size:
+            raise ValueError("proj_size has to be smaller than hidden_size")
         kw = factory(device, dtype)
         self.mode, self.input_size, self.hidden_size, self.num_layers = mode, input_size, hidden_size, num_layers
-        self.bias, self.batch_first, self.dropout, self.bidirectional, self.proj_size = bias, batch_first, float(dropout), bidirectional, 0
+        self.bias, self.batch_first, self.dropout, self.bidirectional, self.proj_size = bias, batch_first, float(dropout), bidirectional, proj_size
         dirs = 2 if bidirectional else 1
         gate = _GATES[mode] * hidden_size
+        out_size = proj_size or hidden_size
         self._flat_weights_names = []
         for layer in range(num_layers):
-            size_in = input_size if layer == 0 else hidden_size * dirs
+            size_in = input_size if layer == 0 else out_size * dirs
             for d in range(dirs):
                 sfx = f"_l{layer}" + ("_reverse" if d else "")
-                shapes = [("weight_ih", (gate, size_in)), ("weight_hh", (gate, hidden_size))]
+                shapes = [("weight_ih", (gate, size_in)), ("weight_hh", (gate, out_size))]
                 if bias:
                     shapes += [("bias_ih", (gate,)), ("bias_hh", (gate,))]
+                if proj_size:
+                    shapes.append(("weight_hr", (proj_size, hidden_size)))
                 for name, shape in shapes:
                     setattr(self, name + sfx, Parameter(empty(*shape, **kw)))
                     self._flat_weights_names.append(name + sfx)
@@ -92,17 +103,22 @@ class RNNBase(Module):
     def _weights(self, layer: int, direction: int) -> tuple:
         sfx = f"_l{layer}" + ("_reverse" if direction else "")
         get = lambda n: getattr(self, n + sfx) if self.bias or "weight" in n else None
-        return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")
+        return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh"), getattr(self, "weight_hr" + sfx) if self.proj_size else None
 
     def _initial(self, input: Tensor, hx, batch: int):
         dirs = 2 if self.bidirectional else 1
         shape = (self.num_layers * dirs, batch, self.hidden_size)
+        h_shape = (self.num_layers * dirs, batch, self.proj_size or self.hidden_size)
         if hx is None:
-            z = zeros(*shape, dtype=input.dtype)
+            z = zeros(*h_shape, dtype=input.dtype)
             return (z, zeros(*shape, dtype=input.dtype)) if self.mode == "LSTM" else z
-        for h in hx if self.mode == "LSTM" else (hx,):
-            if tuple(h.shape) != shape:
-                raise RuntimeError(f"Expected hidden size {shape}, got {list(h.shape)}")
+        if self.mode != "LSTM":
+            if tuple(hx.shape) != shape:
+                raise RuntimeError(f"Expected hidden size {shape}, got {list(hx.shape)}")
+            return hx
+        for k, (h, want) in enumerate(zip(hx, (h_shape, shape))):
+            if tuple(h.shape) != want:
+                raise RuntimeError(f"Expected hidden[{k}] size {want}, got {list(h.shape)}")
         return hx
 
     def forward(self, input: Tensor, hx=None):
@@ -124,14 +140,14 @@ class RNNBase(Module):
         for layer in range(self.num_layers):
             outs = []
             for d in range(dirs):
-                w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
+                w_ih, w_hh, b_ih, b_hh, w_hr = self._weights(layer, d)
                 k = layer * dirs + d
                 h = (hx[0][k], hx[1][k]) if self.mode == "LSTM" else hx[k]
                 gi = _input_part(x, w_ih, b_ih)
                 steps = range(x.shape[0] - 1, -1, -1) if d else range(x.shape[0])
                 seq = [None] * x.shape[0]
                 for t in steps:
-                    h = _step(self.mode, gi[t], h, w_hh, b_hh)
+                    h = _step(self.mode, gi[t], h, w_hh, b_hh, w_hr)
                     seq[t] = h[0] if self.mode == "LSTM" else h
                 outs.append(stack(seq))
                 finals.append(h)
@@ -150,6 +166,8 @@ class RNNBase(Module):
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size != 0:
+            s += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
         if self.bias is not True:
@@ -194,6 +212,9 @@ class LSTM(RNNBase):
     >>> out, (h, c) = torch.nn.LSTM(3, 5, num_layers=2)(torch.ones(4, 2, 3))
     >>> out.shape, c.shape
     (flambeau.Size([4, 2, 5]), flambeau.Size([2, 2, 5]))
+    >>> out, (h, c) = torch.nn.LSTM(3, 5, proj_size=2)(torch.ones(4, 2, 3))
+    >>> out.shape, h.shape, c.shape
+    (flambeau.Size([4, 2, 2]), flambeau.Size([1, 2, 2]), flambeau.Size([1, 2, 5]))
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True, batch_first: bool = False,
