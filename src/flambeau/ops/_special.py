@@ -24,7 +24,7 @@ the ``e`` variants are scaled by e^(-|x|) without overflow.
 
 from __future__ import annotations
 
-from decimal import Decimal
+import functools
 
 import numpy as np
 
@@ -151,15 +151,21 @@ def hurwitz_zeta(s: int, a) -> np.ndarray:
     return _hurwitz_positive(s, b) + np.where(neg, (-1) ** s * head, 0.0)
 
 
-_ZETA = np.array([float(hurwitz_zeta(k, 1.0)) for k in range(2, 28)])
-#: lgamma(1 + t) = -γt + Σₖ₌₂ (-1)ᵏ ζ(k)/k · tᵏ
-_LGAMMA_AT_1 = np.concatenate([[0.0, -np.euler_gamma], [(-1) ** k * z / k for k, z in enumerate(_ZETA, start=2)]])
 _LGAMMA_TAYLOR_RADIUS = 0.2
 
 
 #: lgamma(w) ~ (w - ½)·ln w - w + ½·ln 2π + Σₖ B₂ₖ/(2k(2k-1)·w²ᵏ⁻¹), and ψ(w) ~ ln w - 1/(2w) - Σₖ B₂ₖ/(2k·w²ᵏ)
 _STIRLING = _BERNOULLI[:9] / np.array([(2 * k) * (2 * k - 1) for k in range(1, 10)])
 _DIGAMMA_ASYMPTOTIC = _BERNOULLI[:9] / np.array([2 * k for k in range(1, 10)])
+
+
+@functools.cache
+def _taylor_tables() -> tuple:
+    """Taylor coefficients, computed on first use (a few ms): lgamma(1 + t) = -γt + Σₖ₌₂ (-1)ᵏ ζ(k)/k · tᵏ and
+    ψ(x₀ + t) = Σₖ₌₁ ψ⁽ᵏ⁾(x₀)/k! · tᵏ = Σₖ₌₁ (-1)ᵏ⁺¹ ζ(k+1, x₀) · tᵏ."""
+    lgamma_at_1 = [0.0, -np.euler_gamma] + [(-1) ** k * float(hurwitz_zeta(k, 1.0)) / k for k in range(2, 28)]
+    digamma_at_root = [0.0] + [(-1) ** (k + 1) * float(hurwitz_zeta(k + 1, _ROOT_HI)) for k in range(1, 26)]
+    return np.array(lgamma_at_1), np.array(digamma_at_root)
 
 
 def _stirling(w):
@@ -179,7 +185,7 @@ def _lgamma_positive(z):
     near1 = np.abs(t1) < _LGAMMA_TAYLOR_RADIUS
     near2 = np.abs(t1 - 1) < _LGAMMA_TAYLOR_RADIUS
     t = np.where(near2, t1 - 1, np.where(near1, t1, 0.0))
-    taylor = _horner(_LGAMMA_AT_1, t) + np.where(near2, np.log1p(t), 0.0)
+    taylor = _horner(_taylor_tables()[0], t) + np.where(near2, np.log1p(t), 0.0)
     return np.where(near1 | near2, taylor, np.where(np.isinf(z), np.inf, far))
 
 
@@ -198,11 +204,8 @@ def lgamma(x) -> np.ndarray:
     return np.where(neg, np.where(np.isinf(x), np.inf, reflected), pos)
 
 
-# ψ(x₀ + t) = Σₖ₌₁ ψ⁽ᵏ⁾(x₀)/k! · tᵏ around the positive zero x₀ of ψ, held as a double x₀ₕ plus its remainder x₀ₗ
-_DIGAMMA_ROOT = Decimal("1.4616321449683623412626595423257213284681962040064463512959884085987864403538018102430749927337255927")
-_ROOT_HI = float(_DIGAMMA_ROOT)
-_ROOT_LO = float(_DIGAMMA_ROOT - Decimal(_ROOT_HI))
-_DIGAMMA_AT_ROOT = np.array([0.0] + [(-1) ** (k + 1) * float(hurwitz_zeta(k + 1, _ROOT_HI)) for k in range(1, 26)])
+# the positive zero x₀ = 1.46163214496836234126265954232572132846819620400644635129599… of ψ, as a double plus its remainder
+_ROOT_HI, _ROOT_LO = 1.4616321449683622, 9.549995429965697e-17
 _DIGAMMA_TAYLOR_RADIUS = 0.2
 
 
@@ -216,7 +219,7 @@ def _digamma_positive(z):
         far = far - np.where(small, 1 / (z + k), 0.0)
     t = (z - _ROOT_HI) - _ROOT_LO
     near = np.abs(t) < _DIGAMMA_TAYLOR_RADIUS
-    return np.where(near, _horner(_DIGAMMA_AT_ROOT, np.where(near, t, 0.0)), far)
+    return np.where(near, _horner(_taylor_tables()[1], np.where(near, t, 0.0)), far)
 
 
 def digamma(x) -> np.ndarray:
