@@ -721,6 +721,8 @@ def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False):
     if dim is None:
         return _reduce(NANMEDIAN_ALL, input, None, False)
     d, dim = _along(input, dim)
+    if d.shape[dim] == 0:
+        raise IndexError(f"median(): Expected reduction dim {dim} to have non-zero size.")
     order = np.argsort(d, axis=dim, kind="stable")    # NaN last
     count = np.sum(d == d, axis=dim, keepdims=True)
     idx = np.take_along_axis(order, np.maximum(count - 1, 0) // 2, dim)
