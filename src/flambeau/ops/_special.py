@@ -14,7 +14,7 @@ The gamma family works from asymptotic series at large arguments, reached by rec
 * ``digamma``: ln x - 1/(2x) - Σ B₂ₖ/(2k·x²ᵏ) for x >= 10, the recurrence ψ(x) = ψ(x+1) - 1/x below, a Taylor
   series around its positive zero x₀ = 1.4616…, and the reflection ψ(x) = ψ(1-x) - π/tan(πx) below 0.
 * ``polygamma(n, x)`` (n >= 1) = (-1)ⁿ⁺¹ n! ζ(n+1, x), the Hurwitz zeta by Euler–Maclaurin summation, its negative
-  terms below 0 regrouped as zetas of positive arguments (n = 1 below 0 by the reflection π²/sin²(πx) - ψ'(1-x), as
+  terms far below 0 regrouped as zetas of positive arguments (n = 1 below 0 by the reflection π²/sin²(πx) - ψ'(1-x), as
   PyTorch's trigamma).
 
 The modified Bessel functions I₀, I₁ use their everywhere-positive power series Σ (x/2)^(2k+ν)/(k!(k+ν)!) for
@@ -118,8 +118,9 @@ def _float(x) -> np.ndarray:
     return np.asarray(x, dtype=np.float64) + 0.0   # + 0.0 turns -0.0 into 0.0
 
 
-def _hurwitz_positive(s: int, a: np.ndarray) -> np.ndarray:
-    """ζ(s, a) for a >= 0: the terms below a + shift >= 10 + s summed, the tail by Euler–Maclaurin."""
+def _hurwitz_summed(s: int, a: np.ndarray) -> np.ndarray:
+    """ζ(s, a): the terms below a + shift >= 10 + s summed in order (the large ones of opposite signs cancel exactly),
+    the tail by Euler–Maclaurin."""
     start = _ASYMPTOTIC_FROM + s
     low = np.min(a, where=np.isfinite(a), initial=start)
     shift = int(np.ceil(start - low)) if low < start else 0
@@ -138,22 +139,24 @@ def _hurwitz_positive(s: int, a: np.ndarray) -> np.ndarray:
     return total + tail
 
 
+_SUMMED_FROM = -64.0
+
+
 def hurwitz_zeta(s: int, a) -> np.ndarray:
-    """ζ(s, a) = Σₖ (a+k)^(-s) for an integer s >= 2. Below 0, with b = a - ⌊a⌋ and K = -⌊a⌋, the K negative terms are
-    (-1)ˢ·(ζ(s, 1-b) - ζ(s, K+1-b)) and the rest ζ(s, b): every argument is positive, however negative a is."""
+    """ζ(s, a) = Σₖ (a+k)^(-s) for an integer s >= 2. Below -64, not to sum that many terms: with b = a - ⌊a⌋ and
+    K = -⌊a⌋, the K negative terms are (-1)ˢ·(ζ(s, 1-b) - ζ(s, K+1-b)) and the rest ζ(s, b), all of positive arguments."""
     a = _float(a)
-    neg = a < 0
-    if not neg.any():
-        return _hurwitz_positive(s, a)
-    floor = np.floor(np.where(neg, a, 0.0))
-    b = np.where(neg, a - floor, a)
-    head = _hurwitz_positive(s, np.where(neg, 1 - b, 1.0)) - _hurwitz_positive(s, np.where(neg, 1 - b - floor, 1.0))
-    return _hurwitz_positive(s, b) + np.where(neg, (-1) ** s * head, 0.0)
+    far = a < _SUMMED_FROM
+    out = _hurwitz_summed(s, np.where(far, 1.0, a))
+    if far.any():
+        floor = np.floor(np.where(far, a, 0.0))
+        b = np.where(far, a - floor, 0.5)
+        head = _hurwitz_summed(s, 1 - b) - _hurwitz_summed(s, 1 - b - floor)
+        out = np.where(far, _hurwitz_summed(s, b) + (-1) ** s * head, out)
+    return out
 
 
 _LGAMMA_TAYLOR_RADIUS = 0.2
-
-
 #: lgamma(w) ~ (w - ½)·ln w - w + ½·ln 2π + Σₖ B₂ₖ/(2k(2k-1)·w²ᵏ⁻¹), and ψ(w) ~ ln w - 1/(2w) - Σₖ B₂ₖ/(2k·w²ᵏ)
 _STIRLING = _BERNOULLI[:9] / np.array([(2 * k) * (2 * k - 1) for k in range(1, 10)])
 _DIGAMMA_ASYMPTOTIC = _BERNOULLI[:9] / np.array([2 * k for k in range(1, 10)])
