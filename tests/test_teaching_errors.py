@@ -293,9 +293,12 @@ def test_forgotten_zero_grad(watch, lang):
     watch()
     w = fl.tensor([1., 2.], requires_grad=True)
 
-    def training(zero: bool):
+    def training(zero: bool, passes_per_step: int = 1):
         for _ in range(3):
-            (w * 2).sum().backward()
+            for _ in range(passes_per_step):
+                (w * w).sum().backward()
+            with fl.no_grad():
+                w.sub_(0.1 * w.grad)
             if zero:
                 w.grad.zero_()
     assert caught(lambda: training(zero=True)) == []
@@ -303,6 +306,28 @@ def test_forgotten_zero_grad(watch, lang):
     got = caught(lambda: training(zero=False))
     assert len(got) == 2 and "w.grad.zero_()" in got[0]
     assert ("accumulates until you zero it" if lang == "en" else "s'accumule tant qu'on ne le remet pas à zéro") in got[0]
+    # several backward passes before one update (maybe accumulation on purpose): a warning that says so
+    w.grad = None
+    got = caught(lambda: training(zero=True, passes_per_step=3))
+    assert len(got) == 6 and ("on purpose" if lang == "en" else "volontairement") in got[0] and "w.grad.zero_()" in got[0]
+    w.grad = None
+    got = caught(lambda: [(w * 2).sum().backward() for _ in range(3)])  # the classic demo: 2, 4, 6 with no zero_()
+    assert len(got) == 2 and ("on purpose" if lang == "en" else "volontairement") in got[0]
+    w.grad = None
+    # the same with an optimizer, and the forgotten zero_grad() with it
+    opt = fl.optim.SGD([w], lr=0.1)
+
+    def with_optimizer(zero: bool, passes_per_step: int):
+        for _ in range(3):
+            for _ in range(passes_per_step):
+                (w * w).sum().backward()
+            opt.step()
+            if zero:
+                opt.zero_grad()
+    opt.zero_grad()
+    assert caught(lambda: with_optimizer(True, 1)) == []
+    got = caught(lambda: with_optimizer(False, 1))
+    assert len(got) == 2 and all("accumulates until you zero it" in m or "s'accumule" in m for m in got)
     # two backward passes through one graph (retain_graph) are deliberate: no warning
     w.grad = None
     z = (w * 2).sum()

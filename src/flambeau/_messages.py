@@ -190,6 +190,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Le gradient de {tensor} s'est ajouté à celui laissé par une passe avant/arrière précédente : .grad s'accumule tant "
               "qu'on ne le remet pas à zéro. Appelez {name}.grad.zero_() (ou optimizer.zero_grad()) avant chaque backward().",
     },
+    "pitfall.accumulate_no_step": {
+        "en": "The gradient of {tensor} was added to the one left by a previous forward/backward pass (with no update of it in "
+              "between). If you accumulate gradients over several batches on purpose, this is expected; otherwise call "
+              "{name}.grad.zero_() (or optimizer.zero_grad()) before each backward().",
+        "fr": "Le gradient de {tensor} s'est ajouté à celui laissé par une passe avant/arrière précédente (sans mise à jour "
+              "entre les deux). Si vous accumulez volontairement les gradients sur plusieurs lots, c'est normal ; sinon appelez "
+              "{name}.grad.zero_() (ou optimizer.zero_grad()) avant chaque backward().",
+    },
     "pitfall.implicit_sum": {
         "en": "backward() on {tensor}, of shape {shape}, with a gradient of ones differentiates the SUM of its elements. If it is a "
               "loss, reduce it yourself (.mean() or .sum()) so that the choice is explicit.",

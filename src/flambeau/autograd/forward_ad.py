@@ -26,7 +26,7 @@ import numpy as np
 
 from .._tensor import Tensor, _new_tensor, edge_of
 from .function import Node
-from .grad_mode import enable_grad
+from .grad_mode import STATE, enable_grad
 
 __all__ = ["dual_level", "make_dual", "unpack_dual", "UnpackedDualTensor", "enter_dual_level", "exit_dual_level"]
 
@@ -87,6 +87,9 @@ def make_dual(tensor: Tensor, tangent: Tensor, *, level: int | None = None) -> T
                            f"{list(tangent._data.shape)}.")
     if tensor._data.dtype.kind != "f":
         raise ValueError(f"Expected primal to be floating point, but got: {tensor.dtype}")
+    if not STATE.enabled:
+        raise NotImplementedError("forward_ad.make_dual under no_grad(): flambeau's tangents are computed from the recorded graph; "
+                                  "keep grad mode on inside dual_level()")
     node = _DualNode()
     node.next_functions = (edge_of(tensor) if tensor._rg else (None, 0),)
     node._meta = ((tensor._data.shape, tensor._data.dtype),)

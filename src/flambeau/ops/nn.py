@@ -624,7 +624,7 @@ def _nll_fwd(x, target, weight, ignore_index, red):
     x2 = x.reshape(1, -1) if x.ndim == 1 else x
     valid = t != ignore_index
     tc = np.where(valid, t, 0)
-    picked = np.take_along_axis(x2, tc[:, None], axis=1)[:, 0]
+    picked = x2[np.arange(len(tc)), tc] if x2.ndim == 2 else np.take_along_axis(x2, tc[:, None], axis=1)[:, 0]
     w = valid.astype(x.dtype) if weight is None else weight[tc] * valid
     loss = -w * picked
     if x.ndim == 1:
@@ -643,9 +643,14 @@ def _nll_grad(g, x, target, weight, ignore_index, red):
     w = valid.astype(_raw(x).dtype) if weight is None else _raw(weight)[tc] * valid
     if red == "mean":
         w = w / w.sum()
-    c = shape[0] if len(shape) == 1 else shape[1]
-    onehot = (np.arange(c).reshape((1, c) + (1,) * (tc.ndim - 1)) == tc[:, None]) * -w[:, None]
-    onehot = onehot.reshape(shape).astype(_raw(x).dtype, copy=False)
+    if len(shape) <= 2:  # one picked entry per row
+        onehot = np.zeros((len(tc), shape[-1]), _raw(x).dtype)
+        onehot[np.arange(len(tc)), tc] = -w
+        onehot = onehot.reshape(shape)
+    else:
+        c = shape[1]
+        onehot = (np.arange(c).reshape((1, c) + (1,) * (tc.ndim - 1)) == tc[:, None]) * -w[:, None]
+        onehot = onehot.reshape(shape).astype(_raw(x).dtype, copy=False)
     if red == "none" and len(shape) > 1:
         g = m.reshape(g, (shape[0], 1) + shape[2:])
     return _const(g, onehot) * g
@@ -666,9 +671,10 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
             raise ValueError(f"Expected input batch_size ({x.shape[0]}) to match target batch_size ({t.shape[0]}).")
         raise RuntimeError(f"Expected target size {[x.shape[0]] + list(x.shape[2:])}, got {list(t.shape)}")
     c = x.shape[0] if x.ndim == 1 else x.shape[1]
-    bad = t[(t != ignore_index) & ((t < 0) | (t >= c))]
-    if bad.size:
-        raise IndexError(f"Target {int(bad.flat[0])} is out of bounds.")
+    if t.size and (t.min() < 0 or t.max() >= c):
+        bad = t[(t != ignore_index) & ((t < 0) | (t >= c))]
+        if bad.size:
+            raise IndexError(f"Target {int(bad.flat[0])} is out of bounds.")
     w = _weight_arg(weight, x)
     return record(NLL_LOSS, (input, target, w), _nll_fwd(x, t, None if w is None else w._data, ignore_index, red), (ignore_index, red))
 
