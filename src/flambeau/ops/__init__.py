@@ -84,12 +84,12 @@ class Op:
         self.node_cls = type(name, (OpNode,), {"__slots__": (), "_op": self})
 
     def save_plan(self, req: tuple) -> tuple:
-        """Which inputs the formulas of the inputs needing grad use, whether they use the output, whether any input is kept."""
+        """The inputs the formulas of the inputs needing grad use (their indices), and whether they use the output."""
         plan = self._save_plans.get(req)
         if plan is None:
             used = {i for r, (f, p) in zip(req, self.rules) if r and f is not None for i in p}
             keep = tuple(i in used for i in range(self.n_in))
-            plan = (keep, self.n_in in used, True in keep)
+            plan = (tuple(i for i in range(self.n_in) if keep[i]), self.n_in in used)
             self._save_plans[req] = plan
         return plan
 
@@ -227,10 +227,15 @@ def _link(op: Op, inputs: tuple, out, attrs: tuple):
     node._attrs = attrs
     node.next_functions = tuple(edges)
     plan = op._save_plans.get(req) or op.save_plan(req)
-    if plan[2]:
-        keep = plan[0]
-        node._saved = tuple([x if k else None for x, k in zip(inputs, keep)])
-        node._vers = tuple([x._version[0] if k and isinstance(x, Tensor) else 0 for x, k in zip(inputs, keep)])
+    if plan[0]:
+        saved = [None] * len(inputs)
+        vers = [0] * len(inputs)
+        for i in plan[0]:
+            x = saved[i] = inputs[i]
+            if isinstance(x, Tensor):
+                vers[i] = x._version[0]
+        node._saved = saved
+        node._vers = vers
     else:
         node._saved = node._vers = _NONES[len(inputs)]
     if type(out) is tuple:

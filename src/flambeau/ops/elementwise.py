@@ -1342,8 +1342,8 @@ def write_into(self: Tensor, r: Tensor) -> None:
         if saved and saved[0] is self:
             # the op saved ``self`` as it was: keep that value alive for backward
             snap = _new_tensor(sd.copy(), self._rg, self._grad_fn, self._output_nr)
-            node._saved = (snap,) + saved[1:]
-            node._vers = (0,) + node._vers[1:]
+            node._saved = (snap, *saved[1:])
+            node._vers = (0, *node._vers[1:])
     if sd.flags.writeable:
         np.copyto(sd, rd, casting="unsafe")
     else:
