@@ -1829,9 +1829,53 @@ def linalg_tensorsolve(A: Tensor, B: Tensor, dims=None, *, out=None) -> Tensor:
     return linalg_solve(A.reshape(n, n), B.reshape(n)).reshape(right)
 
 
+def _householder_qs(a, tau) -> tuple:
+    """V (A below the diagonal, ones on it) and ``[Q₀ = I, Q₁, …]``, ``Q_i = Q_{i−1}·(I − τ_i v_i v_iᵀ)``, v_i = column i of V
+    (arrays or Tensors)."""
+    rows, cols = a.shape[-2:]
+    V = m.tril(a, -1) + _eye(a, rows, cols)
+    Qs = [_eye(a, rows)]
+    for i in range(tau.shape[-1]):
+        v = V[..., :, i:i + 1]
+        Qs.append(Qs[-1] - (Qs[-1] @ v) @ (tau[..., i:i + 1, None] * v.mT))
+    return V, Qs
+
+
+def _householder_np(a: np.ndarray, tau: np.ndarray) -> np.ndarray:
+    return np.broadcast_to(_householder_qs(a, tau)[1][-1][..., :, :a.shape[-1]], a.shape).copy()
+
+
+def _householder_grads(g, a, tau, which: int):
+    """Back through the reflectors, last first: with G = ∂ℒ/∂Q_i (g padded with zero columns), τ̄_i = −(G v)ᵀ(Q_{i−1} v),
+    v̄_i = −τ_i (Gᵀ Q_{i−1} v + Q_{i−1}ᵀ G v), then G ← G − τ_i (G v) v_iᵀ. Ā is the strictly lower part of the v̄ columns."""
+    rows, cols = a.shape[-2:]
+    k = tau.shape[-1]
+    if k == 0:
+        return m.zeros_like(a if which == 0 else tau)
+    V, Qs = _householder_qs(a, tau)
+    G = g @ _eye(g, cols, rows)
+    ek, ec = _eye(g, k), _eye(g, cols)  # one-hot rows placing column i of Ā, entry i of τ̄
+    grad = None
+    for i in reversed(range(k)):
+        v, t, Q = V[..., :, i:i + 1], tau[..., i:i + 1, None], Qs[i]
+        Gv, Qv = G @ v, Q @ v
+        if which == 0:
+            grad = _add(grad, (-t * (G.mT @ Qv + Q.mT @ Gv)) @ ec[i:i + 1])
+        else:
+            grad = _add(grad, -(Qv.mT @ Gv)[..., 0] * ek[i])
+        G = G - (t * Gv) @ v.mT
+    return m.tril(grad, -1) if which == 0 else grad
+
+
+HOUSEHOLDER = defop("LinalgHouseholderProductBackward0", lambda a, tau: _householder_np(a, tau),
+                    lambda g, a, tau: _householder_grads(g, a, tau, 0), lambda g, a, tau: _householder_grads(g, a, tau, 1),
+                    text=(_householder_grads.__doc__, "τ̄ from the same pass"))
+
+
 def linalg_householder_product(A: Tensor, tau: Tensor, *, out=None) -> Tensor:
     """The first n columns of ``H₁ H₂ … H_k``, ``H_i = I − τ_i v_i v_iᵀ`` with v_i the i-th column of A below the
-    diagonal and 1 on it (LAPACK's ``orgqr``: Q from ``geqrf``'s reflectors). One matmul update per reflector.
+    diagonal and 1 on it (LAPACK's ``orgqr``: Q from ``geqrf``'s reflectors). One matmul update per reflector; the
+    gradient runs the same steps backwards.
 
     >>> import flambeau as torch
     >>> torch.linalg.householder_product(torch.zeros(2, 1), torch.tensor([2.])).tolist()
@@ -1856,13 +1900,7 @@ def linalg_householder_product(A: Tensor, tau: Tensor, *, out=None) -> Tensor:
         raise RuntimeError(f"{name}: tau dtype {_type_name(t)} does not match input dtype {_type_name(a)}")
     if a.dtype.kind != "f" or a.dtype == np.float16:
         raise NotImplementedError(f"\"orgqr_cpu\" not implemented for '{_type_name(a)}'")
-    rows, cols = a.shape[-2:]
-    V = tril(A, -1) + _const(A, np.eye(rows, cols, dtype=a.dtype))
-    Q = _const(A, np.eye(rows, dtype=a.dtype))
-    for i in range(t.shape[-1]):
-        v = V[..., :, i:i + 1]
-        Q = Q - (Q @ v) @ (tau[..., i:i + 1].unsqueeze(-1) * v.mT)
-    return Q[..., :, :cols]
+    return apply(HOUSEHOLDER, (A, tau), (a, t))
 
 
 def orgqr(input: Tensor, tau: Tensor) -> Tensor:
