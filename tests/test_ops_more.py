@@ -122,3 +122,20 @@ def test_lu_pivots_and_singular_as_torch():
 def test_eig_needs_complex(name):
     with pytest.raises(NotImplementedError, match=f"torch.linalg.{name}: flambeau has no complex tensors"):
         getattr(flambeau.linalg, name)(flambeau.eye(2))
+
+
+LU_SOLVE_ERRORS = {
+    "dtype": lambda t: t.linalg.lu_solve(*t.linalg.lu_factor(t.eye(3)), t.ones(3, 1, dtype=t.float64)),
+    "not_square": lambda t: t.linalg.lu_solve(t.ones(3, 2), t.ones(2, dtype=t.int32), t.ones(3, 1)),
+    "lu_1d": lambda t: t.linalg.lu_solve(t.ones(3), t.ones(3, dtype=t.int32), t.ones(3, 1)),
+    "pivots_int64": lambda t: t.linalg.lu_solve(t.eye(3), t.ones(3, dtype=t.int64), t.ones(3, 1)),
+    "shapes": lambda t: t.linalg.lu_solve(t.eye(3), t.ones(3, dtype=t.int32), t.ones(2, 1)),
+    "shapes_right": lambda t: t.linalg.lu_solve(t.eye(3), t.ones(3, dtype=t.int32), t.ones(3, 2), left=False),
+}
+
+
+@pytest.mark.parametrize("name", list(LU_SOLVE_ERRORS))
+def test_lu_solve_errors_as_torch(name):
+    f, t = _both(LU_SOLVE_ERRORS[name])
+    assert f[0] == t[0] != "ok", (f, t)
+    assert f[1] == t[1]

@@ -1749,29 +1749,66 @@ def linalg_lu(A: Tensor, *, pivot: bool = True, out=None) -> tuple:
     return lu_result(_new_tensor(P, False, None, 0), L, U)
 
 
+def _lu_solve_left(lu, P, b, adjoint: bool):
+    """A⁻¹B (``adjoint``: A⁻ᵀB) for ``A = P L U`` packed in ``lu`` (arrays or Tensors)."""
+    L, U = _lu_split(lu, *lu.shape[-2:])
+    if adjoint:
+        return P @ _solve_any(L.mT, _solve_any(U.mT, b, True, False), True, False)
+    return _solve_any(U, _solve_any(L, P.mT @ b, True, False), True, False)
+
+
+def _lu_solve_any(lu, P, b, left: bool, adjoint: bool):
+    """``left``: A⁻¹B; else B·A⁻¹ = (A⁻ᵀBᵀ)ᵀ; ``adjoint`` solves with Aᵀ."""
+    P = _const(lu, P)
+    return _lu_solve_left(lu, P, b, adjoint) if left else _lu_solve_left(lu, P, b.mT, not adjoint).mT
+
+
+def _lu_solve_grad(g, lu, out, P, left: bool, adjoint: bool):
+    """X = U⁻¹Y, Y = L⁻¹PᵀB: Ū = −U⁻ᵀX̄·Xᵀ, L̄ = −L⁻ᵀ(U⁻ᵀX̄)·Yᵀ. Adjoint, X = P·W, W = L⁻ᵀZ, Z = U⁻ᵀB:
+    L̄ = −W·(L⁻¹PᵀX̄)ᵀ, Ū = −Z·(U⁻¹L⁻¹PᵀX̄)ᵀ. The packed gradient is tril₋₁(L̄) + triu(Ū); right solves transpose."""
+    if not left:
+        g, out, adjoint = g.mT, out.mT, not adjoint
+    P = _const(lu, P)
+    L, U = _lu_split(lu, *lu.shape[-2:])
+    if adjoint:
+        W = P.mT @ out
+        gZ = _solve_any(L, P.mT @ g, True, False)
+        gL, gU = -(W @ gZ.mT), -((L.mT @ W) @ _solve_any(U, gZ, True, False).mT)
+    else:
+        gY = _solve_any(U.mT, g, True, False)
+        gL, gU = -(_solve_any(L.mT, gY, True, False) @ (U @ out).mT), -(gY @ out.mT)
+    return m.tril(gL, -1) + m.triu(gU)
+
+
+LU_SOLVE = defop("LinalgLuSolveBackward0", lambda lu, b, P, left, adjoint: _lu_solve_any(lu, P, b, left, adjoint),
+                 _lu_solve_grad, lambda g, lu, P, left, adjoint: _lu_solve_any(lu, P, g, left, not adjoint),
+                 text=(_lu_solve_grad.__doc__, "the solve with the adjoint of A"))
+
+
 def linalg_lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoint: bool = False, out=None) -> Tensor:
     """The solution X of ``A X = B`` from ``(LU, pivots) = linalg.lu_factor(A)`` (``left=False``: ``X A = B``;
-    ``adjoint``: with Aᵀ). Differentiable in LU and B through triangular solves.
+    ``adjoint``: with Aᵀ), differentiable in LU and B.
 
     >>> import flambeau as torch
     >>> LU, piv = torch.linalg.lu_factor(torch.tensor([[0., 1.], [2., 3.]]))
     >>> torch.linalg.lu_solve(LU, piv, torch.tensor([[1.], [5.]])).tolist()
     [[1.0], [1.0]]
     """
-    if B._data.ndim < 2:
+    lu = _square("torch.linalg.lu_solve", LU)
+    b = B._data
+    if b.ndim < 2:
         raise RuntimeError("linalg.lu_solve: The input tensor B must have at least 2 dimensions.")
-    _square("linalg.lu_solve", LU, "LU")
-    n = LU.shape[-1]
-    P = _new_tensor(_perm_np(pivots._data, n, LU._data.dtype), False, None, 0)
-    if not left:  # X A = B  ⇔  Aᵀ Xᵀ = Bᵀ
-        return linalg_lu_solve(LU, pivots, B.mT, adjoint=not adjoint).mT
-    if adjoint:  # Aᵀ = Uᵀ Lᵀ Pᵀ
-        y = linalg_solve_triangular(LU.mT, B, upper=False)
-        return P @ linalg_solve_triangular(LU.mT, y, upper=True, unitriangular=True)
-    y = linalg_solve_triangular(LU, P.mT @ B, upper=False, unitriangular=True)
-    return linalg_solve_triangular(LU, y, upper=True)
-
-
+    if lu.dtype != b.dtype:
+        raise RuntimeError(f"linalg.lu_solve: Expected LU and B to have the same dtype, but found LU of type {_type_name(lu)} and B of type "
+                           f"{_type_name(b)} instead")
+    if pivots._data.dtype != np.int32:
+        raise RuntimeError("linalg.lu_solve: pivots should be a Tensor of scalar type torch.int32")
+    n = lu.shape[-1]
+    if (b.shape[-2] if left else b.shape[-1]) != n:
+        raise RuntimeError(f"linalg.lu_solve: Incompatible shapes of A and B for the equation {'AX = B' if left else 'XA = B'} "
+                           f"({n}x{n} and {b.shape[-2]}x{b.shape[-1]})")
+    P = _perm_np(pivots._data, n, lu.dtype)
+    return apply(LU_SOLVE, (LU, B), (lu, b), (P, left, adjoint))
 
 # ---- composed from differentiable ops: Vandermonde, tensor inverse and solve, Householder products ----
 
