@@ -163,3 +163,11 @@ def test_forward_ad_unpack_outside_level_has_no_tangent():
         y = fwAD.make_dual(x, fl.ones(2, dtype=fl.float64)) * 3
     assert fwAD.unpack_dual(y).tangent is None
     assert_same(fwAD.unpack_dual(y).primal, torch.tensor([3.0, 6.0], dtype=torch.float64))
+
+
+def test_make_dual_under_no_grad_says_it_is_not_supported():
+    """Tangents ride on the recorded graph: under no_grad there would be none, so flambeau refuses rather than returning no tangent."""
+    fwAD = fl.autograd.forward_ad
+    with fl.no_grad(), fwAD.dual_level():
+        with pytest.raises(NotImplementedError, match="make_dual under no_grad"):
+            fwAD.make_dual(fl.ones(2, dtype=fl.float64), fl.ones(2, dtype=fl.float64))

@@ -185,7 +185,7 @@ def test_errors_as_pytorch(name):
         ERRORS[name](torch)
     with pytest.raises(Exception) as fe:
         ERRORS[name](flambeau)
-    assert str(fe.value) == str(te.value)
+    assert str(fe.value).split("\n\n")[0] == str(te.value)  # shape errors go on to explain after a blank line
     assert isinstance(fe.value, RuntimeError)
     if isinstance(te.value, torch.linalg.LinAlgError):
         assert isinstance(fe.value, flambeau.linalg.LinAlgError)

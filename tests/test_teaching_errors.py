@@ -204,6 +204,39 @@ def test_shapes_that_do_not_broadcast(lang):
     assert ("equal or one of them is 1" if lang == "en" else "l'une vaut 1") in tail
 
 
+def _bad_matmul(t):
+    x = t.ones(2, 3, 4)
+    w = t.ones(5, 6)
+    return x @ w
+
+
+def _bad_batches(t):
+    return t.ones(4, 2, 3).matmul(t.ones(5, 3, 2))
+
+
+def _bad_vector(t):
+    return t.mm(t.ones(2, 3), t.ones(2, 3))
+
+
+def _bad_linear(t):
+    layer = t.nn.Linear(3, 4)
+    return layer(t.ones(7, 5, 2))
+
+
+@pytest.mark.parametrize("fn,marker,facts", [
+    (_bad_matmul, "x @ w", ["matmul", "[2, 3, 4]", "[5, 6]", "(4)", "(5)", "b.mT"]),
+    (_bad_batches, "matmul(", ["[4]", "[5]"]),
+    (_bad_vector, "t.mm(", ["mm", "[2, 3]", "(3)", "(2)"]),
+    (_bad_linear, "layer(", ["in_features", "[4, 3]", "[7, 5, 2]", "nn.Linear(2, 4)", "x.flatten(1)"]),
+])
+def test_matrix_products_with_the_wrong_shapes(fn, marker, facts, lang):
+    """PyTorch reports the shapes of an inner 2-D product (6x4 for a [2, 3, 4] input); the explanation names the caller's."""
+    tail, line = teaches(fn, lang)
+    assert line == _line(fn, marker)
+    for fact in facts:
+        assert fact in tail, (fact, tail)
+
+
 def test_grad_of_a_rebound_leaf_warns_what_happened(lang):
     def run(t):
         W = t.tensor(0.0, requires_grad=True)
@@ -260,9 +293,12 @@ def test_forgotten_zero_grad(watch, lang):
     watch()
     w = fl.tensor([1., 2.], requires_grad=True)
 
-    def training(zero: bool):
+    def training(zero: bool, passes_per_step: int = 1):
         for _ in range(3):
-            (w * 2).sum().backward()
+            for _ in range(passes_per_step):
+                (w * w).sum().backward()
+            with fl.no_grad():
+                w.sub_(0.1 * w.grad)
             if zero:
                 w.grad.zero_()
     assert caught(lambda: training(zero=True)) == []
@@ -270,6 +306,28 @@ def test_forgotten_zero_grad(watch, lang):
     got = caught(lambda: training(zero=False))
     assert len(got) == 2 and "w.grad.zero_()" in got[0]
     assert ("accumulates until you zero it" if lang == "en" else "s'accumule tant qu'on ne le remet pas à zéro") in got[0]
+    # several backward passes before one update (maybe accumulation on purpose): a warning that says so
+    w.grad = None
+    got = caught(lambda: training(zero=True, passes_per_step=3))
+    assert len(got) == 6 and ("on purpose" if lang == "en" else "volontairement") in got[0] and "w.grad.zero_()" in got[0]
+    w.grad = None
+    got = caught(lambda: [(w * 2).sum().backward() for _ in range(3)])  # the classic demo: 2, 4, 6 with no zero_()
+    assert len(got) == 2 and ("on purpose" if lang == "en" else "volontairement") in got[0]
+    w.grad = None
+    # the same with an optimizer, and the forgotten zero_grad() with it
+    opt = fl.optim.SGD([w], lr=0.1)
+
+    def with_optimizer(zero: bool, passes_per_step: int):
+        for _ in range(3):
+            for _ in range(passes_per_step):
+                (w * w).sum().backward()
+            opt.step()
+            if zero:
+                opt.zero_grad()
+    opt.zero_grad()
+    assert caught(lambda: with_optimizer(True, 1)) == []
+    got = caught(lambda: with_optimizer(False, 1))
+    assert len(got) == 2 and all("accumulates until you zero it" in m or "s'accumule" in m for m in got)
     # two backward passes through one graph (retain_graph) are deliberate: no warning
     w.grad = None
     z = (w * 2).sum()

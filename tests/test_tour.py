@@ -16,7 +16,7 @@ EXPECT = {
            "└─ b: AddBackward0 (y)  ↑ #1", "Step 5: AccumulateGrad  (x)", "x.grad += [6, 8, 10]   →   x.grad = [6, 8, 10]",
            "flambeau found x.grad = [6.0, 8.0, 10.0]", "epoch 10: w = 1.998, loss = 0.00027047", "epoch 100: w = 2.000",
            "Prediction after training: f(5) = 10.000", "RuntimeError: Trying to backward through the graph a second time",
-           "What this means", "It was freed by the backward() called at ", "w.grad = [4.0, 4.0, 4.0]",
+           "What this means", "It was freed by the backward() called at ", "w.grad = [3.6, 7.2, 10.8]",
            "UserWarning: The gradient of 'w' (shape [3], float32) was added to the one left by a previous forward/backward pass",
            "UserWarning: The .grad attribute of a Tensor that is not a leaf Tensor", "`W = W - lr * W.grad`"],
     "fr": ["Visite de flambeau", "tensor([1., 2., 3.], requires_grad=True)", "Étape 5 : AccumulateGrad  (x)",

@@ -95,13 +95,17 @@ def _tour_errors(X, Y) -> None:
     except RuntimeError as e:
         print(f"RuntimeError: {e}")
     print()
-    print(">>> for _ in range(2): (w * 2).sum().backward()   # without w.grad.zero_()")
+    print(">>> for _ in range(2):   # a training step without w.grad.zero_()")
+    print("...     (w * w).sum().backward()")
+    print("...     with torch.no_grad(): w -= 0.1 * w.grad")
     w = torch.tensor([1., 2., 3.], requires_grad=True)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for _ in range(2):
-            (w * 2).sum().backward()
-            print(f"w.grad = {w.grad.tolist()}")
+            (w * w).sum().backward()
+            print(f"w.grad = {[round(v, 4) for v in w.grad.tolist()]}")
+            with torch.no_grad():
+                w -= 0.1 * w.grad
     _show(caught)
     print()
     print(">>> W = W - 0.01 * W.grad; W.grad")

@@ -138,6 +138,39 @@ MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Comment corriger : vérifiez quel tenseur a la mauvaise forme ; reshape(), unsqueeze() ou une transposition (.T) "
               "les aligne en général.",
     },
+    "matmul": {
+        "en": "What this means: {op} multiplies shapes {a} and {b}. The last dimension of the first ({k1}) must equal the {side} "
+              "of the second ({k2}): every row of the first meets every column of the second.",
+        "fr": "Ce que cela veut dire : {op} multiplie les formes {a} et {b}. La dernière dimension du premier ({k1}) doit être "
+              "égale à la {side} du second ({k2}) : chaque ligne du premier rencontre chaque colonne du second.",
+    },
+    "matmul.side.first": {"en": "first dimension", "fr": "première dimension"},
+    "matmul.side.second_last": {"en": "second-to-last dimension", "fr": "avant-dernière dimension"},
+    "matmul.fix": {
+        "en": "How to fix it: check which operand has the wrong shape; often one of them needs a transpose (`b.T`, or `b.mT` "
+              "for a batch of matrices).",
+        "fr": "Comment corriger : vérifiez quel opérande a la mauvaise forme ; souvent l'un des deux doit être transposé (`b.T`, "
+              "ou `b.mT` pour un lot de matrices).",
+    },
+    "matmul.batch": {
+        "en": "What this means: {op} multiplies shapes {a} and {b}; the dimensions before the last two are batch dimensions "
+              "and must broadcast, but {ba} and {bb} do not (two sizes fit when they are equal or one of them is 1).",
+        "fr": "Ce que cela veut dire : {op} multiplie les formes {a} et {b} ; les dimensions avant les deux dernières sont des "
+              "dimensions de lot et doivent se diffuser, mais {ba} et {bb} ne vont pas ensemble (deux tailles vont ensemble si "
+              "elles sont égales ou si l'une vaut 1).",
+    },
+    "linear": {
+        "en": "What this means: this linear layer takes inputs whose last dimension is its in_features, {k2} (its weight has "
+              "shape {w}); the input has shape {x}, whose last dimension is {k1}.",
+        "fr": "Ce que cela veut dire : cette couche linéaire attend des entrées dont la dernière dimension vaut son in_features, "
+              "{k2} (son poids a la forme {w}) ; l'entrée a la forme {x}, dont la dernière dimension vaut {k1}.",
+    },
+    "linear.fix": {
+        "en": "How to fix it: make in_features match the input, e.g. nn.Linear({k1}, {n_out}), or flatten/reshape the input "
+              "(x.flatten(1)) before the layer.",
+        "fr": "Comment corriger : faites correspondre in_features à l'entrée, par exemple nn.Linear({k1}, {n_out}), ou aplatissez "
+              "l'entrée (x.flatten(1)) avant la couche.",
+    },
     "tensor.named": {
         "en": "'{name}' (shape {shape}, {dtype})",
         "fr": "'{name}' (forme {shape}, {dtype})",
@@ -156,6 +189,14 @@ MESSAGES: dict[str, dict[str, str]] = {
               "zero it. Call {name}.grad.zero_() (or optimizer.zero_grad()) before each backward().",
         "fr": "Le gradient de {tensor} s'est ajouté à celui laissé par une passe avant/arrière précédente : .grad s'accumule tant "
               "qu'on ne le remet pas à zéro. Appelez {name}.grad.zero_() (ou optimizer.zero_grad()) avant chaque backward().",
+    },
+    "pitfall.accumulate_no_step": {
+        "en": "The gradient of {tensor} was added to the one left by a previous forward/backward pass (with no update of it in "
+              "between). If you accumulate gradients over several batches on purpose, this is expected; otherwise call "
+              "{name}.grad.zero_() (or optimizer.zero_grad()) before each backward().",
+        "fr": "Le gradient de {tensor} s'est ajouté à celui laissé par une passe avant/arrière précédente (sans mise à jour "
+              "entre les deux). Si vous accumulez volontairement les gradients sur plusieurs lots, c'est normal ; sinon appelez "
+              "{name}.grad.zero_() (ou optimizer.zero_grad()) avant chaque backward().",
     },
     "pitfall.implicit_sum": {
         "en": "backward() on {tensor}, of shape {shape}, with a gradient of ones differentiates the SUM of its elements. If it is a "

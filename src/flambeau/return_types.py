@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-__all__ = ["max", "min", "median", "sort", "topk", "kthvalue", "cummax", "cummin", "aminmax"]
+__all__ = ["max", "min", "median", "sort", "topk", "kthvalue", "cummax", "cummin", "aminmax", "nanmedian", "mode"]
 
 
 def _return_type(name: str, fields: tuple = ("values", "indices")) -> type:
@@ -30,3 +30,5 @@ kthvalue = _return_type("kthvalue")
 cummax = _return_type("cummax")
 cummin = _return_type("cummin")
 aminmax = _return_type("aminmax", ("min", "max"))
+nanmedian = _return_type("nanmedian")
+mode = _return_type("mode")

@@ -103,6 +103,7 @@ ROWS = [
     Row("linear", lambda t, a, w, b: F(t).linear(a, w, b), (R(3, 4), R(5, 4), R(5))),
     Row("linear_nobias", lambda t, a, w: F(t).linear(a, w), (R(3, 4), R(5, 4)), covers=("linear",)),
     Row("linear_3d", lambda t, a, w, b: F(t).linear(a, w, b), (R(2, 3, 4), R(5, 4), R(5)), covers=("linear",)),
+    Row("linear_vector_weight", lambda t, a, w: F(t).linear(a, w), (R(2, 3, 4), R(4)), covers=("linear",)),
     Row("bilinear", lambda t, a, b, w, c: F(t).bilinear(a, b, w, c), (R(3, 4), R(3, 2), R(5, 4, 2), R(5))),
     # convolution and pooling
     Row("conv1d", lambda t, x, w, b: F(t).conv1d(x, w, b, stride=2, padding=1), (R(2, 3, 9), R(4, 3, 3), R(4))),

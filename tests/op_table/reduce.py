@@ -1,7 +1,7 @@
 """Reduction rows."""
 
 
-from . import B, I, R, Row
+from . import B, I, R, Row, U
 
 ROWS = [
     Row("sum", lambda t, a: t.sum(a), (R(3, 4),)),
@@ -62,6 +62,25 @@ ROWS = [
     Row("median", lambda t, a: t.median(a), (R(3, 4),)),
     Row("median_dim", lambda t, a: a.median(1), (R(3, 5),), covers=("median",)),
     Row("median_dim_keepdim", lambda t, a: t.median(a, 0, keepdim=True), (R(4, 3),), covers=("median",)),
+    Row("nanmedian", lambda t, a: t.nanmedian(a), (R(3, 4),)),
+    Row("nanmedian_dim", lambda t, a: tuple(a.nanmedian(1)), (R(3, 5),), covers=("nanmedian",)),
+    Row("nanmedian_nan", lambda t, a: tuple(t.nanmedian(t.where(a > 0.5, float("nan"), a), 0, keepdim=True)), (R(4, 3),), covers=("nanmedian",)),
+    Row("nanmedian_all_nan", lambda t, a: (t.nanmedian(t.where(a > 0.5, float("nan"), a)), t.nanmedian(a.log())), (R(4, 3),),
+        covers=("nanmedian",)),
+    Row("mode", lambda t, b, a: tuple(t.mode(b[a], 1)), (R(3), I(4, 6, high=3))),
+    Row("mode_keepdim", lambda t, b, a: tuple(b[a].mode(0, keepdim=True)), (R(4), I(7, 3, high=4)), covers=("mode",)),
+    Row("mode_int", lambda t, a: (*t.mode(a), *a.mode(0), *t.mode(a[0, 0])), (I(3, 7, high=4),), grad=False, covers=("mode",)),
+    Row("quantile", lambda t, a: t.quantile(a, 0.3), (R(3, 4),)),
+    Row("quantile_dim", lambda t, a, q: t.quantile(a, q.abs(), dim=1, keepdim=True), (R(3, 5), U(3, grad=False)), covers=("quantile",)),
+    Row("quantile_q_grad", lambda t, a, q: (t.quantile(a, q.abs(), dim=0), a.nanquantile(q[0].abs())), (R(5, 3), U(2)), covers=("quantile",)),
+    Row("quantile_interpolation", lambda t, a: tuple(a.quantile(0.375, 0, interpolation=i) for i in ("lower", "higher", "midpoint", "nearest")),
+        (R(5, 3),), covers=("quantile",)),
+    Row("quantile_ties", lambda t, b, a: t.quantile(b[a], 0.5, dim=1), (R(3), I(4, 6, high=3)), covers=("quantile",)),
+    Row("quantile_nan", lambda t, a: t.quantile(t.where(a > 0.8, float("nan"), a), 0.3, dim=0), (R(4, 3),), grad=False, covers=("quantile",)),
+    Row("nanquantile", lambda t, a, q: (t.nanquantile(t.where(a > 0.8, float("nan"), a), 0.25, dim=1), a.nanquantile(q.abs(), keepdim=True)),
+        (R(3, 6), U(2, grad=False))),
+    Row("logcumsumexp", lambda t, a: t.logcumsumexp(a * 3, 1), (R(3, 4),)),
+    Row("logcumsumexp_dim0", lambda t, a: a.logcumsumexp(0), (R(3, 4),), covers=("logcumsumexp",)),
     Row("sort", lambda t, a: t.sort(a, 1), (R(3, 4),)),
     Row("sort_descending", lambda t, a: a.sort(dim=0, descending=True, stable=True), (R(3, 4),), covers=("sort",)),
     Row("argsort", lambda t, a: (t.argsort(a), a.argsort(0, descending=True)), (R(3, 4),), grad=False),

@@ -176,6 +176,16 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
                             if i and not graph and (out[0] is g if i == 1 else _handed_twice(out, i, g)):
                                 g = g.copy()
                             if nxt._nout == 1:
+                                if plain and type(nxt) is AccumulateGrad and deps[nxt] == 1 and nxt._hooks is None \
+                                        and nxt._pre_hooks is None and not nxt._tensor_pre_hooks:
+                                    # a leaf with this one gradient coming: accumulate it now, without a trip through the queue
+                                    shape, dt = nxt._meta[0]
+                                    if g.shape != shape or g.dtype != dt:
+                                        g = _fit(g, nxt._meta[0], graph)
+                                    nxt.apply((g,), graph)
+                                    if not retain_graph:
+                                        nxt._freed = True
+                                    continue
                                 buffers[nxt] = [g]
                             else:
                                 b = buffers[nxt] = [None] * nxt._nout

@@ -26,7 +26,7 @@ import numpy as np
 
 from .._tensor import Tensor, _new_tensor, edge_of
 from .function import Node
-from .grad_mode import enable_grad
+from .grad_mode import STATE, enable_grad
 
 __all__ = ["dual_level", "make_dual", "unpack_dual", "UnpackedDualTensor", "enter_dual_level", "exit_dual_level"]
 
@@ -87,6 +87,9 @@ def make_dual(tensor: Tensor, tangent: Tensor, *, level: int | None = None) -> T
                            f"{list(tangent._data.shape)}.")
     if tensor._data.dtype.kind != "f":
         raise ValueError(f"Expected primal to be floating point, but got: {tensor.dtype}")
+    if not STATE.enabled:
+        raise NotImplementedError("forward_ad.make_dual under no_grad(): flambeau's tangents are computed from the recorded graph; "
+                                  "keep grad mode on inside dual_level()")
     node = _DualNode()
     node.next_functions = (edge_of(tensor) if tensor._rg else (None, 0),)
     node._meta = ((tensor._data.shape, tensor._data.dtype),)
@@ -129,9 +132,21 @@ def jvp_by_double_vjp(outputs: tuple, inputs: list, tangents: list, create_graph
     return result
 
 
+def forward_jvp(func, inputs: tuple, i: int, tangent: np.ndarray) -> list:
+    """The Jacobian-vector products of ``func``'s outputs for input ``i`` moved along ``tangent`` (flattened float64 arrays, None where
+    an output does not depend on it), from one forward pass with a dual tensor."""
+    from .gradcheck import _outputs
+    x = inputs[i]
+    with dual_level():
+        args = list(inputs)
+        args[i] = make_dual(x, _new_tensor(tangent.reshape(x._data.shape).astype(x._data.dtype), False, None, 0))
+        outs = _outputs(func, tuple(args))
+        tans = [unpack_dual(o).tangent for o in outs]
+    return [None if t is None else t._data.astype(np.float64).ravel() for t in tans], outs
+
+
 def forward_jacobian(func, inputs: tuple) -> list:
     """``J[i][k]`` (input numel × output numel) column by column with dual tensors: one forward pass per input element."""
-    from .gradcheck import _outputs
     jac = []
     for i, x in enumerate(inputs):
         if not getattr(x, "_rg", False):
@@ -139,17 +154,13 @@ def forward_jacobian(func, inputs: tuple) -> list:
             continue
         cols = None
         for j in range(x._data.size):
-            e = np.zeros(x._data.size, x._data.dtype)
+            e = np.zeros(x._data.size)
             e[j] = 1
-            with dual_level():
-                args = list(inputs)
-                args[i] = make_dual(x, _new_tensor(e.reshape(x._data.shape), False, None, 0))
-                outs = _outputs(func, tuple(args))
-                tans = [unpack_dual(o).tangent for o in outs]
+            tans, outs = forward_jvp(func, inputs, i, e)
             if cols is None:
                 cols = [np.zeros((x._data.size, o._data.size)) for o in outs]
             for c, t in zip(cols, tans):
                 if t is not None:
-                    c[j] = t._data.astype(np.float64).ravel()
+                    c[j] = t
         jac.append(cols or [])
     return jac

@@ -135,8 +135,6 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
     >>> torch.autograd.gradcheck(torch.exp, (x,), check_forward_ad=True)
     True
     """
-    if fast_mode:
-        raise NotImplementedError("gradcheck(fast_mode=True) is not supported by flambeau; use the default full check")
     if check_batched_grad or check_batched_forward_grad:
         raise NotImplementedError("gradcheck(check_batched_grad=True / check_batched_forward_grad=True) is not supported by flambeau")
     if masked:
@@ -148,6 +146,8 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
         if _differentiable(x) and x._data.dtype != np.float64:
             warnings.warn(f"Input #{i} requires gradient and is not a double precision floating point. This check will likely fail "
                           "if all the inputs are not of double precision floating point. ", UserWarning, stacklevel=2)
+    if fast_mode:
+        return _fast_check(func, inputs, eps, atol, rtol, check_backward_ad, check_forward_ad, raise_exception)
     num = get_numerical_jacobian(func, inputs, eps)
     outs = _outputs(func, inputs)
     checks = []
@@ -173,6 +173,70 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
                 if bad.any():
                     return _fail(_mismatch(i, k, n, a, bad, inputs[i]._data.shape, outs[k]._data.shape, what), raise_exception)
     return True
+
+
+def _unit(rng, shape: tuple) -> np.ndarray:
+    u = rng.standard_normal(shape).ravel()
+    return u / (np.linalg.norm(u) or 1.0)
+
+
+def _fast_check(func, inputs: tuple, eps: float, atol: float, rtol: float, backward: bool, forward: bool, raise_exception: bool) -> bool:
+    """``fast_mode``: compare one number per (input, output) pair, ``vᵀ J u`` for random unit vectors ``u`` (input) and ``v``
+    (output), instead of whole Jacobians: one directional finite difference and one vector-Jacobian product per input."""
+    from .._tensor import _new_tensor
+    from . import grad
+    from .grad_mode import no_grad
+    rng = np.random.default_rng(0)
+    outs = _outputs(func, inputs)
+    diff = [i for i, x in enumerate(inputs) if _differentiable(x)]
+    us = {i: _unit(rng, inputs[i]._data.shape) for i in diff}
+    vs = [_unit(rng, o._data.shape) for o in outs]
+    numerical = {}
+    with no_grad():
+        for i in diff:
+            data = inputs[i]._data
+            orig = data.copy()
+            step = (eps * us[i]).reshape(data.shape)
+            data[...] = orig + step
+            plus = [o._data.astype(np.float64).ravel() for o in _outputs(func, inputs)]
+            data[...] = orig - step
+            minus = [o._data.astype(np.float64).ravel() for o in _outputs(func, inputs)]
+            data[...] = orig
+            numerical[i] = [float(v @ ((p - m) / (2 * eps))) for v, p, m in zip(vs, plus, minus)]
+    checks = []
+    if backward:
+        ana = {i: [0.0] * len(outs) for i in diff}
+        for k, o in enumerate(outs):
+            if o._rg:
+                v = _new_tensor(vs[k].reshape(o._data.shape).astype(o._data.dtype), False, None, 0)
+                gs = grad(o, [inputs[i] for i in diff], v, retain_graph=True, allow_unused=True)
+                for i, g in zip(diff, gs):
+                    if g is not None:
+                        ana[i][k] = float(g._data.astype(np.float64).ravel() @ us[i])
+        checks.append(("Jacobian", ana))
+    if forward:
+        from .forward_ad import forward_jvp
+        ana = {}
+        for i in diff:
+            tans, _ = forward_jvp(func, inputs, i, us[i])
+            ana[i] = [0.0 if t is None else float(v @ t) for v, t in zip(vs, tans)]
+        checks.append(("Forward AD Jacobian", ana))
+    for what, ana in checks:
+        for i in diff:
+            for k, (n, a) in enumerate(zip(numerical[i], ana[i])):
+                if not abs(a - n) <= atol + rtol * abs(n):
+                    return _fail(_fast_mismatch(func, inputs, eps, i, k, n, a, what), raise_exception)
+    return True
+
+
+def _fast_mismatch(func, inputs: tuple, eps: float, i: int, k: int, n: float, a: float, what: str) -> str:
+    """The fast-mode report, followed by the full Jacobians of that pair (computed the slow way) to show where they differ."""
+    num = get_numerical_jacobian(func, inputs, eps)[i][k]
+    ana = get_analytical_jacobian(func, inputs)[i][k]
+    return (f"{what} mismatch for output {k} with respect to input {i},\nnumerical:{n!r}\nanalytical:{a!r}\n\n"
+            "These numbers are vᵀ·J·u for random unit vectors u and v (fast mode). The full Jacobians, computed element by element:\n\n"
+            f"Numerical:\n{_fmt(num)}\nAnalytical:\n{_fmt(ana)}\n\n"
+            f"The max per-element difference (slow mode) is: {float(np.max(np.abs(num - ana), initial=0.0))!r}.\n")
 
 
 def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,

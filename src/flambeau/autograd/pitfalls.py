@@ -213,6 +213,27 @@ def broadcast_explained(e: RuntimeError, op_name: str, sa: tuple, sb: tuple) -> 
                  msg("at_line", where=where(frame)))
 
 
+def matmul_explained(e: RuntimeError, op_name: str, sa: tuple, sb: tuple) -> RuntimeError:
+    """Add both shapes and the rule that failed to a matrix-product shape error: inner sizes, or batch dimensions."""
+    frame = user_frame()
+    k1, k2 = sa[-1], sb[0] if len(sb) == 1 else sb[-2]
+    if k1 != k2:
+        side = msg("matmul.side.first") if len(sb) == 1 else msg("matmul.side.second_last")
+        what = msg("matmul", op=op_name, a=list(sa), b=list(sb), k1=k1, k2=k2, side=side)
+    else:
+        what = msg("matmul.batch", op=op_name, a=list(sa), b=list(sb), ba=list(sa[:-2]), bb=list(sb[:-2]))
+    return teach(e, what, msg("matmul.fix"), msg("at_line", where=where(frame)))
+
+
+def linear_explained(e: RuntimeError, sx: tuple, sw: tuple) -> RuntimeError:
+    """A linear layer given inputs whose last dimension is not its in_features."""
+    frame = user_frame()
+    k2, n_out = (sw[1], sw[0]) if len(sw) == 2 else (sw[0], 1)
+    k1 = sx[-1] if sx else 1
+    return teach(e, msg("linear", x=list(sx), w=list(sw), k1=k1, k2=k2), msg("linear.fix", k1=k1, n_out=n_out),
+                 msg("at_line", where=where(frame)))
+
+
 def nonleaf_grad_warning(t) -> str:
     """PyTorch's warning for ``.grad`` of a non-leaf, then what happened here (a rebound leaf, typically)."""
     frame = user_frame()
@@ -247,7 +268,7 @@ class _Watch:
 
     def __init__(self, params) -> None:
         self.params = _named(params) if params is not None else []
-        self.acc: dict = {}  # id(leaf) -> (leaf ref, root refs, grad ref, grad version) after its last accumulation
+        self.acc: dict = {}  # id(leaf) -> (leaf ref, root refs, grad ref, grad version, leaf version) after its last accumulation
 
     def begin(self, roots: list, buffers: dict) -> None:
         self.roots = roots
@@ -283,12 +304,18 @@ class _Watch:
         self.visited.add(id(t))
         prev = self.acc.get(id(t))
         grad = t._grad
+        # the forgotten zero_(): a new gradient added to the one of an earlier pass. After an update of the leaf (a step) it is a
+        # bug; with no update in between it may be gradient accumulation on purpose, and the warning says so.
         if prev is not None and prev[0]() is t and grad is not None and prev[2]() is grad and grad._version[0] == prev[3] + 1 \
                 and not any(r() is n for r in prev[1] for n in self.roots):
             names = names_in(user_frame())
-            _warn(msg("pitfall.accumulate", tensor=describe(t, names), name=names.get(id(t), "tensor")))
+            tensor, name = describe(t, names), names.get(id(t), "tensor")
+            if t._version[0] != prev[4]:
+                _warn(msg("pitfall.accumulate", tensor=tensor, name=name))
+            else:
+                _warn(msg("pitfall.accumulate_no_step", tensor=tensor, name=name))
         if grad is not None:
-            self.acc[id(t)] = (weakref.ref(t), [weakref.ref(n) for n in self.roots], weakref.ref(grad), grad._version[0])
+            self.acc[id(t)] = (weakref.ref(t), [weakref.ref(n) for n in self.roots], weakref.ref(grad), grad._version[0], t._version[0])
 
     def end(self) -> None:
         if any(n._freed for n in self.roots):
@@ -320,12 +347,13 @@ _WATCH: list = [None]
 def set_detect_pitfalls(mode: bool, params=None) -> None:
     """Warn about the classic autograd mistakes that raise no error (off by default; free when off).
 
-    Watched: a gradient accumulating across two forward passes without ``zero_()``; a non-scalar
-    output back-propagated with a gradient of ones (an implicit sum); with ``params`` (a dict
-    name→tensor, ``model.named_parameters()`` or a list), a parameter that receives no gradient;
-    float64 and float32 tensors mixed in one graph. (Gradient accumulation over several batches on
-    purpose also warns: that is the same pattern as a forgotten ``zero_()``.) While it is on, the
-    error of a backward through a freed graph names the line of the backward() that freed it.
+    Watched: a gradient added to the one of a previous pass without ``zero_()`` (after an update
+    of the parameter it is the course's bug; with no update in between the warning says it is
+    expected when gradients are accumulated on purpose); a non-scalar output
+    back-propagated with a gradient of ones (an implicit sum); with ``params`` (a dict name→tensor,
+    ``model.named_parameters()`` or a list), a parameter that receives no gradient; float64 and
+    float32 tensors mixed in one graph. While it is on, the error of a backward through a freed
+    graph names the line of the backward() that freed it.
 
     >>> import flambeau as torch
     >>> torch.autograd.set_detect_pitfalls(True); torch.autograd.set_detect_pitfalls(False)

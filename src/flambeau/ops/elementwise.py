@@ -24,7 +24,7 @@ __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_d
            "isnan", "isinf", "isfinite", "isposinf", "isneginf", "logical_and", "logical_or", "logical_xor", "logical_not",
            "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "isclose", "allclose", "equal",
            "deg2rad", "rad2deg", "sinc", "sgn", "positive", "signbit", "copysign", "logaddexp", "logaddexp2", "xlogy", "float_power",
-           "heaviside", "bitwise_left_shift", "bitwise_right_shift", "isreal", "nextafter"]
+           "heaviside", "bitwise_left_shift", "bitwise_right_shift", "isreal", "nextafter", "lgamma", "digamma", "polygamma", "mvlgamma", "i0"]
 
 _DEFAULTS = _dtype.DEFAULTS
 
@@ -185,6 +185,21 @@ ERFC = defop("ErfcBackward0",   lambda x: _special.erfc(x).astype(x.dtype),   la
              text=("∂erfc x/∂x = -2/√π·e^(-x²)",))
 ERFINV = defop("ErfinvBackward0", lambda x: _special.erfinv(x).astype(x.dtype), lambda g, out: g * m.exp(out * out) / _TWO_OVER_SQRT_PI,
                text=("∂erfinv y/∂y = √π/2·e^(erfinv(y)²)",))
+LGAMMA = defop("LgammaBackward0", lambda x: _special.lgamma(x).astype(x.dtype),   lambda g, x: g * m.digamma(x),
+               text=("∂lgamma x/∂x = ψ(x)",))
+DIGAMMA = defop("DigammaBackward0", lambda x: _special.digamma(x).astype(x.dtype), lambda g, x: g * m.polygamma(x, 1),
+                text=("∂ψ(x)/∂x = ψ⁽¹⁾(x)",))
+POLYGAMMA, POLYGAMMA_INPLACE = (defop(name, lambda x, n: _special.polygamma(n, x).astype(x.dtype), lambda g, x, n: g * m.polygamma(x, n + 1),
+                                       text=("∂ψ⁽ⁿ⁾(x)/∂x = ψ⁽ⁿ⁺¹⁾(x)",)) for name in ("PolygammaBackward0", "PolygammaBackward1"))
+MVLGAMMA = defop("MvlgammaBackward0", lambda x, p: _mvlgamma(x, p),          lambda g, x, p: g * _sum_over_p(m.digamma, x, p),
+                 text=("∂mvlgamma(x, p)/∂x = Σⱼ ψ(x - j/2)",))
+I0 = defop("I0Backward0",        lambda x: _special.i0(x).astype(x.dtype),      lambda g, x: g * m.i1(x),                text=("∂I₀(x)/∂x = I₁(x)",))
+I0E = defop("SpecialI0EBackward0", lambda x: _special.i0e(x).astype(x.dtype),   lambda g, x, out: g * (m.i1e(x) - m.sign(x) * out),
+            text=("∂(e^-|x|·I₀)/∂x = e^-|x|·I₁ - sign(x)·out",))
+I1 = defop("SpecialI1Backward0", lambda x: _special.i1(x).astype(x.dtype),      lambda g, x, out: g * _at_zero(x, m.i0(x), out, 0.0),
+           text=("∂I₁(x)/∂x = I₀(x) - I₁(x)/x (½ at 0)",))
+I1E = defop("SpecialI1EBackward0", lambda x: _special.i1e(x).astype(x.dtype),   lambda g, x, out: g * _at_zero(x, m.i0e(x), out, m.sign(x) * out),
+            text=("∂(e^-|x|·I₁)/∂x = e^-|x|·I₀ - out·(sign(x) + 1/x) (½ at 0)",))
 SIGN = defop("SignBackward0",    lambda x: _sign(x),                             lambda g: g * 0.0,
               text=("∂sign x/∂x = 0",))
 FLOOR = defop("FloorBackward0",  lambda x: np.floor(x),                         lambda g: g * 0.0,                       text=("∂⌊x⌋/∂x = 0",))
@@ -327,6 +342,24 @@ def _check_int_division(a, b) -> None:
 def _int_checked(ufunc, a, b):
     _check_int_division(a, b)
     return ufunc(a, b)
+
+
+def _mvlgamma(x, p: int):
+    return (p * (p - 1) / 4 * np.log(np.pi) + _sum_over_p(_special.lgamma, x, p)).astype(x.dtype, copy=False)
+
+
+def _sum_over_p(fn, x, p: int):
+    """Σ_{j<p} fn(x - j/2): the sum behind mvlgamma and its derivative."""
+    total = fn(x)
+    for j in range(1, p):
+        total = total + fn(x - j / 2)
+    return total
+
+
+def _at_zero(x, head, out, extra):
+    """``head - out/x - extra`` (the derivative of I₁ and of e^-|x|·I₁), ½ at x = 0 where out/x → ½."""
+    safe = m.where(x == 0, 1.0, x)
+    return m.where(x == 0, 0.5, head - out / safe - extra)
 
 
 def _sign(x):
@@ -637,6 +670,57 @@ ceil = _unary_math(CEIL, "ceil", "Smallest integer not below each element (integ
 trunc = _unary_math(TRUNC, "trunc", "Rounds toward zero (integers unchanged).", keep_int=True, kernel="trunc_vml_cpu")
 fix = trunc
 arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
+
+
+lgamma = _unary_math(LGAMMA, "lgamma", "``log|Γ(input)|`` (``inf`` at 0 and the negative integers).")
+digamma = _unary_math(DIGAMMA, "digamma", "ψ(input), the derivative of ``lgamma`` (``-inf`` at 0, ``nan`` at the negative integers).")
+i0 = _unary_math(I0, "i0", "I₀(input), the modified Bessel function of the first kind of order 0.")
+i0e = _unary_math(I0E, "i0e", "``exp(-|input|) * i0(input)``, without overflow (``torch.special.i0e``).")
+i1 = _unary_math(I1, "i1", "I₁(input), the modified Bessel function of the first kind of order 1 (``torch.special.i1``).")
+i1e = _unary_math(I1E, "i1e", "``exp(-|input|) * i1(input)``, without overflow (``torch.special.i1e``).")
+for _fn in (i0e, i1, i1e):  # these live only in torch.special
+    _fn.__doc__ = _fn.__doc__.replace(f"torch.{_fn.__name__}(", f"torch.special.{_fn.__name__}(")
+
+
+def polygamma(n: int, input: Tensor) -> Tensor:
+    """ψ⁽ⁿ⁾(input), the ``n``-th derivative of ``digamma`` (``n = 0`` is ``digamma``).
+
+    >>> import flambeau as torch
+    >>> round(torch.polygamma(1, torch.tensor([1.])).item(), 4)  # π²/6
+    1.6449
+    """
+    return _polygamma(POLYGAMMA, n, input)
+
+
+def _polygamma(op, n: int, x: Tensor) -> Tensor:
+    if n < 0:
+        raise RuntimeError("polygamma(n, x) does not support negative n.")
+    return _math(op, x, (n,))
+
+
+def mvlgamma(input: Tensor, p: int) -> Tensor:
+    """The multivariate log-gamma ``p(p-1)/4·log π + Σ_{j<p} lgamma(input - j/2)``.
+
+    >>> import flambeau as torch
+    >>> round(torch.mvlgamma(torch.tensor([2.5]), 2).item(), 4)
+    1.3011
+    """
+    if p < 1:
+        raise RuntimeError("p has to be greater than or equal to 1")
+    return _math(MVLGAMMA, input, (p,))
+
+
+def _polygamma_method(self: Tensor, n: int) -> Tensor:
+    return polygamma(n, self)
+
+
+def _polygamma_inplace(self: Tensor, n: int) -> Tensor:
+    return _polygamma(POLYGAMMA_INPLACE, n, self)   # PyTorch names the in-place node PolygammaBackward1
+
+
+for _name, _fn in {"lgamma": lgamma, "digamma": digamma, "i0": i0, "i0e": i0e, "i1": i1, "i1e": i1e}.items():
+    math_fn(_name, lambda x, _kernel=getattr(_special, _name): _kernel(x).astype(x.dtype, copy=False), _fn)
+math_fn("polygamma", lambda x, n: _special.polygamma(n, x).astype(x.dtype, copy=False), lambda x, n: polygamma(n, x))
 
 
 deg2rad = _unary_math(DEG2RAD, "deg2rad", "Degrees to radians.")
@@ -1325,7 +1409,8 @@ _METHODS = {"add": add, "sub": sub, "mul": mul, "div": div, "pow": pow, "neg": n
             "logical_xor": logical_xor, "logical_not": logical_not, "bitwise_and": bitwise_and, "bitwise_or": bitwise_or,
             "bitwise_xor": bitwise_xor, "bitwise_not": bitwise_not, "deg2rad": deg2rad, "rad2deg": rad2deg, "sinc": sinc, "sgn": sgn,
             "copysign": copysign, "xlogy": xlogy, "float_power": float_power, "heaviside": heaviside,
-            "bitwise_left_shift": bitwise_left_shift, "bitwise_right_shift": bitwise_right_shift, "nextafter": nextafter}
+            "bitwise_left_shift": bitwise_left_shift, "bitwise_right_shift": bitwise_right_shift, "nextafter": nextafter,
+            "lgamma": lgamma, "digamma": digamma, "polygamma": _polygamma_method, "mvlgamma": mvlgamma, "i0": i0}
 _NO_INPLACE = {"maximum": maximum, "minimum": minimum, "fmax": fmax, "fmin": fmin, "isnan": isnan, "isinf": isinf, "isfinite": isfinite,
                "isposinf": isposinf, "isneginf": isneginf, "isclose": isclose, "allclose": allclose, "equal": equal, "eq": eq, "ne": ne,
                "lt": lt, "le": le, "gt": gt, "ge": ge, "greater": gt, "greater_equal": ge, "less": lt, "less_equal": le,
@@ -1339,6 +1424,7 @@ for _node, _names in {"Eq": ("eq",), "Ne": ("ne", "not_equal"), "Lt": ("lt", "le
     _fn = _compare_keep_dtype(_NO_INPLACE[_names[0]], _node)
     for _name in _names:
         setattr(Tensor, _name + "_", _method_inplace(_fn, _name + "_"))
+Tensor.polygamma_ = _method_inplace(_polygamma_inplace, "polygamma_")
 
 Tensor.__add__ = Tensor.__radd__ = add
 Tensor.__sub__ = sub

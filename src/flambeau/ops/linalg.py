@@ -20,6 +20,7 @@ import numpy as np
 from .. import _dtype
 from .._tensor import Tensor, _new_tensor, _wrap_dim
 from ..autograd.grad_mode import STATE
+from ..autograd.pitfalls import matmul_explained
 from ..return_types import _return_type
 from . import apply, defop, m, math_fn, record
 from .elementwise import broadcast_error, inplace
@@ -146,7 +147,7 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
     if a.ndim != 2 or b.ndim != 2:
         raise RuntimeError(f"{'self' if a.ndim != 2 else 'mat2'} must be a matrix")
     if a.shape[1] != b.shape[0]:
-        raise _mat_error(a, b)
+        raise matmul_explained(_mat_error(a, b), "mm", a.shape, b.shape)
     return apply(MM, (input, mat2), (a, b))
 
 
@@ -424,6 +425,21 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     >>> torch.matmul(torch.ones(5, 2, 3), torch.ones(3, 4)).shape
     flambeau.Size([5, 2, 4])
     """
+    try:
+        return _matmul(input, other)
+    except RuntimeError as e:
+        text = str(e.args[0]) if e.args else ""
+        sa, sb = input._data.shape, other._data.shape
+        if not sa or not sb or not text.startswith(_SHAPE_ERRORS):
+            raise
+        e.args = (text.split("\n\n")[0],)  # explained in the shapes the caller gave, not those of an inner product
+        raise matmul_explained(e, "matmul", sa, sb) from None
+
+
+_SHAPE_ERRORS = ("mat1 and mat2 shapes", "size mismatch", "inconsistent tensor size", "Expected size for first two", "The size of tensor a")
+
+
+def _matmul(input: Tensor, other: Tensor) -> Tensor:
     da, db = input._data.ndim, other._data.ndim
     if da == 0 or db == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {da}D and {db}D")

@@ -20,6 +20,7 @@ import numpy as np
 from .. import _dtype, _random
 from .._tensor import Tensor, _new_tensor, _wrap_dim
 from ..autograd.grad_mode import STATE
+from ..autograd.pitfalls import linear_explained
 from . import _special, apply, defop, m, math_fn, record
 from .elementwise import _sigmoid, as_float, broadcast_error, erf, unary_float
 from .elementwise import inplace as inplace_fn
@@ -623,7 +624,7 @@ def _nll_fwd(x, target, weight, ignore_index, red):
     x2 = x.reshape(1, -1) if x.ndim == 1 else x
     valid = t != ignore_index
     tc = np.where(valid, t, 0)
-    picked = np.take_along_axis(x2, tc[:, None], axis=1)[:, 0]
+    picked = x2[np.arange(len(tc)), tc] if x2.ndim == 2 else np.take_along_axis(x2, tc[:, None], axis=1)[:, 0]
     w = valid.astype(x.dtype) if weight is None else weight[tc] * valid
     loss = -w * picked
     if x.ndim == 1:
@@ -642,9 +643,14 @@ def _nll_grad(g, x, target, weight, ignore_index, red):
     w = valid.astype(_raw(x).dtype) if weight is None else _raw(weight)[tc] * valid
     if red == "mean":
         w = w / w.sum()
-    c = shape[0] if len(shape) == 1 else shape[1]
-    onehot = (np.arange(c).reshape((1, c) + (1,) * (tc.ndim - 1)) == tc[:, None]) * -w[:, None]
-    onehot = onehot.reshape(shape).astype(_raw(x).dtype, copy=False)
+    if len(shape) <= 2:  # one picked entry per row
+        onehot = np.zeros((len(tc), shape[-1]), _raw(x).dtype)
+        onehot[np.arange(len(tc)), tc] = -w
+        onehot = onehot.reshape(shape)
+    else:
+        c = shape[1]
+        onehot = (np.arange(c).reshape((1, c) + (1,) * (tc.ndim - 1)) == tc[:, None]) * -w[:, None]
+        onehot = onehot.reshape(shape).astype(_raw(x).dtype, copy=False)
     if red == "none" and len(shape) > 1:
         g = m.reshape(g, (shape[0], 1) + shape[2:])
     return _const(g, onehot) * g
@@ -665,9 +671,10 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
             raise ValueError(f"Expected input batch_size ({x.shape[0]}) to match target batch_size ({t.shape[0]}).")
         raise RuntimeError(f"Expected target size {[x.shape[0]] + list(x.shape[2:])}, got {list(t.shape)}")
     c = x.shape[0] if x.ndim == 1 else x.shape[1]
-    bad = t[(t != ignore_index) & ((t < 0) | (t >= c))]
-    if bad.size:
-        raise IndexError(f"Target {int(bad.flat[0])} is out of bounds.")
+    if t.size and (t.min() < 0 or t.max() >= c):
+        bad = t[(t != ignore_index) & ((t < 0) | (t >= c))]
+        if bad.size:
+            raise IndexError(f"Target {int(bad.flat[0])} is out of bounds.")
     w = _weight_arg(weight, x)
     return record(NLL_LOSS, (input, target, w), _nll_fwd(x, t, None if w is None else w._data, ignore_index, red), (ignore_index, red))
 
@@ -1125,13 +1132,20 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if x.dtype != w.dtype:
         raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {_dtype.FROM_NP[x.dtype]._tensor_type[:-6]} and "
                            f"{_dtype.FROM_NP[w.dtype]._tensor_type[:-6]}")
+    if w.ndim == 1:  # a vector of weights: a plain matrix product, as PyTorch does without bias
+        if bias is not None:
+            raise RuntimeError("mat2 must be a matrix, got 1-D tensor")
+        return matmul(input, weight)
+    if w.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {w.ndim}D")
+    k = x.shape[-1] if x.ndim else 1
+    if k != w.shape[1]:
+        e = RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({x.size // k if k else 0}x{k} and {w.shape[1]}x{w.shape[0]})")
+        raise linear_explained(e, x.shape, w.shape)
     if x.ndim != 2:
         lead = x.shape[:-1]
-        y = linear(reshape(input, (-1, x.shape[-1] if x.ndim else 1)), weight, bias)
-        return reshape(y, lead + (w.shape[0],) if w.ndim == 2 else lead)
-    if w.ndim != 2 or x.shape[1] != w.shape[1]:
-        ws = w.shape if w.ndim == 2 else (w.shape[0], 1)
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({x.shape[0]}x{x.shape[1]} and {ws[1]}x{ws[0]})")
+        y = linear(reshape(input, (-1, k)), weight, bias)
+        return reshape(y, lead + (w.shape[0],))
     if bias is None:
         return apply(MM, (input, weight), (x, w))
     return apply(ADDMM, (input, weight, bias), (x, w, bias._data))

@@ -15,15 +15,16 @@ import numpy as np
 from .. import _dtype, return_types
 from .._tensor import Tensor, _new_tensor, _wrap_dim
 from . import apply, defop, m, math_fn
-from .elementwise import _method_inplace, as_float, binary, isnan, logical_xor, maximum, minimum
+from .elementwise import _method_inplace, as_float, binary, isnan, lerp, logical_xor, maximum, minimum
+from .indexing import gather
 from .join import cat
 from .linalg import linalg_svdvals
-from .shape import permute
+from .shape import movedim, permute
 
 __all__ = ["sum", "mean", "nansum", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "std", "var", "std_mean", "var_mean",
            "logsumexp", "norm", "cumsum", "cumprod", "all", "any", "count_nonzero", "median", "sort",
            "argsort", "topk", "kthvalue", "unique", "nanmean", "aminmax", "cummax", "cummin", "msort", "dist", "diff", "bincount",
-           "unique_consecutive", "histc"]
+           "unique_consecutive", "histc", "logcumsumexp", "nanmedian", "mode", "quantile", "nanquantile"]
 
 
 def norm_dims(dim, ndim: int) -> tuple | None:
@@ -123,6 +124,7 @@ math_fn("prod", lambda x, dim=None, keepdim=False: np.prod(x, axis=dim, keepdims
 math_fn("cumprod", lambda x, dim: np.cumprod(x, axis=dim))
 math_fn("cumsum", lambda x, dim: np.cumsum(x, axis=dim))
 math_fn("rev_cumsum", lambda x, dim: _rev_cumsum(x, dim), lambda x, dim: apply(REV_CUMSUM, (x,), (x._data,), (dim,)))
+math_fn("logcumsumexp", lambda x, dim: np.logaddexp.accumulate(x, axis=dim), lambda x, dim: logcumsumexp(x, dim))
 math_fn("take_along", lambda x, idx, dim, keepdim: _take(x, idx, dim, keepdim),
         lambda x, idx, dim, keepdim: apply(GATHER, (x,), (x._data,), (idx, dim, keepdim, x._data.shape)))
 math_fn("add_along", lambda g, idx, dim, shape: _add_along(g, idx, dim, shape),
@@ -159,6 +161,22 @@ def _add_along(g, idx, dim: int, shape: tuple):
     where[dim] = idx
     np.add.at(out, tuple(where), g)
     return out
+
+
+def _logcumsumexp_grad(g, x, out, dim: int):
+    """∂ℒ/∂xᵢ = Σ_{j≥i} gⱼ·e^(xᵢ - outⱼ) (each exponent ≤ 0), summed in log space. Logs need positive weights: it is
+    computed for g + k and for k, with k = 2·max|g| of the slice, so that it stays linear in g (forward mode reads its
+    tangent from that); plain backward does it in float64, where the shift by k costs no digits that matter."""
+    if isinstance(g, np.ndarray):
+        g, x, out = g.astype(np.float64), x.astype(np.float64), out.astype(np.float64)
+        k = 2 * np.max(np.abs(g), axis=dim, keepdims=True)
+    else:
+        k = _new_tensor(2 * np.max(np.abs(g._data), axis=dim, keepdims=True), False, None, 0)
+    k = m.where(k > 0, k, 1.0)
+
+    def part(w):
+        return m.exp(m.flip(m.logcumsumexp(m.flip(m.log(w) - out, dim), dim), dim) + x)
+    return part(g + k) - part(k)
 
 
 def _aminmax_grad(g, x, out, dims, shape):
@@ -286,7 +304,9 @@ MIN_ALL = _even("MinBackward1",    lambda x, dims, keepdim, shape: np.min(x))
 AMAX = _even("AmaxBackward0",      lambda x, dims, keepdim, shape: np.max(x, axis=dims, keepdims=keepdim))
 AMIN = _even("AminBackward0",      lambda x, dims, keepdim, shape: np.min(x, axis=dims, keepdims=keepdim))
 MEDIAN_ALL = _even("MedianBackward0", lambda x, dims, keepdim, shape: _lower_median(x))
+NANMEDIAN_ALL = _even("NanmedianBackward0", lambda x, dims, keepdim, shape: _lower_nanmedian(x))
 MAX_DIM, MIN_DIM, MEDIAN_DIM = _selection("MaxBackward0"), _selection("MinBackward0"), _selection("MedianBackward1")
+NANMEDIAN_DIM, MODE = _selection("NanmedianBackward1"), _selection("ModeBackward0")
 KTHVALUE, SORT, TOPK = _selection("KthvalueBackward0"), _selection("SortBackward0"), _selection("TopkBackward0")
 GATHER = _selection("GatherBackward0")
 SCATTER = defop("ScatterBackward0", lambda g, idx, dim, keepdim, shape: _put(g, idx, dim, keepdim, shape),
@@ -323,6 +343,8 @@ CUMSUM = defop("CumsumBackward0",  lambda x, dim: np.cumsum(x, axis=dim),       
                text=("∂ℒ/∂xᵢ = Σ_{j≥i} gⱼ",))
 REV_CUMSUM = defop("RevCumsumBackward0", lambda x, dim: _rev_cumsum(x, dim),    lambda g, dim: m.cumsum(g, dim),
                    text=("∂ℒ/∂xᵢ = Σ_{j≤i} gⱼ",))
+LOGCUMSUMEXP = defop("LogcumsumexpBackward0", lambda x, dim: np.logaddexp.accumulate(x, axis=dim),
+                     lambda g, x, out, dim: _logcumsumexp_grad(g, x, out, dim), text=("∂ℒ/∂xᵢ = Σ_{j≥i} gⱼ·e^(xᵢ - outⱼ)",))
 CUMPROD = defop("CumprodBackward0", lambda x, dim: np.cumprod(x, axis=dim),     lambda g, x, out, dim: _cumprod_grad(g, x, out, dim),
                 text=("∂ℒ/∂xᵢ = Σ_{j≥i} gⱼ·Π_{k≤j, k≠i} xₖ",))
 
@@ -340,6 +362,13 @@ def _lower_median(x):
     if flat.size and np.isnan(flat[-1]):
         return flat[-1]
     return flat[(flat.size - 1) // 2]
+
+
+def _lower_nanmedian(x):
+    flat = np.sort(x, axis=None)
+    if flat.size == 0:
+        return np.array(np.nan, x.dtype)
+    return flat[builtins.max(int(np.count_nonzero(flat == flat)) - 1, 0) // 2]   # all NaN: NaN
 
 
 # ---- helpers for the public functions -----------------------------------------------------------
@@ -680,6 +709,50 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False):
     return _indexed(return_types.median, MEDIAN_DIM, input, idx, dim, keepdim)
 
 
+def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False):
+    """``median`` ignoring NaN (NaN only where all are NaN); with ``dim``, a ``(values, indices)`` named tuple.
+
+    >>> import flambeau as torch
+    >>> torch.nanmedian(torch.tensor([4., float('nan'), 1., 3.]))
+    tensor(3.)
+    """
+    if input._data.dtype.kind == "b":
+        raise NotImplementedError("\"median_cpu\" not implemented for 'Bool'")
+    if dim is None:
+        return _reduce(NANMEDIAN_ALL, input, None, False)
+    d, dim = _along(input, dim)
+    if d.shape[dim] == 0:
+        raise IndexError(f"median(): Expected reduction dim {dim} to have non-zero size.")
+    order = np.argsort(d, axis=dim, kind="stable")    # NaN last
+    count = np.sum(d == d, axis=dim, keepdims=True)
+    idx = np.take_along_axis(order, np.maximum(count - 1, 0) // 2, dim)
+    return _indexed(return_types.nanmedian, NANMEDIAN_DIM, input, idx, dim, keepdim)
+
+
+def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
+    """The most frequent value along ``dim`` (the smallest of equally frequent ones) and its last index, as a named tuple.
+
+    >>> import flambeau as torch
+    >>> torch.mode(torch.tensor([1., 2., 2., 1., 3.]))
+    torch.return_types.mode(
+    values=tensor(1.),
+    indices=tensor(3))
+    """
+    d, dim = _along(input, dim)
+    n = d.shape[dim]
+    if n == 0:
+        raise IndexError(f"mode(): Expected reduction dim {dim} to have non-zero size.")
+    order = np.moveaxis(np.argsort(d, axis=dim, kind="stable"), dim, -1)
+    s = np.take_along_axis(np.moveaxis(d, dim, -1), order, -1)
+    pos = np.arange(n)
+    starts = np.ones(s.shape, bool)
+    starts[..., 1:] = s[..., 1:] != s[..., :-1]
+    run = pos - np.maximum.accumulate(np.where(starts, pos, 0), axis=-1)   # length so far of each run of equal values, minus 1
+    last_of_longest = np.argmax(run, axis=-1)[..., None]                    # the first longest run is the smallest value
+    idx = np.moveaxis(np.take_along_axis(order, last_of_longest, -1), -1, dim)   # sorting is stable: its last index
+    return _indexed(return_types.mode, MODE, input, idx, dim, keepdim)
+
+
 def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
     """``(values, indices)`` sorted along ``dim`` (NaN last); the order of equal elements is kept (always stable).
 
@@ -730,6 +803,84 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False):
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {dim}")
     idx = np.take(_arg_sort(d, dim, False), [k - 1], axis=dim)
     return _indexed(return_types.kthvalue, KTHVALUE, input, idx, dim, keepdim)
+
+
+_INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def _quantile(input: Tensor, q, dim, keepdim: bool, interpolation: str, ignore_nan: bool) -> Tensor:
+    """Quantiles as PyTorch computes them: sort, pick the two neighbours of rank q·(n-1) with ``gather``, ``lerp`` between them."""
+    d = input._data
+    if isinstance(q, Tensor):
+        qd = q._data
+        if qd.ndim > 1:
+            raise RuntimeError("quantile() q must be a scalar or 1D tensor")
+        if ((qd < 0) | (qd > 1)).any():
+            raise RuntimeError("quantile() q values must be in the range [0, 1]")
+        if qd.dtype != d.dtype:
+            raise RuntimeError("quantile() q tensor must be same dtype as the input tensor")
+    else:
+        if not 0 <= q <= 1:
+            raise RuntimeError(f"quantile() q must be in the range [0, 1] but got {q}")
+        qd = np.asarray(q, d.dtype)
+    if d.dtype.kind != "f":
+        raise RuntimeError("quantile() input tensor must be either float or double dtype")
+    if interpolation not in _INTERPOLATIONS:
+        raise RuntimeError(f"quantile() interpolation must be one of linear, lower, higher, midpoint or nearest, but got {interpolation}")
+    if d.size == 0:
+        raise RuntimeError("quantile() input tensor must be non-empty")
+    x, ax = (input.reshape(-1), 0) if dim is None else (input.reshape(-1) if d.ndim == 0 else input, _one_dim(input, dim))
+    if dim is None:
+        kept = (1,) * d.ndim if keepdim else ()
+    else:
+        kept = tuple(1 if i == ax else n for i, n in enumerate(d.shape) if keepdim or i != ax)
+    s = sort(movedim(x, ax, -1), -1).values                          # NaN last
+    sd = s._data
+    s = s.reshape(kept + sd.shape[-1:])
+    real = sd == sd
+    top = d.dtype.type(sd.shape[-1] - 1)
+    if ignore_nan:   # rank q·(count - 1); all NaN: rank 0, a NaN
+        scale, offset = np.maximum(np.sum(real, axis=-1, keepdims=True) - 1, 0).astype(d.dtype), d.dtype.type(0)
+    else:            # rank q·(n - 1); a NaN in the slice: the last element, a NaN
+        whole = real.all(axis=-1, keepdims=True)
+        scale, offset = np.where(whole, top, 0).astype(d.dtype), np.where(whole, 0, top).astype(d.dtype)
+    scale, offset = scale.reshape(kept + (1,)), np.reshape(offset, kept + (1,) if np.ndim(offset) else ())
+    ranks = qd.reshape(-1) * scale + offset
+    below, above = np.floor(ranks), np.ceil(ranks)
+    pick = {"lower": below, "higher": above, "nearest": np.round(ranks)}.get(interpolation)
+    if pick is not None:
+        out = gather(s, -1, _long(pick))
+    else:
+        if interpolation == "midpoint":
+            weight = _new_tensor(np.full_like(ranks, 0.5), False, None, 0)
+        elif isinstance(q, Tensor):   # the weight is differentiable in q, as PyTorch's
+            weight = q.reshape(-1) * _new_tensor(scale, False, None, 0) + _new_tensor(offset - below, False, None, 0)
+        else:
+            weight = _new_tensor(ranks - below, False, None, 0)
+        out = lerp(gather(s, -1, _long(below)), gather(s, -1, _long(above)), weight)
+    if qd.ndim == 0:
+        return out.squeeze_(-1)
+    return out.unsqueeze_(0).transpose_(0, -1).squeeze_(-1)          # the quantiles first
+
+
+def quantile(input: Tensor, q, dim: int | None = None, keepdim: bool = False, *, interpolation: str = "linear") -> Tensor:
+    """The ``q``-th quantiles (``q`` a number or a 1-D tensor in [0, 1]) of all elements or along ``dim`` (NaN if a NaN is there).
+
+    >>> import flambeau as torch
+    >>> torch.quantile(torch.tensor([1., 2., 3., 4.]), 0.5)
+    tensor(2.5000)
+    """
+    return _quantile(input, q, dim, keepdim, interpolation, False)
+
+
+def nanquantile(input: Tensor, q, dim: int | None = None, keepdim: bool = False, *, interpolation: str = "linear") -> Tensor:
+    """``quantile`` ignoring NaN (NaN only where all are NaN).
+
+    >>> import flambeau as torch
+    >>> torch.nanquantile(torch.tensor([1., float('nan'), 3.]), 0.5)
+    tensor(2.)
+    """
+    return _quantile(input, q, dim, keepdim, interpolation, True)
 
 
 def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False, dim: int | None = None):
@@ -785,6 +936,18 @@ def _running(kind, op, accumulate, input: Tensor, dim: int):
     position = np.arange(d.shape[dim]).reshape((-1,) + (1,) * (d.ndim - dim - 1))
     idx = np.maximum.accumulate(np.where(d == accumulate(d, axis=dim), position, 0), axis=dim)
     return kind(apply(op, (input,), (d,), (idx, dim, d.shape)), _long(idx))
+
+
+def logcumsumexp(input: Tensor, dim: int) -> Tensor:
+    """Running ``logsumexp`` along ``dim``, without overflow.
+
+    >>> import flambeau as torch
+    >>> torch.logcumsumexp(torch.tensor([1000., 1000.]), 0)
+    tensor([1000.0000, 1000.6931])
+    """
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(f"\"logcumsumexp_out_cpu\" not implemented for '{_type_name(input._data)}'")
+    return _scan(LOGCUMSUMEXP, input, dim, None)
 
 
 def cummax(input: Tensor, dim: int):
@@ -905,7 +1068,8 @@ for _name, _fn in {"sum": sum, "mean": mean, "nansum": nansum, "prod": prod, "ma
                    "cumprod": cumprod, "all": all, "any": any, "count_nonzero": count_nonzero, "median": median, "sort": sort,
                    "argsort": argsort, "topk": topk, "kthvalue": kthvalue, "unique": unique, "nanmean": nanmean, "aminmax": aminmax,
                    "cummax": cummax, "cummin": cummin, "msort": msort, "dist": dist, "diff": diff, "bincount": bincount,
-                   "unique_consecutive": unique_consecutive, "histc": histc}.items():
+                   "unique_consecutive": unique_consecutive, "histc": histc, "logcumsumexp": logcumsumexp, "nanmedian": nanmedian,
+                   "mode": mode, "quantile": quantile, "nanquantile": nanquantile}.items():
     setattr(Tensor, _name, _fn)
 
 
