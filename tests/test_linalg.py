@@ -135,8 +135,15 @@ def _second(lib, row):
 
 @pytest.mark.parametrize("row", ROWS, ids=[r.name for r in ROWS])
 def test_double_backward(row):
-    """Every linear-algebra derivative is itself differentiable, and its derivative is PyTorch's."""
-    f, t = _second(flambeau, row), _second(torch, row)
+    """Every linear-algebra derivative is itself differentiable, and its derivative is PyTorch's (where PyTorch has one:
+    cdist's backward is not differentiable there; test_op_table's gradgradcheck checks ours against finite differences)."""
+    f = _second(flambeau, row)
+    if row.name.startswith("cdist") and "mm" not in row.name:
+        with pytest.raises(NotImplementedError, match="_cdist_backward"):
+            _second(torch, row)
+        assert row.gradgrad is True
+        return
+    t = _second(torch, row)
     assert len(f) == len(t)
     for a, b in zip(f, t):
         if a is None or b is None:  # unused: PyTorch may give None or zeros

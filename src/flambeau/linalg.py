@@ -13,11 +13,18 @@ from .ops.linalg import (
     linalg_cond,
     linalg_cross,
     linalg_det,
+    linalg_eig,
     linalg_eigh,
+    linalg_eigvals,
     linalg_eigvalsh,
+    linalg_householder_product,
     linalg_inv,
     linalg_inv_ex,
     linalg_lstsq,
+    linalg_lu,
+    linalg_lu_factor,
+    linalg_lu_factor_ex,
+    linalg_lu_solve,
     linalg_matrix_exp,
     linalg_matrix_power,
     linalg_matrix_rank,
@@ -30,6 +37,9 @@ from .ops.linalg import (
     linalg_solve_triangular,
     linalg_svd,
     linalg_svdvals,
+    linalg_tensorinv,
+    linalg_tensorsolve,
+    linalg_vander,
     linalg_vecdot,
     matmul,
 )
@@ -38,7 +48,8 @@ from .ops.reduce import matrix_norm, vector_norm
 
 __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "inv_ex", "lstsq", "matmul",
            "matrix_exp", "matrix_power", "matrix_rank", "multi_dot", "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular",
-           "svd", "svdvals", "vecdot", "vector_norm", "matrix_norm", "norm"]
+           "svd", "svdvals", "vecdot", "vector_norm", "matrix_norm", "norm", "eig", "eigvals", "householder_product", "lu", "lu_factor",
+           "lu_factor_ex", "lu_solve", "tensorinv", "tensorsolve", "vander"]
 
 cholesky, cross, det, eigh, eigvalsh, inv = linalg_cholesky, linalg_cross, linalg_det, linalg_eigh, linalg_eigvalsh, linalg_inv
 matrix_power, pinv, qr, slogdet = linalg_matrix_power, linalg_pinv, linalg_qr, linalg_slogdet
@@ -46,6 +57,9 @@ solve, svd, svdvals = linalg_solve, linalg_svd, linalg_svdvals
 cholesky_ex, inv_ex, solve_ex, multi_dot, vecdot = linalg_cholesky_ex, linalg_inv_ex, linalg_solve_ex, linalg_multi_dot, linalg_vecdot
 matrix_exp, matrix_rank, cond, solve_triangular = linalg_matrix_exp, linalg_matrix_rank, linalg_cond, linalg_solve_triangular
 lstsq = linalg_lstsq
+eig, eigvals, householder_product, tensorinv, tensorsolve, vander = (linalg_eig, linalg_eigvals, linalg_householder_product, linalg_tensorinv,
+                                                                     linalg_tensorsolve, linalg_vander)
+lu, lu_factor, lu_factor_ex, lu_solve = linalg_lu, linalg_lu_factor, linalg_lu_factor_ex, linalg_lu_solve
 
 
 def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:

@@ -607,6 +607,18 @@ def _compare(ufunc):
 
 
 eq, ne, lt, le, gt, ge = (_compare(u) for u in (np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal))
+
+
+def _compare_keep_dtype(compare, node: str):
+    """``compare`` giving ``input``'s dtype (what ``input.eq_(other)`` writes): 0/1, recorded with a zero gradient
+    (PyTorch's ``EqBackward0`` for a number, ``EqBackward1`` for a tensor ``other``) so in-place comparisons keep history."""
+    zero = lambda g: m.zeros_like(g)  # noqa: E731  piecewise constant
+    by_number, by_tensor = defop(node + "Backward0", None, zero), defop(node + "Backward1", None, zero, zero)
+
+    def compare_as_input(input: Tensor, other) -> Tensor:
+        r = compare(input, other)._data.astype(input._data.dtype)
+        return record(by_tensor, (input, other), r) if isinstance(other, Tensor) else record(by_number, (input,), r)
+    return compare_as_input
 subtract, multiply, divide, true_divide, negative, absolute = sub, mul, div, div, neg, abs
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
@@ -1407,6 +1419,11 @@ for _name, _fn in {**_METHODS, **_NO_INPLACE}.items():
     setattr(Tensor, _name, _fn)
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name + "_", _method_inplace(_fn, _name + "_"))
+for _node, _names in {"Eq": ("eq",), "Ne": ("ne", "not_equal"), "Lt": ("lt", "less"), "Le": ("le", "less_equal"), "Gt": ("gt", "greater"),
+                      "Ge": ("ge", "greater_equal")}.items():
+    _fn = _compare_keep_dtype(_NO_INPLACE[_names[0]], _node)
+    for _name in _names:
+        setattr(Tensor, _name + "_", _method_inplace(_fn, _name + "_"))
 Tensor.polygamma_ = _method_inplace(_polygamma_inplace, "polygamma_")
 
 Tensor.__add__ = Tensor.__radd__ = add

@@ -21,6 +21,7 @@ from .. import _dtype
 from .._tensor import Tensor, _new_tensor, _wrap_dim
 from ..autograd.grad_mode import STATE
 from ..autograd.pitfalls import matmul_explained
+from ..return_types import _return_type
 from . import apply, defop, m, math_fn, record
 from .elementwise import broadcast_error, inplace
 from .shape import UNSAFE_VIEW, view_op
@@ -28,7 +29,7 @@ from .shape import UNSAFE_VIEW, view_op
 __all__ = ["matmul", "mm", "dot", "vdot", "inner", "mv", "bmm", "outer", "ger", "addmm", "addmv", "addr", "baddbmm", "addbmm",
            "einsum", "tensordot", "trace", "diag", "diagflat", "diag_embed", "diagonal", "tril", "triu", "kron", "det", "logdet",
            "slogdet", "inverse", "cholesky", "cholesky_inverse", "cholesky_solve", "qr", "svd", "pinverse", "matrix_power", "matrix_exp",
-           "cross", "chain_matmul"]
+           "cross", "chain_matmul", "cdist", "orgqr"]
 
 
 class LinAlgError(RuntimeError):
@@ -1020,11 +1021,15 @@ def linalg_inv(A: Tensor) -> Tensor:
     >>> torch.linalg.inv(torch.tensor([[2., 0.], [0., 4.]])).tolist()
     [[0.5, 0.0], [0.0, 0.25]]
     """
+    return _inv(A, "linalg.inv")
+
+
+def _inv(A: Tensor, name: str) -> Tensor:
     d = _square("linalg.inv", A)
     try:
         return apply(INV, (A,), (d,))
     except np.linalg.LinAlgError:
-        raise _failure("linalg.inv", d, "singular") from None
+        raise _failure(name, d, "singular") from None
 
 
 def linalg_det(A: Tensor) -> Tensor:
@@ -1600,13 +1605,473 @@ def matrix_power(input: Tensor, n: int) -> Tensor:
     return linalg_matrix_power(input, n)
 
 
+# ---- LU with partial pivoting -------------------------------------------------------------------
+
+def _lu_np(a: np.ndarray) -> tuple:
+    """LAPACK ``getrf`` on each matrix of a batch: ``(LU packed, 1-based int32 pivots, int32 info)``.
+
+    Partial pivoting takes the first largest ``|value|`` of each column, as LAPACK does, so the factors equal
+    PyTorch's. One NumPy step per column, over the whole batch; a zero pivot is recorded in ``info`` and skipped.
+    """
+    rows, cols = a.shape[-2:]
+    k = min(rows, cols)
+    lu = a.reshape((-1, rows, cols)).copy()
+    nb = lu.shape[0]
+    batch = np.arange(nb)
+    piv = np.empty((nb, k), np.int32)
+    info = np.zeros(nb, np.int32)
+    for j in range(k):
+        p = j + np.argmax(np.abs(lu[:, j:, j]), axis=1)
+        piv[:, j] = p + 1
+        top = lu[batch, j].copy()
+        lu[batch, j] = lu[batch, p]
+        lu[batch, p] = top
+        pivot = lu[:, j, j]
+        zero = pivot == 0
+        info[(info == 0) & zero] = j + 1
+        with np.errstate(divide="ignore"):
+            inv = np.where(zero, 1, 1 / np.where(zero, 1, pivot)).astype(lu.dtype)
+        lu[:, j + 1:, j] *= inv[:, None]
+        lu[:, j + 1:, j + 1:] -= lu[:, j + 1:, j, None] * lu[:, j, None, j + 1:]
+    shape = a.shape[:-2]
+    return lu.reshape(a.shape), piv.reshape(shape + (k,)), info.reshape(shape)
+
+
+def _perm_np(piv: np.ndarray, rows: int, dtype) -> np.ndarray:
+    """The permutation matrix P (``A = P L U``) of LAPACK's row interchanges ``piv`` (1-based)."""
+    k = piv.shape[-1]
+    swaps = piv.reshape((-1, k)).astype(np.int64) - 1
+    batch = np.arange(swaps.shape[0])
+    perm = np.tile(np.arange(rows), (swaps.shape[0], 1))
+    for j in range(k):
+        p = swaps[:, j]
+        top = perm[:, j].copy()
+        perm[:, j] = perm[batch, p]
+        perm[batch, p] = top
+    P = np.zeros((swaps.shape[0], rows, rows), dtype)
+    P[batch[:, None], perm, np.arange(rows)] = 1
+    return P.reshape(piv.shape[:-1] + (rows, rows))
+
+
+def _lu_split(lu, rows: int, cols: int):
+    """``(L, U)`` of a packed factorization (arrays or Tensors): unit lower ``rows × k``, upper ``k × cols``."""
+    k = min(rows, cols)
+    return m.tril(lu[..., :, :k], -1) + _eye(lu, rows, k), m.triu(lu[..., :k, :])
+
+
+def _lu_grad(P, L, U, gL, gU):
+    """Ā = P·L⁻ᵀ·(tril₋₁(Lᵀ·L̄) + triu(Ū·Uᵀ))·U⁻ᵀ for square A. Wide A = P·L·[U₁ | U₂]: U₂'s gradient adds
+    −tril₋₁(Ū₂·U₂ᵀ) to the inner term and L⁻ᵀ·Ū₂ as the last columns; tall A (L = [L₁; L₂]) adds −triu(L₂ᵀ·L̄₂) and
+    L̄₂·U⁻ᵀ as the last rows. Either gradient may be absent."""
+    rows, cols = L.shape[-2], U.shape[-1]
+    k = min(rows, cols)
+    L1, U1 = L[..., :k, :], U[..., :, :k]
+    gL1, gU1 = None if gL is None else gL[..., :k, :], None if gU is None else gU[..., :, :k]
+    inner = _add(None if gL1 is None else m.tril(L1.mT @ gL1, -1), None if gU1 is None else m.triu(gU1 @ U1.mT))
+    extra = None
+    if cols > rows and gU is not None:
+        gU2 = gU[..., :, k:]
+        inner = _add(inner, -m.tril(gU2 @ U[..., :, k:].mT, -1))
+        extra = _solve_any(L1.mT, gU2, True, False)
+    if rows > cols and gL is not None:
+        gL2 = gL[..., k:, :]
+        inner = _add(inner, -m.triu(L[..., k:, :].mT @ gL2))
+        extra = _solve_any(U1.mT, gL2, False, False)
+    gA = _solve_any(L1.mT, _solve_any(U1.mT, inner, False, False), True, False)
+    if rows != cols:
+        if extra is None:
+            extra = m.zeros_like(U[..., :, k:] if cols > rows else L[..., k:, :])
+        gA = _cat_last(gA, extra) if cols > rows else _cat_last(gA.mT, extra.mT).mT
+    return P @ gA
+
+
+def _lu_factor_grad(g, out, pivots):
+    """linalg.lu's gradient with L̄ = tril₋₁(LŪ), Ū = triu(LŪ) of the packed factors."""
+    rows, cols = out.shape[-2:]
+    k = min(rows, cols)
+    L, U = _lu_split(out, rows, cols)
+    P = _const(out, _perm_np(pivots, rows, (out._data if isinstance(out, Tensor) else out).dtype))
+    return _lu_grad(P, L, U, m.tril(g[..., :, :k], -1), m.triu(g[..., :k, :]))
+
+
+LU = defop("LinalgLuBackward0", lambda a, P: _lu_split(_lu_np(a)[0], *a.shape[-2:]),
+           lambda g, out, P: _lu_grad(_const(out[0], P), out[0], out[1], g[0], g[1]), nout=2, text=(_lu_grad.__doc__,))
+LU_FACTOR = defop("LinalgLuFactorExBackward0", lambda a, pivots: _lu_np(a)[0], _lu_factor_grad, text=(_lu_factor_grad.__doc__,))
+lu_factor_result = _return_type("linalg_lu_factor", ("LU", "pivots"))
+lu_factor_ex_result = _return_type("linalg_lu_factor_ex", ("LU", "pivots", "info"))
+lu_result = _return_type("linalg_lu", ("P", "L", "U"))
+
+
+def _lu_input(name: str, A: Tensor, pivot: bool, arg_name: str | None = None) -> np.ndarray:
+    d = A._data
+    if d.ndim < 2:
+        raise RuntimeError(f"{arg_name or name}: Expected tensor with 2 or more dimensions. Got size: {list(d.shape)} instead")
+    if not pivot:
+        raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the CPU")
+    if d.dtype.kind != "f" or d.dtype == np.float16:
+        raise NotImplementedError(f"\"lu_cpu\" not implemented for '{_type_name(d)}'")
+    return d
+
+
+def linalg_lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False, out=None) -> tuple:
+    """``(LU, pivots, info)``: the packed factors of ``A = P L U`` (partial pivoting), LAPACK's 1-based int32 row
+    interchanges, and per matrix the 1-based index of the first zero pivot (0 when there is none).
+
+    >>> import flambeau as torch
+    >>> torch.linalg.lu_factor_ex(torch.tensor([[0., 1.], [2., 3.]])).pivots.tolist()
+    [2, 2]
+    """
+    d = _lu_input("linalg.lu_factor_ex", A, pivot, "torch.lu_factor")
+    lu, piv, info = _lu_np(d)
+    if check_errors and info.any():
+        raise _lu_singular("torch.linalg.lu_factor_ex", info)
+    LU_ = record(LU_FACTOR, (A,), lu, (piv,))
+    return lu_factor_ex_result(LU_, _new_tensor(piv, False, None, 0), _new_tensor(info, False, None, 0))
+
+
+def _lu_singular(name: str, info: np.ndarray) -> RuntimeError:
+    flat = info.reshape(-1)
+    b = int(np.flatnonzero(flat)[0])
+    where = f"(Batch element {b}): " if info.ndim else ""
+    return RuntimeError(f"{name}: {where}U[{flat[b]},{flat[b]}] is zero and using it on lu_solve would result in a division by zero. If you "
+                       "still want to perform the factorization, consider calling linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)")
+
+
+def linalg_lu_factor(A: Tensor, *, pivot: bool = True, out=None) -> tuple:
+    """``(LU, pivots)`` of ``A = P L U``, as :func:`linalg_lu_factor_ex`; a singular matrix raises ``RuntimeError``.
+
+    >>> import flambeau as torch
+    >>> torch.linalg.lu_factor(torch.tensor([[0., 1.], [2., 3.]])).LU.tolist()
+    [[2.0, 3.0], [0.0, 1.0]]
+    """
+    d = _lu_input("linalg.lu_factor", A, pivot, "torch.lu_factor")
+    lu, piv, info = _lu_np(d)
+    if info.any():
+        raise _lu_singular("torch.linalg.lu_factor", info)
+    return lu_factor_result(record(LU_FACTOR, (A,), lu, (piv,)), _new_tensor(piv, False, None, 0))
+
+
+def linalg_lu(A: Tensor, *, pivot: bool = True, out=None) -> tuple:
+    """``(P, L, U)`` with ``A = P L U``: P a permutation, L unit lower triangular (``m × k``), U upper (``k × n``).
+
+    >>> import flambeau as torch
+    >>> torch.linalg.lu(torch.tensor([[0., 1.], [2., 3.]])).P.tolist()
+    [[0.0, 1.0], [1.0, 0.0]]
+    """
+    d = _lu_input("linalg.lu", A, pivot)
+    lu, piv, _ = _lu_np(d)
+    P = _perm_np(piv, d.shape[-2], d.dtype)
+    L, U = record(LU, (A,), _lu_split(lu, *d.shape[-2:]), (P,))
+    return lu_result(_new_tensor(P, False, None, 0), L, U)
+
+
+def _lu_solve_left(lu, P, b, adjoint: bool):
+    """A⁻¹B (``adjoint``: A⁻ᵀB) for ``A = P L U`` packed in ``lu`` (arrays or Tensors)."""
+    L, U = _lu_split(lu, *lu.shape[-2:])
+    if adjoint:
+        return P @ _solve_any(L.mT, _solve_any(U.mT, b, True, False), True, False)
+    return _solve_any(U, _solve_any(L, P.mT @ b, True, False), True, False)
+
+
+def _lu_solve_any(lu, P, b, left: bool, adjoint: bool):
+    """``left``: A⁻¹B; else B·A⁻¹ = (A⁻ᵀBᵀ)ᵀ; ``adjoint`` solves with Aᵀ."""
+    P = _const(lu, P)
+    return _lu_solve_left(lu, P, b, adjoint) if left else _lu_solve_left(lu, P, b.mT, not adjoint).mT
+
+
+def _lu_solve_grad(g, lu, out, P, left: bool, adjoint: bool):
+    """X = U⁻¹Y, Y = L⁻¹PᵀB: Ū = −U⁻ᵀX̄·Xᵀ, L̄ = −L⁻ᵀ(U⁻ᵀX̄)·Yᵀ. Adjoint, X = P·W, W = L⁻ᵀZ, Z = U⁻ᵀB:
+    L̄ = −W·(L⁻¹PᵀX̄)ᵀ, Ū = −Z·(U⁻¹L⁻¹PᵀX̄)ᵀ. The packed gradient is tril₋₁(L̄) + triu(Ū); right solves transpose."""
+    if not left:
+        g, out, adjoint = g.mT, out.mT, not adjoint
+    P = _const(lu, P)
+    L, U = _lu_split(lu, *lu.shape[-2:])
+    if adjoint:
+        W = P.mT @ out
+        gZ = _solve_any(L, P.mT @ g, True, False)
+        gL, gU = -(W @ gZ.mT), -((L.mT @ W) @ _solve_any(U, gZ, True, False).mT)
+    else:
+        gY = _solve_any(U.mT, g, True, False)
+        gL, gU = -(_solve_any(L.mT, gY, True, False) @ (U @ out).mT), -(gY @ out.mT)
+    return m.tril(gL, -1) + m.triu(gU)
+
+
+LU_SOLVE = defop("LinalgLuSolveBackward0", lambda lu, b, P, left, adjoint: _lu_solve_any(lu, P, b, left, adjoint),
+                 _lu_solve_grad, lambda g, lu, P, left, adjoint: _lu_solve_any(lu, P, g, left, not adjoint),
+                 text=(_lu_solve_grad.__doc__, "the solve with the adjoint of A"))
+
+
+def linalg_lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoint: bool = False, out=None) -> Tensor:
+    """The solution X of ``A X = B`` from ``(LU, pivots) = linalg.lu_factor(A)`` (``left=False``: ``X A = B``;
+    ``adjoint``: with Aᵀ), differentiable in LU and B.
+
+    >>> import flambeau as torch
+    >>> LU, piv = torch.linalg.lu_factor(torch.tensor([[0., 1.], [2., 3.]]))
+    >>> torch.linalg.lu_solve(LU, piv, torch.tensor([[1.], [5.]])).tolist()
+    [[1.0], [1.0]]
+    """
+    lu = _square("torch.linalg.lu_solve", LU)
+    b = B._data
+    if b.ndim < 2:
+        raise RuntimeError("linalg.lu_solve: The input tensor B must have at least 2 dimensions.")
+    if lu.dtype != b.dtype:
+        raise RuntimeError(f"linalg.lu_solve: Expected LU and B to have the same dtype, but found LU of type {_type_name(lu)} and B of type "
+                           f"{_type_name(b)} instead")
+    if pivots._data.dtype != np.int32:
+        raise RuntimeError("linalg.lu_solve: pivots should be a Tensor of scalar type torch.int32")
+    n = lu.shape[-1]
+    if (b.shape[-2] if left else b.shape[-1]) != n:
+        raise RuntimeError(f"linalg.lu_solve: Incompatible shapes of A and B for the equation {'AX = B' if left else 'XA = B'} "
+                           f"({n}x{n} and {b.shape[-2]}x{b.shape[-1]})")
+    P = _perm_np(pivots._data, n, lu.dtype)
+    return apply(LU_SOLVE, (LU, B), (lu, b), (P, left, adjoint))
+
+# ---- composed from differentiable ops: Vandermonde, tensor inverse and solve, Householder products ----
+
+def linalg_vander(x: Tensor, *, N: int | None = None) -> Tensor:
+    """The Vandermonde matrix ``[1, x, x², …, x^(N-1)]`` of the last dimension (``N`` defaults to its size).
+
+    >>> import flambeau as torch
+    >>> torch.linalg.vander(torch.tensor([1., 2., 3.])).tolist()
+    [[1.0, 1.0, 1.0], [1.0, 2.0, 4.0], [1.0, 3.0, 9.0]]
+    """
+    n = N if N is not None else (x.shape[-1] if x.ndim else 0)
+    if n <= 1:
+        raise RuntimeError("N must be greater than 1.")
+    from .join import cat
+    col = x.unsqueeze(-1)
+    powers = col.expand(*x.shape, n - 1).cumprod(-1)
+    return cat([_new_tensor(np.ones(col.shape, powers._data.dtype), False, None, 0), powers], -1)
+
+
+def _prod(shape) -> int:
+    return int(np.prod(shape, dtype=np.int64))
+
+
+def linalg_tensorinv(A: Tensor, ind: int = 2, *, out=None) -> Tensor:
+    """The inverse of A seen as a matrix of its first ``ind`` dims by the rest: ``tensordot(tensorinv(A), A, ind) = I``.
+
+    >>> import flambeau as torch
+    >>> torch.linalg.tensorinv(torch.eye(4).reshape(4, 2, 2), ind=1).shape
+    flambeau.Size([2, 2, 4])
+    """
+    if ind <= 0:
+        raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
+    left, right = tuple(A.shape[:ind]), tuple(A.shape[ind:])
+    if _prod(right) != _prod(left):
+        raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[ind:]) == prod(self.shape[:ind]), but got "
+                           f"{_prod(right)} != {_prod(left)}")
+    return _inv(A.reshape(_prod(left), _prod(right)), "inv").reshape(right + left)
+
+
+def linalg_tensorsolve(A: Tensor, B: Tensor, dims=None, *, out=None) -> Tensor:
+    """The X with ``tensordot(A, X, X.ndim) = B`` (``dims``: dims of A moved to the end first).
+
+    >>> import flambeau as torch
+    >>> torch.linalg.tensorsolve(torch.eye(4).reshape(2, 2, 4), torch.ones(2, 2)).tolist()
+    [1.0, 1.0, 1.0, 1.0]
+    """
+    if dims is not None:
+        dims = (dims,) if isinstance(dims, int) else tuple(dims)
+        A = A.movedim(dims, tuple(range(A.ndim - len(dims), A.ndim)))
+    right = tuple(A.shape[B.ndim:])
+    n = B.numel()
+    if _prod(right) != n:
+        raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[other.ndim:]) == prod(self.shape[:other.ndim]), but got "
+                           f"{_prod(right)} != {n}")
+    return linalg_solve(A.reshape(n, n), B.reshape(n)).reshape(right)
+
+
+def _householder_qs(a, tau) -> tuple:
+    """V (A below the diagonal, ones on it) and ``[Q₀ = I, Q₁, …]``, ``Q_i = Q_{i−1}·(I − τ_i v_i v_iᵀ)``, v_i = column i of V
+    (arrays or Tensors)."""
+    rows, cols = a.shape[-2:]
+    V = m.tril(a, -1) + _eye(a, rows, cols)
+    Qs = [_eye(a, rows)]
+    for i in range(tau.shape[-1]):
+        v = V[..., :, i:i + 1]
+        Qs.append(Qs[-1] - (Qs[-1] @ v) @ (tau[..., i:i + 1, None] * v.mT))
+    return V, Qs
+
+
+def _householder_np(a: np.ndarray, tau: np.ndarray) -> np.ndarray:
+    return np.broadcast_to(_householder_qs(a, tau)[1][-1][..., :, :a.shape[-1]], a.shape).copy()
+
+
+def _householder_grads(g, a, tau, which: int):
+    """Back through the reflectors, last first: with G = ∂ℒ/∂Q_i (g padded with zero columns), τ̄_i = −(G v)ᵀ(Q_{i−1} v),
+    v̄_i = −τ_i (Gᵀ Q_{i−1} v + Q_{i−1}ᵀ G v), then G ← G − τ_i (G v) v_iᵀ. Ā is the strictly lower part of the v̄ columns."""
+    rows, cols = a.shape[-2:]
+    k = tau.shape[-1]
+    if k == 0:
+        return m.zeros_like(a if which == 0 else tau)
+    V, Qs = _householder_qs(a, tau)
+    G = g @ _eye(g, cols, rows)
+    ek, ec = _eye(g, k), _eye(g, cols)  # one-hot rows placing column i of Ā, entry i of τ̄
+    grad = None
+    for i in reversed(range(k)):
+        v, t, Q = V[..., :, i:i + 1], tau[..., i:i + 1, None], Qs[i]
+        Gv, Qv = G @ v, Q @ v
+        if which == 0:
+            grad = _add(grad, (-t * (G.mT @ Qv + Q.mT @ Gv)) @ ec[i:i + 1])
+        else:
+            grad = _add(grad, -(Qv.mT @ Gv)[..., 0] * ek[i])
+        G = G - (t * Gv) @ v.mT
+    return m.tril(grad, -1) if which == 0 else grad
+
+
+HOUSEHOLDER = defop("LinalgHouseholderProductBackward0", lambda a, tau: _householder_np(a, tau),
+                    lambda g, a, tau: _householder_grads(g, a, tau, 0), lambda g, a, tau: _householder_grads(g, a, tau, 1),
+                    text=(_householder_grads.__doc__, "τ̄ from the same pass"))
+
+
+def linalg_householder_product(A: Tensor, tau: Tensor, *, out=None) -> Tensor:
+    """The first n columns of ``H₁ H₂ … H_k``, ``H_i = I − τ_i v_i v_iᵀ`` with v_i the i-th column of A below the
+    diagonal and 1 on it (LAPACK's ``orgqr``: Q from ``geqrf``'s reflectors). One matmul update per reflector; the
+    gradient runs the same steps backwards.
+
+    >>> import flambeau as torch
+    >>> torch.linalg.householder_product(torch.zeros(2, 1), torch.tensor([2.])).tolist()
+    [[-1.0], [0.0]]
+    """
+    name = "torch.linalg.householder_product"
+    a, t = A._data, tau._data
+    if a.ndim < 2:
+        raise RuntimeError(f"{name}: input must have at least 2 dimensions.")
+    if a.shape[-2] < a.shape[-1]:
+        raise RuntimeError(f"{name}: input.shape[-2] must be greater than or equal to input.shape[-1]")
+    if t.ndim == 0:
+        raise IndexError("Dimension specified as -1 but tensor has no dimensions")
+    if a.shape[-1] < t.shape[-1]:
+        raise RuntimeError(f"{name}: input.shape[-1] must be greater than or equal to tau.shape[-1]")
+    if t.ndim != a.ndim - 1:
+        raise RuntimeError(f"{name}: Expected tau to have one dimension less than input, but got tau.ndim equal to {t.ndim} and input.ndim "
+                           f"is equal to {a.ndim}")
+    if t.shape[:-1] != a.shape[:-2]:
+        raise RuntimeError(f"{name}: Expected batch dimensions of tau to be equal to input.shape[:-2], but got {list(t.shape[:-1])}")
+    if t.dtype != a.dtype:
+        raise RuntimeError(f"{name}: tau dtype {_type_name(t)} does not match input dtype {_type_name(a)}")
+    if a.dtype.kind != "f" or a.dtype == np.float16:
+        raise NotImplementedError(f"\"orgqr_cpu\" not implemented for '{_type_name(a)}'")
+    return apply(HOUSEHOLDER, (A, tau), (a, t))
+
+
+def orgqr(input: Tensor, tau: Tensor) -> Tensor:
+    """``torch.orgqr``: ``linalg.householder_product``.
+
+    >>> import flambeau as torch
+    >>> torch.orgqr(torch.zeros(2, 1), torch.tensor([0.])).tolist()
+    [[1.0], [0.0]]
+    """
+    return linalg_householder_product(input, tau)
+
+
+# ---- pairwise distances -------------------------------------------------------------------------
+
+def _cdist_np(x1: np.ndarray, x2: np.ndarray, p: float) -> np.ndarray:
+    diff = np.abs(x1[..., :, None, :] - x2[..., None, :, :])
+    if p == 0:
+        return (diff != 0).sum(-1).astype(x1.dtype)
+    if p == 1:
+        return diff.sum(-1)
+    if p == 2:
+        return np.sqrt((diff * diff).sum(-1))
+    if p == np.inf:
+        return np.max(diff, -1, initial=0)
+    return (diff ** p).sum(-1) ** (1 / p)
+
+
+def _cdist_pairs(g, x1, x2, out, p: float):
+    """∂ℒ/∂x1 per pair of rows (``… × P × R × M``): g·sign(d)·|d|^(p−1)/dist^(p−1), d = x1_i − x2_j, with PyTorch's
+    zeros where the distance is 0 (and where d is 0); p = ∞: g·sign(d) where |d| is the distance."""
+    diff = x1[..., :, None, :] - x2[..., None, :, :]
+    g, dist = g[..., None], out[..., None]
+    if p == 0:
+        return m.zeros_like(diff)
+    if p == 1:
+        return m.sign(diff) * g
+    if p == np.inf:
+        return m.sign(diff) * m.where(m.abs(diff) == dist, g, 0.0)
+    at_zero = dist == 0
+    if p == 2:
+        return m.where(at_zero, 0.0, diff * (g / m.where(at_zero, 1.0, dist)))
+    ad = m.abs(diff)
+    at_zero = at_zero | (ad == 0)
+    ratio = m.where(at_zero, 1.0, ad) / m.where(at_zero, 1.0, dist)
+    return m.where(at_zero, 0.0, m.sign(diff) * ratio ** (p - 1) * g)
+
+
+def _euclid_np(x1: np.ndarray, x2: np.ndarray) -> np.ndarray:
+    """‖x1_i − x2_j‖ through one matmul of ``[−2·x1, ‖x1‖², 1]`` and ``[x2, 1, ‖x2‖²]``, floored at 1e-15 (PyTorch's
+    ``_euclidean_dist``, used for p = 2 when it pays)."""
+    n1, n2 = (x1 * x1).sum(-1, keepdims=True), (x2 * x2).sum(-1, keepdims=True)
+    a = np.concatenate([-2 * x1, n1, np.ones_like(n1)], -1)
+    b = np.concatenate([x2, np.ones_like(n2), n2], -1)
+    return np.sqrt(np.maximum(a @ np.swapaxes(b, -1, -2), 1e-30))
+
+
+CDIST = defop("CdistBackward0", lambda x1, x2, p: _cdist_np(x1, x2, p),
+              lambda g, x1, x2, out, p: m.sum(_cdist_pairs(g, x1, x2, out, p), -2),
+              lambda g, x1, x2, out, p: -m.sum(_cdist_pairs(g, x1, x2, out, p), -3), text=(_cdist_pairs.__doc__, "−Σ_i of x1's pairs"))
+EUCLID = defop("EuclideanDistBackward0", lambda x1, x2: _euclid_np(x1, x2),
+               lambda g, x1, x2, out: x1 * m.sum(g / out, -1, True) - (g / out) @ x2,
+               lambda g, x1, x2, out: x2 * m.sum(g / out, -2)[..., None] - (g / out).mT @ x1,
+               text=("x1·Σ_j r_ij − r·x2, r = g/dist", "x2·Σ_i r_ij − rᵀ·x1"))
+_CDIST_MODES = (None, "use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist", "donot_use_mm_for_euclid_dist")
+
+
+def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str | None = None) -> Tensor:
+    """The p-norm distance between each row of ``x1`` (``… × P × M``) and each row of ``x2`` (``… × R × M``),
+    batch dims broadcast. For p = 2 with more than 25 rows on a side (or ``compute_mode='use_mm_for_euclid_dist'``)
+    it goes through a matmul, as PyTorch does.
+
+    >>> import flambeau as torch
+    >>> torch.cdist(torch.tensor([[0., 0.]]), torch.tensor([[3., 4.], [1., 0.]])).tolist()
+    [[5.0, 1.0]]
+    """
+    if compute_mode not in _CDIST_MODES:
+        raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
+    a, b = x1._data, x2._data
+    for name, d in (("X1", a), ("X2", b)):
+        if d.ndim < 2:
+            raise RuntimeError(f"cdist only supports at least 2D tensors, {name} got: {d.ndim}D")
+    if a.shape[-1] != b.shape[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: {a.shape[-1]} X2: {b.shape[-1]}")
+    for name, d in (("X1", a), ("X2", b)):
+        if d.dtype.kind != "f":
+            raise RuntimeError(f"cdist only supports floating-point dtypes, {name} got: {_type_name(d)}")
+    if a.dtype != b.dtype:
+        raise RuntimeError(f"expected scalar type {_type_name(a)} but found {_type_name(b)}")
+    if p < 0:
+        raise RuntimeError("cdist only supports non-negative p values")
+    try:
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise broadcast_error(a.shape[:-2], b.shape[:-2]) from None
+    rows, cols = a.shape[-2], b.shape[-2]
+    if p == 2 and (compute_mode == "use_mm_for_euclid_dist" or (compute_mode in _CDIST_MODES[:2] and (rows > 25 or cols > 25))):
+        return apply(EUCLID, (x1, x2), (a, b)).view(*batch, rows, cols)
+    return apply(CDIST, (x1, x2), (a, b), (float(p),))
+
+
+def _no_complex(name: str):
+    def fn(A: Tensor, *, out=None):
+        raise NotImplementedError(f"torch.linalg.{name}: flambeau has no complex tensors (a real matrix's eigenvalues may be complex)")
+    fn.__name__ = f"linalg_{name}"
+    fn.__doc__ = f"``torch.linalg.{name}`` needs complex tensors, which flambeau does not have: raises ``NotImplementedError``."
+    return fn
+
+
+linalg_eig, linalg_eigvals = _no_complex("eig"), _no_complex("eigvals")
+
+
 # ---- Tensor methods ----------------------------------------------------------------------------
 
 Tensor.matmul = Tensor.__matmul__ = matmul
 Tensor.__rmatmul__ = lambda self, other: matmul(other, self)
 for _name in ("mm", "dot", "vdot", "inner", "mv", "bmm", "outer", "ger", "addmm", "addmv", "addr", "baddbmm", "addbmm", "diagflat", "trace",
               "cholesky_inverse", "cholesky_solve", "diag", "diag_embed", "diagonal", "tril", "triu", "kron",
-              "det", "logdet", "slogdet", "inverse", "cholesky", "qr", "svd", "pinverse", "matrix_power", "matrix_exp", "cross"):
+              "det", "logdet", "slogdet", "inverse", "cholesky", "qr", "svd", "pinverse", "matrix_power", "matrix_exp", "cross", "orgqr"):
     setattr(Tensor, _name, globals()[_name])
 Tensor.tril_ = lambda self, diagonal=0: inplace(tril, self, diagonal)
 Tensor.triu_ = lambda self, diagonal=0: inplace(triu, self, diagonal)
