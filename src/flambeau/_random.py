@@ -676,8 +676,19 @@ def _libm(np_fn: Any, math_fn: Any, lo: float = -7.0) -> Any:
     """``np_fn`` where it rounds as the C library does (PyTorch calls the C library); else the C library per element.
 
     NumPy's own SIMD float64 functions (used on some AVX-512 machines) can differ from the C library in the
-    last bit; when a probe shows that, the slower element-wise C library call keeps the draws identical.
+    last bit; when a probe shows that, the slower element-wise C library call keeps the draws identical. The
+    probe runs on first use (it costs milliseconds: not at import).
     """
+    chosen: list = []
+
+    def f(x: np.ndarray) -> np.ndarray:
+        if not chosen:
+            chosen.append(_probe_libm(np_fn, math_fn, lo))
+        return chosen[0](x)
+    return f
+
+
+def _probe_libm(np_fn: Any, math_fn: Any, lo: float) -> Any:
     probe = np.concatenate([np.linspace(lo, 7.0, 1531), np.geomspace(1e-6, 0.999, 509)])
     try:
         agrees = np.array_equal(np_fn(probe), np.array([math_fn(v) for v in probe]))

@@ -48,7 +48,7 @@ G = -1  # plan code: the incoming gradient
 class Op:
     """One differentiable operation: forward, per-input derivative formulas, and its node class."""
 
-    __slots__ = ("name", "fwd", "rules", "calls", "n_in", "saves", "_save_plans", "node_cls", "formula_text", "nout")
+    __slots__ = ("name", "fwd", "rules", "calls", "n_in", "saves", "_save_plans", "_cls", "formula_text", "nout")
 
     def __init__(self, name: str, fwd, formulas: tuple, nout: int = 1, formula_text: tuple = ()) -> None:
         self.name = name
@@ -81,7 +81,15 @@ class Op:
         self.calls = tuple((f, None if f is None else _getter(plan)) for f, plan in rules)
         self._save_plans: dict = {}
         self.formula_text = formula_text
-        self.node_cls = type(name, (OpNode,), {"__slots__": (), "_op": self})
+        self._cls = None
+
+    @property
+    def node_cls(self) -> type:
+        """The op's node class (``MulBackward0`` ...), made on first use: most of the ~300 ops never run in a given program."""
+        cls = self._cls
+        if cls is None:
+            cls = self._cls = type(self.name, (OpNode,), {"__slots__": (), "_op": self})
+        return cls
 
     def save_plan(self, req: tuple) -> tuple:
         """The inputs the formulas of the inputs needing grad use (their indices), and whether they use the output."""
@@ -220,7 +228,7 @@ def _link(op: Op, inputs: tuple, out, attrs: tuple):
             edges.append(_NO_EDGE)
             req.append(False)
     req = tuple(req)
-    node = _object_new(op.node_cls)
+    node = _object_new(op._cls or op.node_cls)
     node._hooks = node._pre_hooks = node._tensor_pre_hooks = None
     node._freed = False
     node._nout = op.nout
