@@ -88,7 +88,10 @@ class Op:
         """The op's node class (``MulBackward0`` ...), made on first use: most of the ~300 ops never run in a given program."""
         cls = self._cls
         if cls is None:
-            cls = self._cls = type(self.name, (OpNode,), {"__slots__": (), "_op": self})
+            body = {"__slots__": (), "_op": self}
+            if self.nout == 1:
+                body["apply"] = _compiled_apply(self)
+            cls = self._cls = type(self.name, (OpNode,), body)
         return cls
 
     def save_plan(self, req: tuple) -> tuple:
@@ -119,6 +122,51 @@ def _param_names(f) -> list:
     if code.co_flags & inspect.CO_VARKEYWORDS:
         names.append(code.co_varnames[i])
     return names
+
+
+def _compiled_apply(op: Op):
+    """``OpNode.apply`` written out for one single-output op: each saved value unpacked into a local and each formula called
+    with its arguments by name, no argument list built. Plain ``backward()`` only; under ``create_graph``, for saved values
+    packed by hooks, and for every error, the general path runs (it raises the errors)."""
+    n = op.n_in
+    used = sorted({p for f, plan in op.rules if f is not None for p in plan if p != G})
+    lines = ["def apply(self, grads, graph):",
+             "    if graph:",
+             "        return general(self, grads, graph)",
+             "    g = grads[0]"]
+    if op.saves:
+        lines += ["    if self._freed:",
+                  "        return general(self, grads, graph)"]
+    inputs = [i for i in used if i < n]
+    if inputs:
+        lines += ["    saved = self._saved",
+                  "    vers = self._vers"]
+    for i in inputs:
+        lines += [f"    x{i} = saved[{i}]",
+                  f"    if isinstance(x{i}, Tensor):",
+                  f"        if x{i}._version[0] != vers[{i}]:",
+                  "            return general(self, grads, graph)",
+                  f"        x{i} = x{i}._data",
+                  f"    elif type(x{i}) is Packed:",
+                  "        return general(self, grads, graph)"]
+    if n in used:
+        lines += ["    out = self._out",
+                  "    if out is not None:",
+                  "        out, version, v = out",
+                  "        if type(out) is Packed or version[0] != v:",
+                  "            return general(self, grads, graph)"]
+    if any(i > n for i in used):
+        lines.append("    attrs = self._attrs")
+    lines += [f"    a{i} = attrs[{i - n - 1}]" for i in used if i > n]
+    lines.append("    edges = self.next_functions")
+    names = {G: "g", n: "out"}
+    calls = ["None" if f is None else
+             f"f{k}({', '.join(names.get(p) or (f'x{p}' if p < n else f'a{p}') for p in plan)}) if edges[{k}][0] is not None else None"
+             for k, (f, plan) in enumerate(op.rules)]
+    lines.append(f"    return [{', '.join(calls)}]")
+    scope = {"general": OpNode.apply, "Tensor": Tensor, "Packed": _Packed, **{f"f{k}": f for k, (f, _) in enumerate(op.rules)}}
+    exec(compile("\n".join(lines), f"<{op.name}.apply>", "exec"), scope)  # noqa: S102 - code built above from the op's own plan
+    return scope["apply"]
 
 
 def _getter(plan: tuple):
