@@ -265,23 +265,27 @@ def record(op: Op, inputs: tuple, out, attrs: tuple = ()):
 
 def _link(op: Op, inputs: tuple, out, attrs: tuple):
     """Make the op's node: its edges, what its formulas need saved, and the output tensor(s)."""
-    edges = []
-    req = []
-    for x in inputs:
-        if isinstance(x, Tensor) and x._rg:
-            fn = x._grad_fn
-            edges.append((fn, x._output_nr) if fn is not None else edge_of(x))
-            req.append(True)
-        else:
-            edges.append(_NO_EDGE)
-            req.append(False)
-    req = tuple(req)
+    if len(inputs) == 2:  # most ops: written out, no lists built
+        a, b = inputs
+        ra = isinstance(a, Tensor) and a._rg
+        rb = isinstance(b, Tensor) and b._rg
+        req = (ra, rb)
+        edges = ((((a._grad_fn, a._output_nr) if a._grad_fn is not None else edge_of(a)) if ra else _NO_EDGE),
+                 (((b._grad_fn, b._output_nr) if b._grad_fn is not None else edge_of(b)) if rb else _NO_EDGE))
+    elif len(inputs) == 1:
+        a = inputs[0]
+        req = _ONE
+        edges = ((a._grad_fn, a._output_nr) if a._grad_fn is not None else edge_of(a),)
+    else:
+        req = tuple([isinstance(x, Tensor) and x._rg for x in inputs])
+        edges = tuple([((x._grad_fn, x._output_nr) if x._grad_fn is not None else edge_of(x)) if r else _NO_EDGE
+                       for x, r in zip(inputs, req)])
     node = _object_new(op._cls or op.node_cls)
     node._hooks = node._pre_hooks = node._tensor_pre_hooks = None
     node._freed = False
     node._nout = op.nout
     node._attrs = attrs
-    node.next_functions = tuple(edges)
+    node.next_functions = edges
     plan = op._save_plans.get(req) or op.save_plan(req)
     if plan[0]:
         saved = [None] * len(inputs)
@@ -327,6 +331,7 @@ def _extras(node: OpNode, out, keep_out: bool) -> None:
 
 
 _NO_EDGE = (None, 0)
+_ONE = (True,)  # the requires-grad pattern of a one-input op being linked
 _NONES = [(None,) * k for k in range(16)]
 _object_new = object.__new__
 
