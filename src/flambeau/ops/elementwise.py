@@ -1426,10 +1426,36 @@ for _node, _names in {"Eq": ("eq",), "Ne": ("ne", "not_equal"), "Lt": ("lt", "le
         setattr(Tensor, _name + "_", _method_inplace(_fn, _name + "_"))
 Tensor.polygamma_ = _method_inplace(_polygamma_inplace, "polygamma_")
 
-Tensor.__add__ = Tensor.__radd__ = add
-Tensor.__sub__ = sub
+def _operator(op, slow, attrs: tuple = ()):
+    """An operator dunder (``x + y``, ``x * 2`` ...). Float tensors with a tensor of the same dtype or a Python number go
+    straight to the op's forward and the recording; everything else (promotion, subclasses, errors) goes through ``slow``,
+    the public function, which gives the same result."""
+    fwd = op.fwd
+
+    def method(self, other):
+        if type(self) is Tensor:
+            a = self._data
+            if a.dtype.kind == "f":
+                t = type(other)
+                if t is Tensor:
+                    b = other._data
+                    if a.dtype is b.dtype:
+                        try:
+                            return record(op, (self, other), fwd(a, b, *attrs), attrs)
+                        except ValueError:  # shapes that do not broadcast: the public function says so
+                            pass
+                elif t is float or t is int:
+                    return record(op, (self, other), fwd(a, other, *attrs), attrs)
+        return slow(self, other)
+    method.__name__ = method.__qualname__ = slow.__name__
+    method.__doc__ = slow.__doc__
+    return method
+
+
+Tensor.__add__ = Tensor.__radd__ = _operator(ADD, add, (1,))
+Tensor.__sub__ = _operator(SUB, sub, (1,))
 Tensor.__rsub__ = lambda self, other: rsub(self, other)
-Tensor.__mul__ = Tensor.__rmul__ = mul
+Tensor.__mul__ = Tensor.__rmul__ = _operator(MUL, mul)
 Tensor.__truediv__ = div
 Tensor.__rtruediv__ = lambda self, other: reciprocal(self) * other
 Tensor.__pow__ = pow
