@@ -12,7 +12,7 @@ from .. import _dtype
 from .._tensor import Tensor, _c_name, _new_tensor, short_node_name
 from ..autograd.grad_mode import STATE
 from ..autograd.pitfalls import broadcast_explained, leaf_inplace_error
-from . import _special, defop, m, math_fn, record
+from . import _link, _special, defop, m, math_fn, record
 
 __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow", "rsub", "neg", "negative",
            "abs", "absolute", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "reciprocal", "square",
@@ -1441,9 +1441,14 @@ def _operator(op, slow, attrs: tuple = ()):
                     b = other._data
                     if a.dtype is b.dtype:
                         try:
-                            return record(op, (self, other), fwd(a, b, *attrs), attrs)
+                            out = fwd(a, b, *attrs)
                         except ValueError:  # shapes that do not broadcast: the public function says so
-                            pass
+                            return slow(self, other)
+                        if type(out) is not np.ndarray:
+                            out = np.asarray(out)
+                        if (self._rg or other._rg) and STATE.enabled:
+                            return _link(op, (self, other), out, attrs)
+                        return _new_tensor(out, False, None, 0)
                 elif t is float or t is int:
                     return record(op, (self, other), fwd(a, other, *attrs), attrs)
         return slow(self, other)
