@@ -139,6 +139,17 @@ def test_embedding_padding_idx_gets_no_gradient():
     ("bce_range", lambda lib: lib.nn.functional.binary_cross_entropy(lib.ones(2) * 2, lib.ones(2)), RuntimeError),
     ("conv_channels", lambda lib: lib.nn.functional.conv2d(lib.zeros(1, 3, 5, 5), lib.zeros(2, 2, 3, 3)), RuntimeError),
     ("linear_shapes", lambda lib: lib.nn.functional.linear(lib.zeros(2, 3), lib.zeros(4, 5)), RuntimeError),
+    ("nll_weight_grad", lambda lib: lib.nn.functional.nll_loss(lib.zeros(2, 3), lib.tensor([0, 1]), lib.ones(3, requires_grad=True)),
+     RuntimeError),
+    ("ce_weight_grad", lambda lib: lib.nn.functional.cross_entropy(lib.zeros(2, 3), lib.tensor([0, 1]), lib.ones(3, requires_grad=True)),
+     RuntimeError),
+    ("bce_weight_grad", lambda lib: lib.nn.functional.binary_cross_entropy(lib.full((2,), 0.5), lib.ones(2), lib.ones(2, requires_grad=True)),
+     RuntimeError),
+    ("bcel_weight_grad", lambda lib: lib.nn.functional.binary_cross_entropy_with_logits(lib.zeros(2), lib.ones(2),
+                                                                                         lib.ones(2, requires_grad=True)), RuntimeError),
+    ("bcel_pos_weight_grad", lambda lib: lib.nn.functional.binary_cross_entropy_with_logits(lib.zeros(2), lib.ones(2),
+                                                                                             pos_weight=lib.ones(2, requires_grad=True)),
+     RuntimeError),
     ("linear_vector_bias", lambda lib: lib.nn.functional.linear(lib.zeros(2, 3), lib.zeros(3), lib.zeros(())), RuntimeError),
     ("linear_vector_size", lambda lib: lib.nn.functional.linear(lib.zeros(4, 2), lib.zeros(3)), RuntimeError),
     ("linear_3d_weight", lambda lib: lib.nn.functional.linear(lib.zeros(4, 2), lib.zeros(2, 3, 4)), RuntimeError),
@@ -223,3 +234,14 @@ def test_float32_stays_float32():
     y = F.layer_norm(F.gelu(y), (3,))
     y.sum().backward()
     assert y.dtype == flambeau.float32 and x.grad.dtype == flambeau.float32 and w.grad.dtype == flambeau.float32
+
+
+def test_loss_weights_that_require_grad_are_fine_under_no_grad():
+    """PyTorch refuses class weights requiring grad only while recording; under no_grad the loss is computed."""
+    x = np.random.RandomState(5).standard_normal((4, 3))
+    vals = []
+    for lib in (flambeau, torch):
+        with lib.no_grad():
+            w = lib.tensor([0.5, 2.0, 1.0], dtype=lib.float64, requires_grad=True)
+            vals.append(float(lib.nn.functional.cross_entropy(lib.tensor(x), lib.tensor([0, 2, 1, 1]), weight=w)))
+    assert abs(vals[0] - vals[1]) < 1e-12

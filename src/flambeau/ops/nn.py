@@ -675,7 +675,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
         bad = t[(t != ignore_index) & ((t < 0) | (t >= c))]
         if bad.size:
             raise IndexError(f"Target {int(bad.flat[0])} is out of bounds.")
-    w = _weight_arg(weight, x)
+    w = _weight_arg(weight, x, "nll_loss_forward")
     return record(NLL_LOSS, (input, target, w), _nll_fwd(x, t, None if w is None else w._data, ignore_index, red), (ignore_index, red))
 
 
@@ -766,9 +766,13 @@ def _same_size(input: Tensor, target: Tensor, what: str) -> None:
                          "the same size." if what == "bce" else f"Target size ({ts}) must be the same as input size ({xs})")
 
 
-def _weight_arg(w, like: np.ndarray):
+def _weight_arg(w, like: np.ndarray, fn: str, arg: str = "weight"):
+    """A loss's class or element weights in the input's dtype; like PyTorch, they take no gradient and say so."""
     if w is None:
         return None
+    if w._rg and STATE.enabled:
+        raise RuntimeError(f"The function '{fn}' is not differentiable with respect to argument '{arg}'. "
+                           "This input cannot have requires_grad True.")
     return w if w._data.dtype == like.dtype else _new_tensor(w._data.astype(like.dtype), False, None, 0)
 
 
@@ -780,7 +784,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     x, t = _float_pair(input, target)
     if ((x < 0) | (x > 1)).any():
         raise RuntimeError("all elements of input should be between 0 and 1")
-    w = _weight_arg(weight, x)
+    w = _weight_arg(weight, x, "binary_cross_entropy")
     return record(BCE, (input, target, w), _bce(x, t, None if w is None else w._data, red, x.size), (red, x.size))
 
 
@@ -790,7 +794,8 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     red = _reduction(reduction, size_average, reduce)
     _same_size(input, target, "logits")
     x, t = _float_pair(input, target)
-    w, pw = _weight_arg(weight, x), _weight_arg(pos_weight, x)
+    w = _weight_arg(weight, x, "binary_cross_entropy_with_logits")
+    pw = _weight_arg(pos_weight, x, "binary_cross_entropy_with_logits", "pos_weight")
     out = _bce_logits(x, t, None if w is None else w._data, None if pw is None else pw._data, red, x.size)
     return record(BCE_LOGITS, (input, target, w, pw), out, (red, x.size))
 
