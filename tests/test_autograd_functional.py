@@ -171,3 +171,22 @@ def test_make_dual_under_no_grad_says_it_is_not_supported():
     with fl.no_grad(), fwAD.dual_level():
         with pytest.raises(NotImplementedError, match="make_dual under no_grad"):
             fwAD.make_dual(fl.ones(2, dtype=fl.float64), fl.ones(2, dtype=fl.float64))
+
+
+def test_dual_tensors_report_and_print_as_pytorch():
+    """Inside a dual level, tensors computed only from duals report no grad and print their tangent, as in PyTorch."""
+    def run(lib):
+        fa = lib.autograd.forward_ad
+        x, t = lib.tensor([1., 2.]), lib.tensor([1., 0.])
+        p = lib.tensor([0.5, 1.5], requires_grad=True)
+        seen = []
+        with fa.dual_level():
+            d = fa.make_dual(x, t)
+            w = d.sin() * 2
+            z = d * p
+            seen += [repr(d), repr(w), repr(d.double()), repr(fa.make_dual(lib.tensor(3.), lib.tensor(1.))), repr(x)]
+            seen += [(v.requires_grad, v.grad_fn is None, v.is_leaf) for v in (d, w, z)]
+            seen.append(z.grad_fn.name())
+        seen += [repr(w), w.requires_grad]
+        return [s.replace("flambeau", "torch") if isinstance(s, str) else s for s in seen]
+    assert run(fl) == run(torch)

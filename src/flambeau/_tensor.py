@@ -27,6 +27,10 @@ __all__ = ["Tensor", "is_tensor", "from_numpy", "Size", "numel"]
 
 _object_new = object.__new__
 
+#: ``Tensor._rg`` of a tensor computed only from forward-AD dual tensors: truthy, so the graph that carries its tangent is
+#: recorded, yet it reports ``requires_grad=False`` and no ``grad_fn``, as PyTorch's dual tensors do.
+DUAL = 2
+
 NON_LEAF_GRAD = ("The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute won't be "
                  "populated during autograd.backward(). If you indeed want the .grad field to be populated for a non-leaf Tensor, "
                  "use .retain_grad() on the non-leaf Tensor. If you access the non-leaf Tensor by mistake, make sure you access the "
@@ -148,7 +152,8 @@ class Tensor:
     # ---- autograd state -------------------------------------------------------------------------
     @property
     def requires_grad(self) -> bool:
-        return self._rg
+        rg = self._rg
+        return bool(rg) and rg != DUAL
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
@@ -173,11 +178,11 @@ class Tensor:
 
     @property
     def grad_fn(self):
-        return self._grad_fn
+        return None if self._rg == DUAL else self._grad_fn
 
     @property
     def is_leaf(self) -> bool:
-        return self._grad_fn is None
+        return self._grad_fn is None or self._rg == DUAL
 
     @property
     def output_nr(self) -> int:

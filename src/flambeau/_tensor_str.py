@@ -277,8 +277,26 @@ def tensor_repr(t: Any, *, tensor_prefix: str = "tensor(") -> str:
     data = np.asarray(t._data)
     indent = len(tensor_prefix)
     body = _body_str(data, t.dtype.is_floating_point, indent) if data.size else "[]"
-    suffixes = _dtype_suffixes(data, t.dtype) + _grad_suffixes(t)
+    suffixes = _dtype_suffixes(data, t.dtype) + _grad_suffixes(t) + _tangent_suffixes(t)
     return _add_suffixes(tensor_prefix + body, suffixes, indent)
+
+
+_IN_TANGENT = [False]  # a tangent is printed without a tangent of its own (one dual level)
+
+
+def _tangent_suffixes(t: Any) -> list[str]:
+    """``tangent=...`` for a tensor carrying a forward-AD tangent while its dual level is open."""
+    from .autograd import forward_ad
+    if not forward_ad._LEVELS or not t._rg or _IN_TANGENT[0]:
+        return []
+    tangent = forward_ad.unpack_dual(t).tangent
+    if tangent is None:
+        return []
+    _IN_TANGENT[0] = True
+    try:
+        return [f"tangent={tangent}"]
+    finally:
+        _IN_TANGENT[0] = False
 
 
 def parameter_repr(t: Any) -> str:

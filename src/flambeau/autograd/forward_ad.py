@@ -13,9 +13,9 @@ twice-differentiable backward (every op of the table) has forward-mode AD for fr
 ...     fwAD.unpack_dual(y).tangent
 tensor([3., 0.])
 
-Differences from PyTorch: dual tensors record a (private) graph, so they report
-``requires_grad=True`` and forward-mode needs grad mode on; ``unpack_dual(...).primal`` is the
-tensor itself.
+Differences from PyTorch: dual tensors record a (private) graph, so forward mode needs grad mode
+on (``make_dual`` under ``no_grad`` says so); they still report ``requires_grad=False`` and no
+``grad_fn`` unless their primal requires grad. ``unpack_dual(...).primal`` is the tensor itself.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._tensor import Tensor, _new_tensor, edge_of
+from .._tensor import DUAL, Tensor, _new_tensor, edge_of
 from .function import Node
-from .grad_mode import STATE, enable_grad
+from .grad_mode import STATE, enable_grad, sync_extras
 
 __all__ = ["dual_level", "make_dual", "unpack_dual", "UnpackedDualTensor", "enter_dual_level", "exit_dual_level"]
 
@@ -45,12 +45,16 @@ def enter_dual_level() -> int:
     if _LEVELS:
         raise RuntimeError("Nested forward mode AD is not supported at the moment")
     _LEVELS.append([])
+    STATE.dual = True
+    sync_extras()
     return len(_LEVELS) - 1
 
 
 def exit_dual_level(*, level: int | None = None) -> None:
     """Close the innermost dual level: its dual tensors lose their tangents."""
     _LEVELS.pop()
+    STATE.dual = bool(_LEVELS)
+    sync_extras()
 
 
 class dual_level:
@@ -93,7 +97,7 @@ def make_dual(tensor: Tensor, tangent: Tensor, *, level: int | None = None) -> T
     node = _DualNode()
     node.next_functions = (edge_of(tensor) if tensor._rg else (None, 0),)
     node._meta = ((tensor._data.shape, tensor._data.dtype),)
-    dual = _new_tensor(tensor._data, True, node, 0)
+    dual = _new_tensor(tensor._data, True if tensor._rg and tensor._rg != DUAL else DUAL, node, 0)
     dual._version = tensor._version
     _LEVELS[-1].append((dual, tangent))
     return dual

@@ -26,12 +26,13 @@ class _State(threading.local):
         self.saved_hooks = ()  # (pack, unpack) pairs of active ``autograd.graph.saved_tensors_hooks``, innermost last
         self.anomaly = False  # ``autograd.detect_anomaly``: nodes remember the forward stack; NaN gradients raise
         self.anomaly_nan = True
-        self.extras = False  # either of the two above is on: ops take their (slower) extra step when recording
+        self.dual = False  # a forward-AD dual level is open: outputs computed only from dual tensors are marked as such
+        self.extras = False  # any of the three above is on: ops take their (slower) extra step when recording
 
 
 def sync_extras() -> None:
-    """Refresh ``STATE.extras`` after changing ``saved_hooks`` or ``anomaly`` (the op hot path reads only this flag)."""
-    STATE.extras = bool(STATE.saved_hooks) or STATE.anomaly
+    """Refresh ``STATE.extras`` after changing ``saved_hooks``, ``anomaly`` or ``dual`` (the op hot path reads only this flag)."""
+    STATE.extras = bool(STATE.saved_hooks) or STATE.anomaly or STATE.dual
 
 
 STATE = _State()

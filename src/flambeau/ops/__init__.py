@@ -35,7 +35,7 @@ from operator import itemgetter
 
 import numpy as np
 
-from .._tensor import Tensor, _new_tensor, edge_of, short_node_name, tensor_type_name_np
+from .._tensor import DUAL, Tensor, _new_tensor, edge_of, short_node_name, tensor_type_name_np
 from ..autograd.anomaly_mode import remember_stack
 from ..autograd.function import FREED, Node, _Packed, pack_saved, unpack_saved, version_error
 from ..autograd.grad_mode import STATE
@@ -303,7 +303,7 @@ def _link(op: Op, inputs: tuple, out, attrs: tuple):
         node._meta = tuple((d.shape, d.dtype) for d in out)
         node._out = (out, ts[0]._version, 0) if plan[1] else None
         if STATE.extras:
-            _extras(node, ts, plan[1])
+            _extras(node, ts, plan[1], inputs)
         return ts
     t = _object_new(Tensor)  # _new_tensor(out, True, node, 0), inlined: this is the hot path
     t._data = out
@@ -315,12 +315,16 @@ def _link(op: Op, inputs: tuple, out, attrs: tuple):
     node._meta = ((out.shape, out.dtype),)
     node._out = (out, version, 0) if plan[1] else None
     if STATE.extras:
-        _extras(node, t, plan[1])
+        _extras(node, t, plan[1], inputs)
     return t
 
 
-def _extras(node: OpNode, out, keep_out: bool) -> None:
-    """Off the hot path: pack what the node saved (``saved_tensors_hooks``), remember the forward stack (anomaly mode)."""
+def _extras(node: OpNode, out, keep_out: bool, inputs: tuple) -> None:
+    """Off the hot path: pack what the node saved (``saved_tensors_hooks``), remember the forward stack (anomaly mode), mark
+    outputs computed only from dual tensors (forward AD) as not requiring grad, as PyTorch reports them."""
+    if STATE.dual and all(x._rg == DUAL for x in inputs if isinstance(x, Tensor) and x._rg):
+        for t in out if type(out) is tuple else (out,):
+            t._rg = DUAL
     if STATE.saved_hooks:
         node._saved = tuple([pack_saved(x) if isinstance(x, Tensor) else x for x in node._saved])
         if keep_out:
