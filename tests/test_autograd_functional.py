@@ -187,6 +187,9 @@ def test_dual_tensors_report_and_print_as_pytorch():
             seen += [repr(d), repr(w), repr(d.double()), repr(fa.make_dual(lib.tensor(3.), lib.tensor(1.))), repr(x)]
             seen += [(v.requires_grad, v.grad_fn is None, v.is_leaf) for v in (d, w, z)]
             seen.append(z.grad_fn.name())
+            with pytest.raises(RuntimeError) as e:
+                w.sum().backward()
+            seen.append(str(e.value).split("\n\n")[0])
         seen += [repr(w), w.requires_grad]
         return [s.replace("flambeau", "torch") if isinstance(s, str) else s for s in seen]
     assert run(fl) == run(torch)

@@ -268,6 +268,9 @@ class Tensor:
         >>> x.grad
         tensor([ 6.,  8., 10.])
         """
+        if self._rg == DUAL:  # computed only from forward-AD dual tensors: nothing here requires grad
+            from .autograd.pitfalls import no_grad_root_error
+            raise no_grad_root_error(self, 0)
         if gradient is None and inputs is None and not create_graph and self._grad_fn is not None and self._data.size == 1:
             # the common case, a scalar loss: straight to the engine
             run_backward([(self._grad_fn, self._output_nr)], [np.ones(self._data.shape, self._data.dtype)], bool(retain_graph), False)
