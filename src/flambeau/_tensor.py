@@ -273,7 +273,9 @@ class Tensor:
             raise no_grad_root_error(self, 0)
         if gradient is None and inputs is None and not create_graph and self._grad_fn is not None and self._data.size == 1:
             # the common case, a scalar loss: straight to the engine
-            run_backward([(self._grad_fn, self._output_nr)], [np.ones(self._data.shape, self._data.dtype)], bool(retain_graph), False)
+            d = self._data
+            seed = np.array(1, d.dtype) if not d.shape else np.ones(d.shape, d.dtype)
+            run_backward([(self._grad_fn, self._output_nr)], [seed], bool(retain_graph), False)
             return
         from .autograd import backward
         backward(self, gradient, retain_graph, create_graph, inputs=inputs)

@@ -43,7 +43,9 @@ def norm_dims(dim, ndim: int) -> tuple | None:
 def expand_back(g, shape: tuple, dims: tuple | None):
     """Gradient of a reduction: put the reduced dims back (size 1), then broadcast to ``shape``."""
     if dims is None and type(g) is np.ndarray and g.size == 1 and len(shape) < 3 and reduced_size(shape, None) <= 4096:
-        return np.full(shape, g, g.dtype)  # small: a fresh array is cheaper than a broadcast view
+        out = np.empty(shape, g.dtype)  # small: a fresh array is cheaper than a broadcast view
+        out.fill(g)
+        return out
     kshape = tuple(1 if dims is None or i in dims else s for i, s in enumerate(shape))
     return m.expand(m.reshape(g, kshape), shape)
 
