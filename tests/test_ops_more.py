@@ -139,3 +139,15 @@ def test_lu_solve_errors_as_torch(name):
     f, t = _both(LU_SOLVE_ERRORS[name])
     assert f[0] == t[0] != "ok", (f, t)
     assert f[1] == t[1]
+
+
+def test_tensorinv_graph_names_as_pytorch():
+    """tensorinv ends in an alias of inv's result (ReshapeAliasBackward0 ← LinalgInvExBackward0), as in PyTorch."""
+    def chain(lib):
+        B = lib.linalg.tensorinv(lib.tensor(R(4, 6, 24), requires_grad=True), ind=2)
+        node, names = B.grad_fn, []
+        while node is not None and node.name() != "torch::autograd::AccumulateGrad" and node.name() != "AccumulateGrad":
+            names.append(node.name())
+            node = node.next_functions[0][0]
+        return names
+    assert chain(flambeau) == chain(torch)

@@ -24,7 +24,7 @@ from ..autograd.pitfalls import matmul_explained
 from ..return_types import _return_type
 from . import apply, defop, m, math_fn, record
 from .elementwise import broadcast_error, inplace
-from .shape import UNSAFE_VIEW, view_op
+from .shape import RESHAPE_ALIAS, UNSAFE_VIEW, view_op
 
 __all__ = ["matmul", "mm", "dot", "vdot", "inner", "mv", "bmm", "outer", "ger", "addmm", "addmv", "addr", "baddbmm", "addbmm",
            "einsum", "tensordot", "trace", "diag", "diagflat", "diag_embed", "diagonal", "tril", "triu", "kron", "det", "logdet",
@@ -1861,7 +1861,9 @@ def linalg_tensorinv(A: Tensor, ind: int = 2, *, out=None) -> Tensor:
     if _prod(right) != _prod(left):
         raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[ind:]) == prod(self.shape[:ind]), but got "
                            f"{_prod(right)} != {_prod(left)}")
-    return _inv(A.reshape(_prod(left), _prod(right)), "inv").reshape(right + left)
+    inv = _inv(A.reshape(_prod(left), _prod(right)), "inv")
+    d = inv._data
+    return view_op(RESHAPE_ALIAS, inv, d.reshape(right + left), (d.shape,))  # PyTorch's reshape of inv's result is an alias
 
 
 def linalg_tensorsolve(A: Tensor, B: Tensor, dims=None, *, out=None) -> Tensor:

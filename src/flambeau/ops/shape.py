@@ -79,6 +79,7 @@ def _inverse(perm: tuple) -> tuple:
 #                                          ∂ℒ/∂x: undo the reshuffle on g
 VIEW = defop("ViewBackward0",          lambda x, shape: x,           lambda g, shape: m.reshape(g, shape), text=("reshape back",))
 UNSAFE_VIEW = defop("UnsafeViewBackward0", lambda x, shape: x,       lambda g, shape: m.reshape(g, shape), text=("reshape back",))
+RESHAPE_ALIAS = defop("ReshapeAliasBackward0", lambda x, shape: x,   lambda g, shape: m.reshape(g, shape), text=("reshape back",))
 UNSQUEEZE = defop("UnsqueezeBackward0", lambda x, shape: x,          lambda g, shape: m.reshape(g, shape), text=("reshape back",))
 SQUEEZE = defop("SqueezeBackward0",    lambda x, shape: x,           lambda g, shape: m.reshape(g, shape), text=("reshape back",))
 SQUEEZE_DIM = defop("SqueezeBackward1", lambda x, shape: x,          lambda g, shape: m.reshape(g, shape), text=("reshape back",))
