@@ -59,7 +59,8 @@ _LAZY = {"nn": "nn", "optim": "optim", "utils": "utils", "func": "func", "viz": 
 def __getattr__(name: str):
     module = _LAZY.get(name)
     if module is None:
-        raise AttributeError(f"module 'flambeau' has no attribute {name!r}")
+        from ._missing import missing
+        raise missing("", name, f"module 'flambeau' has no attribute {name!r}")
     from importlib import import_module
     loaded = import_module(f".{module}", __name__)
     return loaded if module == name else getattr(loaded, name)

@@ -5,6 +5,7 @@
     1.0
 """
 
+from ._missing import module_getattr
 from ._tensor import Tensor
 from .ops.linalg import (
     LinAlgError,
@@ -91,3 +92,5 @@ def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) ->
     if isinstance(dim, int) or len(dim) == 1:
         return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
     return matrix_norm(A, "fro" if ord is None else ord, dim, keepdim, dtype=dtype)
+
+__getattr__ = module_getattr("linalg", "flambeau.linalg")  # a PyTorch name flambeau lacks: NotImplementedError

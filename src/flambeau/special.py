@@ -5,6 +5,7 @@
     1.791759
 """
 
+from ._missing import module_getattr
 from .ops.elementwise import digamma, erf, erfc, erfinv, exp2, expm1, i0, i0e, i1, i1e, lgamma, log1p, logit, mvlgamma, polygamma, sinc, xlogy
 from .ops.elementwise import round as round
 from .ops.elementwise import sigmoid as expit
@@ -16,3 +17,5 @@ multigammaln = mvlgamma
 
 __all__ = ["gammaln", "digamma", "psi", "polygamma", "multigammaln", "i0", "i0e", "i1", "i1e", "erf", "erfc", "erfinv", "expit", "exp2",
            "expm1", "log1p", "logit", "sinc", "xlogy", "round", "logsumexp"]
+
+__getattr__ = module_getattr("special", "flambeau.special")  # a PyTorch name flambeau lacks: NotImplementedError

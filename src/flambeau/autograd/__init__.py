@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._missing import module_getattr
 from . import anomaly_mode, forward_ad, functional, graph
 from .anomaly_mode import detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly
 from .engine import run_backward
@@ -168,3 +169,5 @@ def _grad_batched(outputs, inputs, grad_outputs, retain_graph, create_graph: boo
         parts = [_tensor_of(np.zeros_like(x._data)) if p is None else p for p in parts]
         result.append(_stack(parts, (n,) + x._data.shape, x) if create_graph else _stack(parts, (n,) + x._data.shape, x).detach())
     return tuple(result)
+
+__getattr__ = module_getattr("autograd", "flambeau.autograd")  # a PyTorch name flambeau lacks: NotImplementedError

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._missing import module_getattr
 from .._tensor import Tensor, _new_tensor
 from ..autograd import grad as _autograd_grad
 from ..autograd.forward_ad import jvp_by_double_vjp
@@ -379,3 +380,5 @@ def _swap(owner, name: str, value, strict: bool, full: str):
         else:
             object.__delattr__(owner, name)
     return restore_attr
+
+__getattr__ = module_getattr("func", "flambeau.func")  # a PyTorch name flambeau lacks: NotImplementedError

@@ -6,6 +6,9 @@
 flambeau.Size([3, 1])
 """
 
+from .._missing import module_getattr
 from . import functional, init, utils
 from .modules import *
 from .parameter import Parameter
+
+__getattr__ = module_getattr("nn", "flambeau.nn")  # a PyTorch name flambeau lacks: NotImplementedError

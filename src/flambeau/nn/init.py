@@ -15,6 +15,7 @@ import warnings
 
 import numpy as np
 
+from .._missing import module_getattr
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
 
@@ -198,3 +199,5 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     if rows < cols:
         q = q.T
     return _write(tensor, (q * gain).reshape(tensor.shape))
+
+__getattr__ = module_getattr("nn.init", "flambeau.nn.init")  # a PyTorch name flambeau lacks: NotImplementedError

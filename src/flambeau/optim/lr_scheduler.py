@@ -18,6 +18,7 @@ from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable
 
+from .._missing import module_getattr
 from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LinearLR", "LambdaLR", "OneCycleLR",
@@ -398,3 +399,5 @@ class SequentialLR(LRScheduler):
         for s, sd in zip(self._schedulers, state_dict.pop("_schedulers")):
             s.load_state_dict(sd)
         self.__dict__.update(state_dict)
+
+__getattr__ = module_getattr("optim.lr_scheduler", "flambeau.optim.lr_scheduler")  # a PyTorch name flambeau lacks: NotImplementedError
