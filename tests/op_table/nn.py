@@ -34,6 +34,8 @@ ROWS = [
     Row("inplace_activations", lambda t, a: F(t).relu_(a * 1) + F(t).elu_(a * 1) + F(t).leaky_relu_(a * 1, 0.2) + F(t).hardtanh_(a * 1, -0.3, 0.8)
         + F(t).threshold_(a * 1, -0.2, 0.5) + F(t).rrelu_(a * 1), (A(3, 4),),
         covers=("relu_", "elu_", "leaky_relu_", "hardtanh_", "threshold_", "rrelu_")),
+    Row("sigmoid_f", lambda t, a: F(t).sigmoid(a * 3), (R(3, 4),), covers=("sigmoid",)),
+    Row("tanh_f", lambda t, a: F(t).tanh(a * 2), (R(3, 4),), covers=("tanh",)),
     Row("tanhshrink", lambda t, a: F(t).tanhshrink(a), (R(3, 4),)),
     Row("softmax", lambda t, a: F(t).softmax(a, dim=1), (R(3, 4, 2),)),
     Row("softmax_large", lambda t, a: F(t).softmax(a * 1000, -1), (R(3, 4),), covers=("softmax",)),

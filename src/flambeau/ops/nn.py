@@ -22,7 +22,7 @@ from .._tensor import Tensor, _new_tensor, _wrap_dim
 from ..autograd.grad_mode import STATE
 from ..autograd.pitfalls import linear_explained
 from . import _special, apply, defop, m, math_fn, record
-from .elementwise import _sigmoid, as_float, broadcast_error, erf, unary_float
+from .elementwise import _sigmoid, as_float, broadcast_error, erf, sigmoid, tanh, unary_float
 from .elementwise import inplace as inplace_fn
 from .elementwise import relu as _relu
 from .indexing import where
@@ -30,7 +30,7 @@ from .linalg import matmul
 from .shape import reshape
 
 __all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "mish", "softplus", "softsign", "hardtanh",
-           "hardsigmoid", "hardswish", "logsigmoid", "tanhshrink", "softmax", "log_softmax", "softmin", "glu", "dropout",
+           "hardsigmoid", "hardswish", "logsigmoid", "tanhshrink", "sigmoid", "tanh", "softmax", "log_softmax", "softmin", "glu", "dropout",
            "threshold", "hardshrink", "softshrink", "rrelu", "prelu", "alpha_dropout", "feature_alpha_dropout", "dropout1d", "dropout2d",
            "dropout3d", "relu_", "elu_", "leaky_relu_", "hardtanh_", "threshold_", "rrelu_",
            "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "nll_loss", "cross_entropy", "binary_cross_entropy",
