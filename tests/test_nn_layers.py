@@ -28,6 +28,8 @@ LAYERS = {
     "conv2d_groups":       (lambda nn: nn.Conv2d(2, 4, (3, 2), stride=2, groups=2, bias=False, dilation=(1, 2)), [f32(1, 2, 7, 8)]),
     "conv2d_same":         (lambda nn: nn.Conv2d(3, 2, 3, padding="same"), [f32(1, 3, 5, 5)]),
     "conv_transpose2d":    (lambda nn: nn.ConvTranspose2d(4, 2, 3, stride=2, padding=1, output_padding=1), [f32(2, 4, 3, 3)]),
+    "conv_transpose1d":    (lambda nn: nn.ConvTranspose1d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2, dilation=2), [f32(2, 4, 5)]),
+    "conv_transpose1d_nobias": (lambda nn: nn.ConvTranspose1d(3, 2, 2, bias=False), [f32(3, 4)]),
     "maxpool1d":           (lambda nn: nn.MaxPool1d(2), [f32(2, 3, 8)]),
     "maxpool2d":           (lambda nn: nn.MaxPool2d(3, stride=2, padding=1), [f32(2, 3, 7, 6)]),
     "avgpool1d":           (lambda nn: nn.AvgPool1d(3, stride=2), [f32(2, 3, 9)]),
@@ -289,11 +291,50 @@ def test_batchnorm_running_stats_over_steps():
         ours(flambeau.ones(2, 3))
 
 
+FLOAT64_LAYERS = ["conv_transpose1d", "conv_transpose1d_nobias"]
+
+
+@pytest.mark.parametrize("name", FLOAT64_LAYERS)
+def test_layer_matches_torch_float64(name):
+    """The same comparison in float64, to float64 tolerances: outputs, input and parameter gradients."""
+    ours, theirs, inputs = _pair(name)
+    ours, theirs = ours.double(), theirs.double()
+    inputs = [a.astype(np.float64) if a.dtype.kind == "f" else a for a in inputs]
+    xs_o, xs_t = [_to_ours(a) for a in inputs], [_to_torch(a) for a in inputs]
+    out_o, out_t = _flat(ours(*xs_o)), _flat(theirs(*xs_t))
+    weights = [RNG.standard_normal(b.shape) for b in out_t]
+    for a, b in zip(out_o, out_t):
+        assert a.dtype == flambeau.float64
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-7, atol=1e-10)
+    sum(((o * flambeau.tensor(w)).sum() for o, w in zip(out_o, weights)), flambeau.tensor(0.0, dtype=flambeau.float64)).backward()
+    sum((t * torch.tensor(w)).sum() for t, w in zip(out_t, weights)).backward()
+    grads_t = dict(theirs.named_parameters())
+    for n, p in ours.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), grads_t[n].grad.numpy(), rtol=1e-7, atol=1e-10, err_msg=n)
+    for a, b in zip(xs_o, xs_t):
+        if b.grad is not None:
+            np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-7, atol=1e-10)
+
+
+def test_conv_transpose1d_output_size():
+    x = f32(1, 3, 5)
+    ours, theirs = flambeau.nn.ConvTranspose1d(3, 2, 3, stride=3), torch.nn.ConvTranspose1d(3, 2, 3, stride=3)
+    ours.load_state_dict({k: flambeau.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
+    for size in ([16], [17], (1, 2, 15)):
+        np.testing.assert_allclose(ours(flambeau.tensor(x), output_size=size).detach().numpy(),
+                                   theirs(torch.tensor(x), output_size=size).detach().numpy(), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError) as t_err:
+        theirs(torch.tensor(x), output_size=[18])
+    with pytest.raises(ValueError) as o_err:
+        ours(flambeau.tensor(x), output_size=[18])
+    assert str(o_err.value).replace("flambeau", "torch") == str(t_err.value)
+
+
 INIT_SPECS = ["Linear(5, 3)", "Conv2d(2, 4, 3)", "Conv1d(2, 4, 3, bias=False)", "Embedding(10, 4, padding_idx=1)", "LSTM(3, 4, 2)",
               "LSTM(3, 5, 2, proj_size=2, bidirectional=True)",
               "GRU(3, 4, bidirectional=True)", "MultiheadAttention(8, 2)",
               "MultiheadAttention(8, 2, add_bias_kv=True, add_zero_attn=True)", "MultiheadAttention(8, 4, add_bias_kv=True, kdim=3, vdim=5)",
-              "Bilinear(2, 3, 4)", "ConvTranspose2d(3, 2, 3)",
+              "Bilinear(2, 3, 4)", "ConvTranspose2d(3, 2, 3)", "ConvTranspose1d(4, 6, 3, groups=2)",
               "TransformerEncoderLayer(8, 2, 16)", "PReLU()", "GRUCell(3, 4)", "BatchNorm1d(3)"]
 
 
@@ -387,7 +428,8 @@ def test_default_init_statistics():
 def test_constructor_errors_match_torch():
     for spec in ["Conv2d(3, 4, 3, groups=2)", "Conv2d(4, 3, 3, groups=2)", "Dropout(1.5)", "GroupNorm(3, 4)",
                  "Conv2d(2, 2, 3, stride=2, padding='same')", "RNN(2, 3, nonlinearity='sigmoid')",
-                 "LSTM(3, 5, proj_size=5)", "LSTM(3, 5, proj_size=-1)"]:
+                 "LSTM(3, 5, proj_size=5)", "LSTM(3, 5, proj_size=-1)",
+                 "ConvTranspose1d(2, 2, 3, padding_mode='reflect')", "ConvTranspose1d(3, 2, 3, groups=2)"]:
         with pytest.raises(ValueError) as theirs:
             eval("torch.nn." + spec)
         with pytest.raises(ValueError) as ours:

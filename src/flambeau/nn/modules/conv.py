@@ -1,10 +1,10 @@
-"""Conv1d, Conv2d, ConvTranspose2d: weights and settings; the arithmetic is ``F.conv*``."""
+"""Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d: weights and settings; the arithmetic is ``F.conv*``."""
 
 from __future__ import annotations
 
 import math
 
-from ..._tensor import Tensor
+from ..._tensor import Size, Tensor
 from ...ops.creation import empty
 from .. import functional as F
 from .. import init
@@ -13,7 +13,7 @@ from ._utils import _ntuple, factory, param_or_none
 from .linear import _uniform_bias
 from .module import Module
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -118,15 +118,11 @@ class Conv2d(_Conv):
     _conv = staticmethod(F.conv2d)
 
 
-class ConvTranspose2d(_ConvNd):
-    """The gradient of Conv2d w.r.t. its input, as a layer (upsampling convolution).
-
-    >>> import flambeau as torch
-    >>> torch.nn.ConvTranspose2d(3, 2, 2, stride=2)(torch.ones(1, 3, 4, 4)).shape
-    flambeau.Size([1, 2, 8, 8])
-    """
+class _ConvTranspose(_ConvNd):
+    """A transposed convolution: ``_conv`` (``F.conv_transpose1d`` / ``F.conv_transpose2d``), the gradient of the forward one."""
 
     transposed = True
+    _conv = None
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0, groups: int = 1,
                  bias: bool = True, dilation=1, padding_mode: str = "zeros", device=None, dtype=None) -> None:
@@ -138,16 +134,40 @@ class ConvTranspose2d(_ConvNd):
     def _output_padding(self, input: Tensor, output_size) -> tuple:
         if output_size is None:
             return self.output_padding
-        output_size = tuple(output_size)[-2:]
-        out = []
-        for d in range(2):
-            smallest = ((input.shape[d - 2] - 1) * self.stride[d] - 2 * self.padding[d] + self.dilation[d] * (self.kernel_size[d] - 1) + 1)
-            if not smallest <= output_size[d] < smallest + self.stride[d]:
-                raise ValueError(f"requested an output size of {list(output_size)}, but valid sizes range from {smallest} to "
-                                 f"{smallest + self.stride[d] - 1} (for an input of {list(input.shape[2:])})")
-            out.append(output_size[d] - smallest)
-        return tuple(out)
+        n = self._n
+        output_size = list(output_size)[-n:]
+        smallest = [(input.shape[d - n] - 1) * self.stride[d] - 2 * self.padding[d] + self.dilation[d] * (self.kernel_size[d] - 1) + 1
+                    for d in range(n)]
+        largest = [s + st - 1 for s, st in zip(smallest, self.stride)]
+        if not all(lo <= o <= hi for lo, o, hi in zip(smallest, output_size, largest)):
+            raise ValueError(f"requested an output size of {output_size}, but valid sizes range from {smallest} to {largest} "
+                             f"(for an input of {Size(input.shape[-n:])!r})")
+        return tuple(o - lo for o, lo in zip(output_size, smallest))
 
     def forward(self, input: Tensor, output_size=None) -> Tensor:
-        return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding, self._output_padding(input, output_size),
-                                  self.groups, self.dilation)
+        return self._conv(input, self.weight, self.bias, self.stride, self.padding, self._output_padding(input, output_size),
+                          self.groups, self.dilation)
+
+
+class ConvTranspose1d(_ConvTranspose):
+    """The gradient of Conv1d w.r.t. its input, as a layer (upsampling convolution over (N, C, L) inputs).
+
+    >>> import flambeau as torch
+    >>> torch.nn.ConvTranspose1d(3, 2, 2, stride=2)(torch.ones(1, 3, 4)).shape
+    flambeau.Size([1, 2, 8])
+    """
+
+    _n = 1
+    _conv = staticmethod(F.conv_transpose1d)
+
+
+class ConvTranspose2d(_ConvTranspose):
+    """The gradient of Conv2d w.r.t. its input, as a layer (upsampling convolution).
+
+    >>> import flambeau as torch
+    >>> torch.nn.ConvTranspose2d(3, 2, 2, stride=2)(torch.ones(1, 3, 4, 4)).shape
+    flambeau.Size([1, 2, 8, 8])
+    """
+
+    _n = 2
+    _conv = staticmethod(F.conv_transpose2d)
