@@ -30,6 +30,10 @@ LAYERS = {
     "conv_transpose2d":    (lambda nn: nn.ConvTranspose2d(4, 2, 3, stride=2, padding=1, output_padding=1), [f32(2, 4, 3, 3)]),
     "conv_transpose1d":    (lambda nn: nn.ConvTranspose1d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2, dilation=2), [f32(2, 4, 5)]),
     "conv_transpose1d_nobias": (lambda nn: nn.ConvTranspose1d(3, 2, 2, bias=False), [f32(3, 4)]),
+    "unfold":              (lambda nn: nn.Unfold((2, 3), dilation=(2, 1), padding=1, stride=[1, 2]), [f32(2, 3, 5, 6)]),
+    "unfold_unbatched":    (lambda nn: nn.Unfold(2), [f32(2, 4, 3)]),
+    "fold":                (lambda nn: nn.Fold((4, 5), 2, padding=1, stride=2), [f32(2, 12, 9)]),
+    "fold_unbatched":      (lambda nn: nn.Fold(3, (2, 2), dilation=[1, 2]), [f32(4, 2)]),
     "maxpool1d":           (lambda nn: nn.MaxPool1d(2), [f32(2, 3, 8)]),
     "maxpool2d":           (lambda nn: nn.MaxPool2d(3, stride=2, padding=1), [f32(2, 3, 7, 6)]),
     "avgpool1d":           (lambda nn: nn.AvgPool1d(3, stride=2), [f32(2, 3, 9)]),
@@ -291,7 +295,7 @@ def test_batchnorm_running_stats_over_steps():
         ours(flambeau.ones(2, 3))
 
 
-FLOAT64_LAYERS = ["conv_transpose1d", "conv_transpose1d_nobias"]
+FLOAT64_LAYERS = ["conv_transpose1d", "conv_transpose1d_nobias", "unfold", "fold_unbatched"]
 
 
 @pytest.mark.parametrize("name", FLOAT64_LAYERS)

@@ -5,6 +5,7 @@ from .container import *
 from .conv import *
 from .distance import *
 from .dropout import *
+from .fold import *
 from .linear import *
 from .loss import *
 from .module import *
