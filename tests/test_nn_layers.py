@@ -34,6 +34,21 @@ LAYERS = {
     "unfold_unbatched":    (lambda nn: nn.Unfold(2), [f32(2, 4, 3)]),
     "fold":                (lambda nn: nn.Fold((4, 5), 2, padding=1, stride=2), [f32(2, 12, 9)]),
     "fold_unbatched":      (lambda nn: nn.Fold(3, (2, 2), dilation=[1, 2]), [f32(4, 2)]),
+    "zeropad1d":           (lambda nn: nn.ZeroPad1d(2), [f32(2, 3, 4)]),
+    "zeropad2d":           (lambda nn: nn.ZeroPad2d((1, 1, 2, 0)), [f32(2, 3, 4, 4)]),
+    "zeropad3d_crop":      (lambda nn: nn.ZeroPad3d((1, -1, 0, 2, -1, 1)), [f32(1, 2, 3, 4, 4)]),
+    "constantpad1d":       (lambda nn: nn.ConstantPad1d((3, 1), 3.5), [f32(3, 4)]),
+    "constantpad2d":       (lambda nn: nn.ConstantPad2d(1, -2.0), [f32(2, 3, 4, 4)]),
+    "constantpad3d":       (lambda nn: nn.ConstantPad3d([1, 2, 0, 1, 1, 0], 0.5), [f32(2, 3, 3, 4)]),
+    "reflectionpad1d":     (lambda nn: nn.ReflectionPad1d((3, 1)), [f32(2, 3, 5)]),
+    "reflectionpad2d":     (lambda nn: nn.ReflectionPad2d(2), [f32(3, 4, 4)]),
+    "reflectionpad3d":     (lambda nn: nn.ReflectionPad3d((1, 2, 0, 1, 2, 1)), [f32(1, 2, 3, 4, 4)]),
+    "replicationpad1d":    (lambda nn: nn.ReplicationPad1d(3), [f32(3, 4)]),
+    "replicationpad2d":    (lambda nn: nn.ReplicationPad2d((1, 4, 2, 0)), [f32(2, 3, 3, 4)]),
+    "replicationpad3d":    (lambda nn: nn.ReplicationPad3d(2), [f32(2, 2, 3, 3)]),
+    "circularpad1d":       (lambda nn: nn.CircularPad1d((2, 1)), [f32(2, 3, 4)]),
+    "circularpad2d":       (lambda nn: nn.CircularPad2d(1), [f32(2, 3, 4, 4)]),
+    "circularpad3d":       (lambda nn: nn.CircularPad3d((1, 0, 2, 1, 0, 2)), [f32(1, 2, 3, 4, 4)]),
     "maxpool1d":           (lambda nn: nn.MaxPool1d(2), [f32(2, 3, 8)]),
     "maxpool2d":           (lambda nn: nn.MaxPool2d(3, stride=2, padding=1), [f32(2, 3, 7, 6)]),
     "avgpool1d":           (lambda nn: nn.AvgPool1d(3, stride=2), [f32(2, 3, 9)]),
@@ -295,7 +310,8 @@ def test_batchnorm_running_stats_over_steps():
         ours(flambeau.ones(2, 3))
 
 
-FLOAT64_LAYERS = ["conv_transpose1d", "conv_transpose1d_nobias", "unfold", "fold_unbatched"]
+FLOAT64_LAYERS = ["conv_transpose1d", "conv_transpose1d_nobias", "unfold", "fold_unbatched", "constantpad3d", "reflectionpad2d",
+                  "replicationpad3d", "circularpad2d", "zeropad3d_crop"]
 
 
 @pytest.mark.parametrize("name", FLOAT64_LAYERS)
@@ -451,3 +467,14 @@ def test_every_loss_and_activation_module_exists_like_torch(name):
     if fn is not None and not hasattr(flambeau.nn.functional, fn):
         with pytest.raises(NotImplementedError, match=fn):
             ours(flambeau.ones(2, 3), flambeau.ones(2, 3))
+
+
+def test_padding_modules_classes_and_errors():
+    assert isinstance(flambeau.nn.ZeroPad2d(1), flambeau.nn.ConstantPad2d) and flambeau.nn.ZeroPad2d(1).value == 0.0
+    assert flambeau.nn.ConstantPad2d([1, 2, 3, 4], 1).padding == torch.nn.ConstantPad2d([1, 2, 3, 4], 1).padding == (1, 2, 3, 4)
+    for spec, shape in [("ReflectionPad1d(3)", (1, 2, 3)), ("CircularPad1d(5)", (1, 2, 3))]:
+        with pytest.raises(RuntimeError) as theirs:
+            eval("torch.nn." + spec)(torch.zeros(shape))
+        with pytest.raises(RuntimeError) as ours:
+            eval("flambeau.nn." + spec)(flambeau.zeros(shape))
+        assert str(ours.value) == str(theirs.value), spec

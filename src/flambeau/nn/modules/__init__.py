@@ -10,6 +10,7 @@ from .linear import *
 from .loss import *
 from .module import *
 from .normalization import *
+from .padding import *
 from .pooling import *
 from .rnn import *
 from .transformer import *
