@@ -49,6 +49,8 @@ LAYERS = {
     "circularpad1d":       (lambda nn: nn.CircularPad1d((2, 1)), [f32(2, 3, 4)]),
     "circularpad2d":       (lambda nn: nn.CircularPad2d(1), [f32(2, 3, 4, 4)]),
     "circularpad3d":       (lambda nn: nn.CircularPad3d((1, 0, 2, 1, 0, 2)), [f32(1, 2, 3, 4, 4)]),
+    "pixelshuffle":        (lambda nn: nn.PixelShuffle(2), [f32(2, 8, 3, 2)]),
+    "pixelunshuffle":      (lambda nn: nn.PixelUnshuffle(3), [f32(3, 6, 9)]),
     "maxpool1d":           (lambda nn: nn.MaxPool1d(2), [f32(2, 3, 8)]),
     "maxpool2d":           (lambda nn: nn.MaxPool2d(3, stride=2, padding=1), [f32(2, 3, 7, 6)]),
     "avgpool1d":           (lambda nn: nn.AvgPool1d(3, stride=2), [f32(2, 3, 9)]),
@@ -311,7 +313,7 @@ def test_batchnorm_running_stats_over_steps():
 
 
 FLOAT64_LAYERS = ["conv_transpose1d", "conv_transpose1d_nobias", "unfold", "fold_unbatched", "constantpad3d", "reflectionpad2d",
-                  "replicationpad3d", "circularpad2d", "zeropad3d_crop"]
+                  "replicationpad3d", "circularpad2d", "zeropad3d_crop", "pixelshuffle", "pixelunshuffle"]
 
 
 @pytest.mark.parametrize("name", FLOAT64_LAYERS)
@@ -478,3 +480,16 @@ def test_padding_modules_classes_and_errors():
         with pytest.raises(RuntimeError) as ours:
             eval("flambeau.nn." + spec)(flambeau.zeros(shape))
         assert str(ours.value) == str(theirs.value), spec
+
+
+@pytest.mark.parametrize("call", ["pixel_shuffle(zeros(3, 3), 2)", "pixel_shuffle(zeros(1, 5, 3, 3), 2)", "pixel_shuffle(zeros(1, 4, 2, 2), 0)",
+                                  "pixel_unshuffle(zeros(1, 5, 3, 4), 2)", "pixel_unshuffle(zeros(1, 5, 4, 3), 2)",
+                                  "pixel_unshuffle(zeros(1, 5), 2)", "pixel_unshuffle(zeros(1, 4, 2, 2), 0)"])
+def test_pixel_shuffle_errors_match_torch(call):
+    zeros = torch.zeros  # noqa: F841 (used by eval)
+    with pytest.raises(RuntimeError) as theirs:
+        eval("torch.nn.functional." + call)
+    zeros = flambeau.zeros  # noqa: F841
+    with pytest.raises(RuntimeError) as ours:
+        eval("flambeau.nn.functional." + call)
+    assert str(ours.value) == str(theirs.value)

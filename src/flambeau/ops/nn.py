@@ -38,7 +38,7 @@ __all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu",
            "soft_margin_loss", "multi_margin_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss",
            "cosine_embedding_loss", "poisson_nll_loss", "gaussian_nll_loss", "pairwise_distance", "cosine_similarity", "normalize",
            "linear", "bilinear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
-           "conv_transpose3d", "unfold", "fold", "max_pool1d", "max_pool2d",
+           "conv_transpose3d", "unfold", "fold", "pixel_shuffle", "pixel_unshuffle", "max_pool1d", "max_pool2d",
            "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool2d", "interpolate",
            "layer_norm", "batch_norm", "group_norm", "instance_norm", "embedding", "one_hot", "scaled_dot_product_attention"]
 
@@ -1452,6 +1452,71 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
                            f"padding=({pads[0][0]}, {pads[1][0]}), stride=({s[0]}, {s[1]}), expected size of input's dimension 2 to "
                            f"match the calculated number of sliding blocks {n_blocks}, but got input.size(2)={x.shape[2]}.")
     return apply(COL2IM, (input,), (x,), (size, k, s, d, pads))
+
+
+# ---- pixel shuffle: channels <-> r×r spatial blocks, each op's gradient is the other --------------------
+
+def _shuffle_np(x: np.ndarray, r: int) -> np.ndarray:
+    """(*, C·r², H, W) -> (*, C, H·r, W·r): ``out[c, h·r+i, w·r+j] = x[c·r² + i·r + j, h, w]``."""
+    *b, c, h, w = x.shape
+    n = len(b)
+    y = x.reshape(*b, c // (r * r), r, r, h, w).transpose(*range(n), n, n + 3, n + 1, n + 4, n + 2)
+    return np.array(y.reshape(*b, c // (r * r), h * r, w * r))
+
+
+def _unshuffle_np(x: np.ndarray, r: int) -> np.ndarray:
+    """(*, C, H·r, W·r) -> (*, C·r², H, W), the inverse of :func:`_shuffle_np`."""
+    *b, c, h, w = x.shape
+    n = len(b)
+    y = x.reshape(*b, c, h // r, r, w // r, r).transpose(*range(n), n, n + 2, n + 4, n + 1, n + 3)
+    return np.array(y.reshape(*b, c * r * r, h // r, w // r))
+
+
+math_fn("pixel_shuffle", _shuffle_np, lambda g, r: pixel_shuffle(g, r))
+math_fn("pixel_unshuffle", _unshuffle_np, lambda g, r: pixel_unshuffle(g, r))
+PIXEL_SHUFFLE = defop("PixelShuffleBackward0", _shuffle_np, lambda g, r: m.pixel_unshuffle(g, r),
+                      text=("the gradient un-shuffles: pixel_unshuffle(g, r)",))
+PIXEL_UNSHUFFLE = defop("PixelUnshuffleBackward0", _unshuffle_np, lambda g, r: m.pixel_shuffle(g, r),
+                        text=("the gradient shuffles back: pixel_shuffle(g, r)",))
+
+
+def _check_shuffle(name: str, x: np.ndarray, factor: int, what: str) -> None:
+    if factor <= 0:
+        raise RuntimeError(f"{name} expects a positive {what}, but got {factor}")
+    if x.ndim < 3:
+        raise RuntimeError(f"{name} expects input to have at least 3 dimensions, but got input with {x.ndim} dimension(s)")
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    """Rearrange (*, C·r², H, W) into (*, C, H·r, W·r) (sub-pixel convolution's upsampling).
+
+    >>> import flambeau as torch
+    >>> torch.nn.functional.pixel_shuffle(torch.arange(4.).reshape(1, 4, 1, 1), 2)
+    tensor([[[[0., 1.],
+              [2., 3.]]]])
+    """
+    x, r = input._data, int(upscale_factor)
+    _check_shuffle("pixel_shuffle", x, r, "upscale_factor")
+    if x.shape[-3] % (r * r):
+        raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of upscale_factor, "
+                           f"but input.size(-3)={x.shape[-3]} is not divisible by {r * r}")
+    return apply(PIXEL_SHUFFLE, (input,), (x,), (r,))
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    """Rearrange (*, C, H·r, W·r) into (*, C·r², H, W): the inverse of :func:`pixel_shuffle`.
+
+    >>> import flambeau as torch
+    >>> torch.nn.functional.pixel_unshuffle(torch.ones(1, 1, 4, 4), 2).shape
+    flambeau.Size([1, 4, 2, 2])
+    """
+    x, r = input._data, int(downscale_factor)
+    _check_shuffle("pixel_unshuffle", x, r, "downscale_factor")
+    for dim, side in ((-2, "height"), (-1, "width")):
+        if x.shape[dim] % r:
+            raise RuntimeError(f"pixel_unshuffle expects {side} to be divisible by downscale_factor, but input.size({dim})={x.shape[dim]} "
+                               f"is not divisible by {r}")
+    return apply(PIXEL_UNSHUFFLE, (input,), (x,), (r,))
 
 
 
