@@ -51,6 +51,10 @@ LAYERS = {
     "circularpad3d":       (lambda nn: nn.CircularPad3d((1, 0, 2, 1, 0, 2)), [f32(1, 2, 3, 4, 4)]),
     "pixelshuffle":        (lambda nn: nn.PixelShuffle(2), [f32(2, 8, 3, 2)]),
     "pixelunshuffle":      (lambda nn: nn.PixelUnshuffle(3), [f32(3, 6, 9)]),
+    "upsampling_nearest2d": (lambda nn: nn.UpsamplingNearest2d(scale_factor=2), [f32(2, 3, 3, 4)]),
+    "upsampling_nearest2d_size": (lambda nn: nn.UpsamplingNearest2d(size=(5, 7)), [f32(1, 2, 3, 4)]),
+    "upsampling_bilinear2d": (lambda nn: nn.UpsamplingBilinear2d(scale_factor=2), [f32(2, 3, 3, 4)]),
+    "upsampling_bilinear2d_size": (lambda nn: nn.UpsamplingBilinear2d((5, 3)), [f32(1, 2, 3, 4)]),
     "maxpool1d":           (lambda nn: nn.MaxPool1d(2), [f32(2, 3, 8)]),
     "maxpool2d":           (lambda nn: nn.MaxPool2d(3, stride=2, padding=1), [f32(2, 3, 7, 6)]),
     "avgpool1d":           (lambda nn: nn.AvgPool1d(3, stride=2), [f32(2, 3, 9)]),
@@ -313,7 +317,8 @@ def test_batchnorm_running_stats_over_steps():
 
 
 FLOAT64_LAYERS = ["conv_transpose1d", "conv_transpose1d_nobias", "unfold", "fold_unbatched", "constantpad3d", "reflectionpad2d",
-                  "replicationpad3d", "circularpad2d", "zeropad3d_crop", "pixelshuffle", "pixelunshuffle"]
+                  "replicationpad3d", "circularpad2d", "zeropad3d_crop", "pixelshuffle", "pixelunshuffle",
+                  "upsampling_nearest2d_size", "upsampling_bilinear2d", "upsampling_bilinear2d_size"]
 
 
 @pytest.mark.parametrize("name", FLOAT64_LAYERS)
