@@ -75,6 +75,9 @@ LAYERS = {
     "pairwise_distance":   (lambda nn: nn.PairwiseDistance(p=1.0, keepdim=True), [f32(4, 5), f32(4, 5)]),
     "layernorm":           (lambda nn: nn.LayerNorm(5), [f32(3, 5)]),
     "layernorm_2d":        (lambda nn: nn.LayerNorm((3, 4), eps=1e-3), [f32(2, 3, 4)]),
+    "rmsnorm":             (lambda nn: nn.RMSNorm(5), [f32(3, 5)]),
+    "rmsnorm_2d_eps":      (lambda nn: nn.RMSNorm([3, 4], eps=1e-3), [f32(2, 3, 4)]),
+    "rmsnorm_no_affine":   (lambda nn: nn.RMSNorm((2, 4), elementwise_affine=False), [f32(3, 2, 4) * 1e-4]),
     "groupnorm":           (lambda nn: nn.GroupNorm(2, 4), [f32(3, 4, 5)]),
     "dropout_eval":        (lambda nn: nn.Dropout(0.5).eval(), [f32(4, 5)]),
     "embedding":           (lambda nn: nn.Embedding(10, 3, padding_idx=0), [ints(10, 4, 5)]),
@@ -318,7 +321,8 @@ def test_batchnorm_running_stats_over_steps():
 
 FLOAT64_LAYERS = ["conv_transpose1d", "conv_transpose1d_nobias", "unfold", "fold_unbatched", "constantpad3d", "reflectionpad2d",
                   "replicationpad3d", "circularpad2d", "zeropad3d_crop", "pixelshuffle", "pixelunshuffle",
-                  "upsampling_nearest2d_size", "upsampling_bilinear2d", "upsampling_bilinear2d_size"]
+                  "upsampling_nearest2d_size", "upsampling_bilinear2d", "upsampling_bilinear2d_size",
+                  "rmsnorm", "rmsnorm_2d_eps", "rmsnorm_no_affine"]
 
 
 @pytest.mark.parametrize("name", FLOAT64_LAYERS)
@@ -361,7 +365,7 @@ INIT_SPECS = ["Linear(5, 3)", "Conv2d(2, 4, 3)", "Conv1d(2, 4, 3, bias=False)", 
               "LSTM(3, 5, 2, proj_size=2, bidirectional=True)",
               "GRU(3, 4, bidirectional=True)", "MultiheadAttention(8, 2)",
               "MultiheadAttention(8, 2, add_bias_kv=True, add_zero_attn=True)", "MultiheadAttention(8, 4, add_bias_kv=True, kdim=3, vdim=5)",
-              "Bilinear(2, 3, 4)", "ConvTranspose2d(3, 2, 3)", "ConvTranspose1d(4, 6, 3, groups=2)",
+              "Bilinear(2, 3, 4)", "ConvTranspose2d(3, 2, 3)", "ConvTranspose1d(4, 6, 3, groups=2)", "RMSNorm([2, 3])",
               "TransformerEncoderLayer(8, 2, 16)", "PReLU()", "GRUCell(3, 4)", "BatchNorm1d(3)"]
 
 
@@ -498,3 +502,13 @@ def test_pixel_shuffle_errors_match_torch(call):
     with pytest.raises(RuntimeError) as ours:
         eval("flambeau.nn.functional." + call)
     assert str(ours.value) == str(theirs.value)
+
+
+def test_rms_norm_errors_match_torch():
+    x = f32(2, 3, 4)
+    for args in [((3,),), ((2, 4),), ((4,), f32(3)), ((3, 4), f32(4)), ((2, 3, 4, 5),), (4,)]:
+        with pytest.raises((RuntimeError, ValueError, TypeError)) as theirs:
+            torch.nn.functional.rms_norm(torch.tensor(x), args[0], *(torch.tensor(a) for a in args[1:]))
+        with pytest.raises(theirs.type) as ours:
+            flambeau.nn.functional.rms_norm(flambeau.tensor(x), args[0], *(flambeau.tensor(a) for a in args[1:]))
+        assert str(ours.value) == str(theirs.value), args

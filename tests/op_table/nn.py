@@ -144,6 +144,9 @@ ROWS = [
     Row("interpolate_linear", lambda t, x: F(t).interpolate(x, scale_factor=1.5, mode="linear"), (R(2, 3, 6),), covers=("interpolate",)),
     # normalization, embeddings, attention
     Row("layer_norm", lambda t, x, w, b: F(t).layer_norm(x, (5, 2), w, b), (R(4, 3, 5, 2), R(5, 2), R(5, 2))),
+    Row("rms_norm", lambda t, x, w: F(t).rms_norm(x, (5, 2), w), (R(4, 3, 5, 2), R(5, 2))),
+    Row("rms_norm_plain", lambda t, x: F(t).rms_norm(x, [4], eps=1e-3), (R(3, 4),), covers=("rms_norm",)),
+    Row("rms_norm_default_eps", lambda t, x: F(t).rms_norm(x * 1e-8, (3, 4)), (R(2, 3, 4),), covers=("rms_norm",)),
     Row("layer_norm_plain", lambda t, x: F(t).layer_norm(x, (4,), eps=1e-3), (R(3, 4),), covers=("layer_norm",)),
     Row("batch_norm", lambda t, x, w, b: F(t).batch_norm(x, None, None, w, b, True), (R(4, 3, 5, 2), R(3), R(3))),
     Row("batch_norm_running", lambda t, x, m, v: F(t).batch_norm(x, m, v, training=True, momentum=0.3),

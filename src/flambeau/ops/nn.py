@@ -40,7 +40,7 @@ __all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu",
            "linear", "bilinear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d", "unfold", "fold", "pixel_shuffle", "pixel_unshuffle", "max_pool1d", "max_pool2d",
            "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool2d", "interpolate",
-           "layer_norm", "batch_norm", "group_norm", "instance_norm", "embedding", "one_hot", "scaled_dot_product_attention"]
+           "layer_norm", "rms_norm", "batch_norm", "group_norm", "instance_norm", "embedding", "one_hot", "scaled_dot_product_attention"]
 
 
 # ---- helpers that formulas use on arrays and on Tensors -----------------------------------------
@@ -1870,6 +1870,32 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bi
                            f"size{list(shape)}")
     nd = len(shape)
     return _normalize(LAYER_NORM, input, weight, bias, shape, tuple(range(nd - k, nd)), ns, tuple(range(nd - k)), eps)
+
+
+def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, eps: float | None = None) -> Tensor:
+    """``x / sqrt(mean(x², trailing dims) + eps) · weight``; ``eps=None`` is ``finfo(input.dtype).eps``.
+
+    Composed of differentiable ops, so its ``grad_fn`` chain is PyTorch's (``MulBackward0`` ... ``PowBackward0``).
+
+    >>> import flambeau as torch
+    >>> torch.nn.functional.rms_norm(torch.tensor([[3., 4.]]), (2,))
+    tensor([[0.8485, 1.1314]])
+    """
+    if not isinstance(normalized_shape, tuple | list):
+        raise TypeError(f"rms_norm(): argument 'normalized_shape' (position 2) must be tuple of ints, not {type(normalized_shape).__name__}")
+    ns, shape = tuple(int(n) for n in normalized_shape), input._data.shape
+    k = len(ns)
+    if k > len(shape):
+        raise ValueError(f"Input tensor must have at least {k} dimensions, but got {len(shape)}")
+    if shape[len(shape) - k:] != ns:
+        raise RuntimeError(f"Given normalized_shape={list(ns)}, expected input with shape [*{', '.join(map(str, ns))}], but got input of "
+                           f"size{list(shape)}")
+    if weight is not None and weight._data.shape != ns:
+        raise RuntimeError(f"Expected weight to be of same shape as normalized_shape, but got weight of shape {list(weight._data.shape)} "
+                           f"and normalized_shape = {list(ns)}")
+    eps = _dtype.finfo(input.dtype).eps if eps is None else eps
+    out = input * (input.pow(2).mean(tuple(range(len(shape) - k, len(shape))), keepdim=True) + eps).rsqrt()
+    return out if weight is None else out * weight
 
 
 def _update_running(running: Tensor | None, value: np.ndarray, momentum: float) -> None:

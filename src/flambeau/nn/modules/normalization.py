@@ -1,4 +1,4 @@
-"""BatchNorm1d/2d (running statistics), LayerNorm, GroupNorm."""
+"""BatchNorm1d/2d (running statistics), LayerNorm, RMSNorm, GroupNorm."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from .. import functional as F
 from ._utils import factory, param_or_none
 from .module import Module
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "InstanceNorm1d", "InstanceNorm2d", "LayerNorm", "GroupNorm"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "InstanceNorm1d", "InstanceNorm2d", "LayerNorm", "RMSNorm", "GroupNorm"]
 
 
 class _NormBase(Module):
@@ -123,6 +123,10 @@ class InstanceNorm2d(_InstanceNorm):
     _dims = (3, 4)
 
 
+def _shape(normalized_shape) -> tuple:
+    return (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) else tuple(normalized_shape)
+
+
 class LayerNorm(Module):
     """Normalise over the last dims (``normalized_shape``), then scale and shift.
 
@@ -135,9 +139,7 @@ class LayerNorm(Module):
                  device=None, dtype=None) -> None:
         super().__init__()
         kw = factory(device, dtype)
-        if isinstance(normalized_shape, numbers.Integral):
-            normalized_shape = (normalized_shape,)
-        self.normalized_shape = tuple(normalized_shape)
+        self.normalized_shape = _shape(normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
         param_or_none(self, "weight", ones(*self.normalized_shape, **kw) if elementwise_affine else None)
         param_or_none(self, "bias", zeros(*self.normalized_shape, **kw) if elementwise_affine and bias else None)
@@ -147,6 +149,27 @@ class LayerNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
+
+
+class RMSNorm(Module):
+    """Root-mean-square normalisation over the last dims (``normalized_shape``), then scale; ``eps=None``: the dtype's eps.
+
+    >>> import flambeau as torch
+    >>> torch.nn.RMSNorm([2, 3])
+    RMSNorm((2, 3), eps=None, elementwise_affine=True)
+    """
+
+    def __init__(self, normalized_shape, eps: float | None = None, elementwise_affine: bool = True, device=None, dtype=None) -> None:
+        super().__init__()
+        self.normalized_shape = _shape(normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        param_or_none(self, "weight", ones(*self.normalized_shape, **factory(device, dtype)) if elementwise_affine else None)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
 
 
 class GroupNorm(Module):
