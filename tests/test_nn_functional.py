@@ -245,3 +245,16 @@ def test_loss_weights_that_require_grad_are_fine_under_no_grad():
             w = lib.tensor([0.5, 2.0, 1.0], dtype=lib.float64, requires_grad=True)
             vals.append(float(lib.nn.functional.cross_entropy(lib.tensor(x), lib.tensor([0, 2, 1, 1]), weight=w)))
     assert abs(vals[0] - vals[1]) < 1e-12
+
+
+@pytest.mark.parametrize("call", ["pixel_shuffle(x, 2)", "pixel_unshuffle(x, 2)", "rms_norm(x, [4])"])
+def test_top_level_functions_of_nn_functional(call):
+    """torch.pixel_shuffle / pixel_unshuffle / rms_norm are also top-level in PyTorch: same values and gradients."""
+    a = np.random.RandomState(2).standard_normal((2, 4, 4, 4))
+    out = []
+    for lib in (flambeau, torch):
+        x = lib.tensor(a, requires_grad=True)
+        y = eval(call, {"x": x, **{n: getattr(lib, n) for n in ("pixel_shuffle", "pixel_unshuffle", "rms_norm")}})
+        (y * y).sum().backward()
+        out.append((y.detach().numpy(), x.grad.numpy(), y.grad_fn.name()))
+    assert np.allclose(out[0][0], out[1][0], rtol=1e-10) and np.allclose(out[0][1], out[1][1], rtol=1e-10) and out[0][2] == out[1][2]

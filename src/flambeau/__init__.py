@@ -37,7 +37,7 @@ from .ops.elementwise import *
 from .ops.indexing import *
 from .ops.join import *
 from .ops.linalg import *
-from .ops.nn import log_softmax, softmax  # torch.softmax / torch.log_softmax, as in PyTorch
+from .ops.nn import log_softmax, pixel_shuffle, pixel_unshuffle, rms_norm, softmax  # also top-level in PyTorch
 from .ops.reduce import *
 from .ops.shape import *
 
