@@ -158,13 +158,18 @@ def dot(input: Tensor, tensor: Tensor) -> Tensor:
     >>> torch.dot(torch.tensor([1., 2.]), torch.tensor([3., 4.])).item()
     11.0
     """
-    a, b = _same(input, tensor, "dot")
+    return apply(DOT, (input, tensor), _vectors(input, tensor))
+
+
+def _vectors(input: Tensor, other: Tensor) -> tuple:
+    """The arrays of two 1-D tensors of one length and dtype (``dot``, ``vdot``), or PyTorch's error."""
+    a, b = _same(input, other, "dot")
     if a.ndim != 1 or b.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
     if a.shape != b.shape:
         raise RuntimeError(f"inconsistent tensor size, expected tensor [{a.shape[0]}] and src [{b.shape[0]}] to have the same number "
                            f"of elements, but got {a.shape[0]} and {b.shape[0]} elements respectively")
-    return apply(DOT, (input, tensor), (a, b))
+    return a, b
 
 
 def mv(input: Tensor, vec: Tensor) -> Tensor:
@@ -308,13 +313,7 @@ def vdot(input: Tensor, other: Tensor) -> Tensor:
     >>> torch.vdot(torch.tensor([1., 2.]), torch.tensor([3., 4.])).item()
     11.0
     """
-    a, b = _same(input, other, "dot")
-    if a.ndim != 1 or b.ndim != 1:
-        raise RuntimeError(f"1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
-    if a.shape != b.shape:
-        raise RuntimeError(f"inconsistent tensor size, expected tensor [{a.shape[0]}] and src [{b.shape[0]}] to have the same number "
-                           f"of elements, but got {a.shape[0]} and {b.shape[0]} elements respectively")
-    return apply(VDOT, (input, other), (a, b))
+    return apply(VDOT, (input, other), _vectors(input, other))
 
 
 def inner(input: Tensor, other: Tensor) -> Tensor:
