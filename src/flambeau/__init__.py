@@ -50,7 +50,9 @@ for _name in random.TENSOR_METHODS:  # uniform_, normal_, bernoulli_ ... as Tens
 del _name, _fn
 
 # isort: split
-from . import linalg, special
+from . import _missing, linalg, special
+
+_missing.install_tensor_placeholders(Tensor)  # x.stft and the like: NotImplementedError naming them
 
 # Packages a script may never touch load on first use: ``import flambeau`` stays close to NumPy's own import time.
 _LAZY = {"nn": "nn", "optim": "optim", "utils": "utils", "func": "func", "viz": "viz", "save": "serialization", "load": "serialization"}

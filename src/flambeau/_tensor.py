@@ -280,11 +280,6 @@ class Tensor:
         from .autograd import backward
         backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
-    def __getattr__(self, name: str):
-        """Only reached when ``name`` is not found: a PyTorch Tensor attribute flambeau lacks raises NotImplementedError naming it."""
-        from ._missing import missing
-        raise missing("Tensor", name, f"'{type(self).__name__}' object has no attribute '{name}'")
-
     def detach(self) -> Tensor:
         """A tensor sharing this one's data, outside the graph."""
         t = _new_tensor(self._data, False, None, 0)

@@ -1,8 +1,14 @@
 """The backward walk: the chain rule applied over the recorded graph, iteratively.
 
-1. From the roots, count how many edges lead into each node (an explicit stack, no recursion:
-   a chain of 100,000 ops backwards fine).
-2. Start from the roots with their gradients; a node runs once every edge into it has delivered.
+1. Every node carries its creation number ``_seq`` and ``_uses``, the number of edges ever made
+   into it. A node is created after the nodes of its inputs, so a node's consumers all carry
+   higher numbers than itself.
+2. The walk starts at the roots with their gradients. A gradient for a node used once is all the
+   gradient it will get: the node is ready at once (a stack, no recursion: a chain of 100,000 ops
+   backwards fine). A node used more often waits in a heap by creation number: it runs when no
+   node left to run has a higher number, so every consumer that could still send it something has
+   run. Leaves (``AccumulateGrad``) collect their gradient and accumulate last, once each (under
+   ``autograd.explain`` and the pitfall watch, as soon as their last gradient has arrived).
 3. Before a gradient enters a node it is made to fit that node's output: summed down to the shape
    (un-broadcasting) and cast to the dtype. This is the only place that happens.
 4. A node's results flow along ``next_functions``; several gradients for one slot are added.
@@ -13,6 +19,8 @@ graph of their own and the result can be differentiated again). The engine knows
 """
 
 from __future__ import annotations
+
+from heapq import heappop, heappush
 
 import numpy as np
 
@@ -57,23 +65,11 @@ def _dtype_of(npdtype):
     return FROM_NP[npdtype]
 
 
-def _dependencies(roots: list) -> dict:
-    """Number of edges into each node reachable from the roots (an explicit stack: no recursion)."""
-    deps: dict = {}
-    seen = set(roots)
-    stack = list(roots)
-    while stack:
-        for nxt, _ in stack.pop().next_functions:
-            if nxt is None:
-                continue
-            if nxt in deps:
-                deps[nxt] += 1
-            else:
-                deps[nxt] = 1
-                if nxt not in seen:
-                    seen.add(nxt)
-                    stack.append(nxt)
-    return deps
+def _add(old, g, meta, graph: bool):
+    """Two gradients for one output: their sum (shaped to the output first when broadcasting made them differ)."""
+    if old.shape != g.shape:
+        return _fit(old, meta, graph) + _fit(g, meta, graph)
+    return old + g
 
 
 def _prune(roots, targets: set) -> set:
@@ -99,6 +95,21 @@ def _prune(roots, targets: set) -> set:
     return useful
 
 
+def _edges_into_leaves(roots: list) -> dict:
+    """How many edges lead into each leaf reachable from the roots (an explicit stack: no recursion)."""
+    count: dict = {}
+    seen = set(roots)
+    stack = list(roots)
+    while stack:
+        for nxt, _ in stack.pop().next_functions:
+            if type(nxt) is AccumulateGrad:
+                count[nxt] = count.get(nxt, 0) + 1
+            elif nxt is not None and nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return count
+
+
 def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: bool, capture: list | None = None,
                  accumulate: bool = True) -> list | None:
     """Propagate ``grads`` (one per root edge ``(node, output_nr)``) back through the graph.
@@ -107,108 +118,110 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
     ``accumulate=False`` leaves' ``.grad`` is left untouched.
     """
     graph = create_graph
-    root_nodes = []
-    buffers: dict = {}
+    waiting: dict = {}  # node -> [gradient per output]: nodes used several times, until their turn in the heap
+    heap: list = []
+    leaves: dict = {}  # AccumulateGrad -> its gradient so far: accumulated last
+    ready: list = []  # (node, [gradient per output]): nodes whose gradients have all arrived
     for (node, nr), g in zip(roots, grads):
-        buf = buffers.get(node)
+        if type(node) is AccumulateGrad:
+            leaves[node] = g if node not in leaves else leaves[node] + g
+            continue
+        buf = waiting.get(node)
         if buf is None:
-            buf = buffers[node] = [None] * node._nout
-            root_nodes.append(node)
+            buf = waiting[node] = [None] * node._nout
+            heappush(heap, (-node._seq, node))
         buf[nr] = g if buf[nr] is None else buf[nr] + g
-    deps = _dependencies(root_nodes)
+    if len(heap) == 1:
+        ready.append((heap.pop()[1], waiting.popitem()[1]))
+    root_nodes = [n for _, n in heap] + [n for n, _ in ready] + list(leaves)
     captured = useful = None
     if capture is not None:
         captured = [None] * len(capture)
         useful = _prune(root_nodes, {n for n, _ in capture})
-    selective = useful is not None or not accumulate
-    ready = [n for n in root_nodes if n not in deps]
     recs = list(RECORDERS) if RECORDERS else None
     if recs:
         for r in recs:
-            r.begin(root_nodes, buffers)
+            r.begin(root_nodes, {**waiting, **dict(ready), **{n: [g] for n, g in leaves.items()}})
     prev_mode = STATE.enabled
     anomaly = STATE.anomaly
     STATE.enabled = graph
-    plain = not (selective or anomaly or recs or captured is not None)  # nothing but the chain rule to do per node
+    plain = not (useful is not None or not accumulate or anomaly or recs)  # nothing but the chain rule to do per node
+    # watched (explain, the pitfall watch): a leaf accumulates as soon as its last gradient arrives, the order PyTorch runs it in
+    leaf_edges = _edges_into_leaves(root_nodes) if recs else None
     node = None
     try:
-        while ready:
-            node = ready.pop()
-            buf = buffers.pop(node, None)
-            out = None
-            if buf is not None:
-                meta = node._meta
-                if len(buf) == 1:
-                    g = buf[0]
-                    shape, dt = meta[0]
-                    gd = g.dtype
-                    if g.shape != shape or (gd is not dt and gd != dt):  # dtypes are singletons: `is` first
-                        buf[0] = _fit(g, meta[0], graph)
-                else:
-                    for k, g in enumerate(buf):
-                        if g is not None:
-                            shape, dt = meta[k]
-                            gd = g.dtype
-                            if g.shape != shape or (gd is not dt and gd != dt):
-                                buf[k] = _fit(g, meta[k], graph)
-                if node._tensor_pre_hooks:
-                    for nr, fn in list(node._tensor_pre_hooks):
-                        if buf[nr] is not None:
-                            buf[nr] = _call_tensor_hook(fn, buf[nr], graph)
-                if plain:
-                    out = node.apply(buf, graph) if node._pre_hooks is None and node._hooks is None else _run_node(node, buf, graph)
-                    if not retain_graph:
-                        node.release()
-                else:
-                    out = _run_selected(node, buf, graph, retain_graph, capture, captured, useful, accumulate, anomaly, recs)
-            nexts = node.next_functions
-            if out:
-                for i, (nxt, nr) in enumerate(nexts):
-                    if nxt is None:
-                        continue
-                    g = out[i]
-                    if g is not None:
-                        if not graph and type(g) is not np.ndarray:
-                            g = np.asarray(g)  # a formula may return a NumPy scalar: gradients are arrays
-                        b = buffers.get(nxt)
-                        if b is None:
-                            # the same array handed to two inputs (x + y) must not end up shared by two .grad
-                            if i and not graph and (out[0] is g if i == 1 else _handed_twice(out, i, g)):
-                                g = g.copy()
-                            if nxt._nout == 1:
-                                if plain and type(nxt) is AccumulateGrad and deps[nxt] == 1 and nxt._hooks is None \
-                                        and nxt._pre_hooks is None and not nxt._tensor_pre_hooks:
-                                    # a leaf with this one gradient coming: accumulate it now, without a trip through the queue
-                                    shape, dt = nxt._meta[0]
-                                    if g.shape != shape or g.dtype != dt:
-                                        g = _fit(g, nxt._meta[0], graph)
-                                    nxt.apply((g,), graph)
-                                    if not retain_graph:
-                                        nxt._freed = True
-                                    continue
-                                buffers[nxt] = [g]
-                            else:
-                                b = buffers[nxt] = [None] * nxt._nout
-                                b[nr] = g
-                        elif b[nr] is None:
-                            b[nr] = g.copy() if i and not graph and _handed_twice(out, i, g) else g
-                        elif b[nr].shape != g.shape:  # two broadcast gradients of one tensor: shape both to it first
-                            b[nr] = _fit(b[nr], nxt._meta[nr], graph) + _fit(g, nxt._meta[nr], graph)
-                        else:
-                            b[nr] = b[nr] + g
-                    left = deps[nxt] - 1
-                    if left:
-                        deps[nxt] = left
-                    else:
-                        ready.append(nxt)
+        while True:
+            if ready:
+                node, buf = ready.pop()
+            elif heap:
+                node = heappop(heap)[1]
+                buf = waiting.pop(node)
+            elif leaves:
+                node, g = leaves.popitem()
+                buf = [g]
             else:
-                for nxt, _ in nexts:
-                    if nxt is not None:
-                        left = deps[nxt] - 1
-                        if left:
-                            deps[nxt] = left
-                        else:
-                            ready.append(nxt)
+                break
+            meta = node._meta
+            if len(buf) == 1:
+                g = buf[0]
+                shape, dt = meta[0]
+                gd = g.dtype
+                if g.shape != shape or (gd is not dt and gd != dt):  # dtypes are singletons: `is` first
+                    buf[0] = _fit(g, meta[0], graph)
+            else:
+                for k, g in enumerate(buf):
+                    if g is not None:
+                        shape, dt = meta[k]
+                        gd = g.dtype
+                        if g.shape != shape or (gd is not dt and gd != dt):
+                            buf[k] = _fit(g, meta[k], graph)
+            if node._tensor_pre_hooks:
+                for nr, fn in list(node._tensor_pre_hooks):
+                    if buf[nr] is not None:
+                        buf[nr] = _call_tensor_hook(fn, buf[nr], graph)
+            if plain:
+                out = node.apply(buf, graph) if node._pre_hooks is None and node._hooks is None else _run_node(node, buf, graph)
+                if not retain_graph:
+                    node.release()
+            else:
+                out = _run_selected(node, buf, graph, retain_graph, capture, captured, useful, accumulate, anomaly, recs)
+            if not out:
+                continue
+            for i, (nxt, nr) in enumerate(node.next_functions):
+                if nxt is None:
+                    continue
+                g = out[i]
+                if g is None:
+                    continue
+                if not graph:
+                    if type(g) is not np.ndarray:
+                        g = np.asarray(g)  # a formula may return a NumPy scalar: gradients are arrays
+                    elif i and (out[0] is g if i == 1 else _handed_twice(out, i, g)):
+                        g = g.copy()  # the same array handed to two inputs (x + y) must not end up shared by two .grad
+                if type(nxt) is AccumulateGrad:
+                    old = leaves.get(nxt)
+                    leaves[nxt] = g if old is None else _add(old, g, nxt._meta[0], graph)
+                    if leaf_edges is not None:
+                        leaf_edges[nxt] -= 1
+                        if not leaf_edges[nxt]:
+                            ready.append((nxt, [leaves.pop(nxt)]))
+                elif nxt._uses == 1:  # its one use: this is all the gradient it gets
+                    if nxt._nout == 1:
+                        ready.append((nxt, [g]))
+                    else:
+                        b = [None] * nxt._nout
+                        b[nr] = g
+                        ready.append((nxt, b))
+                else:
+                    b = waiting.get(nxt)
+                    if b is None:
+                        b = waiting[nxt] = [None] * nxt._nout
+                        heappush(heap, (-nxt._seq, nxt))
+                        b[nr] = g
+                    elif b[nr] is None:
+                        b[nr] = g
+                    else:
+                        b[nr] = _add(b[nr], g, nxt._meta[nr], graph)
     except RuntimeError as e:
         teach_backward_error(e, node)
         raise

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import weakref
+from itertools import count
 
 from .._tensor import Tensor, _new_tensor, edge_of, short_node_name, tensor_type_name, zeros_like_meta
 from .anomaly_mode import remember_stack
@@ -55,15 +56,19 @@ class Node:
 
     ``_meta`` holds ``(shape, numpy dtype)`` of each output: the engine shapes and casts every
     gradient arriving at the node to it (un-broadcasting centrally, so no op repeats it).
+    ``_seq`` numbers nodes in creation order and ``_uses`` counts the edges made into the node:
+    the engine's schedule (see ``engine.py``).
     """
 
-    __slots__ = ("next_functions", "_meta", "_nout", "_hooks", "_pre_hooks", "_tensor_pre_hooks", "_freed", "metadata_", "_trace",
-                 "__weakref__")
+    __slots__ = ("next_functions", "_meta", "_nout", "_hooks", "_pre_hooks", "_tensor_pre_hooks", "_freed", "_seq", "_uses",
+                 "metadata_", "_trace", "__weakref__")
 
     def __init__(self) -> None:
         self._hooks = self._pre_hooks = self._tensor_pre_hooks = None
         self._freed = False
         self._nout = 1
+        self._seq = next_seq()
+        self._uses = 0
 
     def name(self) -> str:
         """The node's PyTorch name, e.g. ``'MulBackward0'``."""
@@ -111,6 +116,18 @@ class Node:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} object at {id(self):#x}>"
+
+
+#: Creation numbers of nodes: a node's consumers are made after it, so they carry higher numbers.
+next_seq = count().__next__
+
+
+def link(node: Node, edges: tuple) -> None:
+    """Give ``node`` its input edges, counting one more use of each node they lead to."""
+    node.next_functions = edges
+    for n, _ in edges:
+        if n is not None:
+            n._uses += 1
 
 
 class _Handle:
@@ -322,7 +339,7 @@ class Function(metaclass=_FunctionMeta):
         node = cls._backward_cls()
         node.ctx = ctx
         ctx._node = node
-        node.next_functions = tuple(edge_of(a) if r else (None, 0) for a, r in zip(args, ctx.needs_input_grad))
+        link(node, tuple(edge_of(a) if r else (None, 0) for a, r in zip(args, ctx.needs_input_grad)))
         node._meta = tuple((o._data.shape, o._data.dtype) if isinstance(o, Tensor) else ((), None) for o in outputs)
         node._nout = len(outputs)
         non_diff = {id(t) for t in getattr(ctx, "_non_diff", ())}
@@ -384,7 +401,7 @@ def _delay_error(out, needing: list):
     single = not isinstance(out, tuple)
     outs = (out,) if single else out
     node = _DelayedError()
-    node.next_functions = tuple(edge_of(a) for a in needing)
+    link(node, tuple(edge_of(a) for a in needing))
     node._meta = tuple((o._data.shape, o._data.dtype) if isinstance(o, Tensor) else ((), None) for o in outs)
     node._nout = len(outs)
     wrapped = tuple(_new_tensor(o._data, True, node, k) if isinstance(o, Tensor) else o for k, o in enumerate(outs))

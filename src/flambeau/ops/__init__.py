@@ -37,7 +37,7 @@ import numpy as np
 
 from .._tensor import DUAL, Tensor, _new_tensor, edge_of, short_node_name, tensor_type_name_np
 from ..autograd.anomaly_mode import remember_stack
-from ..autograd.function import FREED, Node, _Packed, pack_saved, unpack_saved, version_error
+from ..autograd.function import FREED, Node, _Packed, next_seq, pack_saved, unpack_saved, version_error
 from ..autograd.grad_mode import STATE
 
 __all__ = ["defop", "apply", "record", "m", "Op", "OpNode"]
@@ -270,19 +270,45 @@ def _link(op: Op, inputs: tuple, out, attrs: tuple):
         ra = isinstance(a, Tensor) and a._rg
         rb = isinstance(b, Tensor) and b._rg
         req = (ra, rb)
-        edges = ((((a._grad_fn, a._output_nr) if a._grad_fn is not None else edge_of(a)) if ra else _NO_EDGE),
-                 (((b._grad_fn, b._output_nr) if b._grad_fn is not None else edge_of(b)) if rb else _NO_EDGE))
+        if ra:
+            fn = a._grad_fn
+            if fn is None:
+                ea = edge_of(a)
+            else:
+                fn._uses += 1
+                ea = (fn, a._output_nr)
+        else:
+            ea = _NO_EDGE
+        if rb:
+            fn = b._grad_fn
+            if fn is None:
+                eb = edge_of(b)
+            else:
+                fn._uses += 1
+                eb = (fn, b._output_nr)
+        else:
+            eb = _NO_EDGE
+        edges = (ea, eb)
     elif len(inputs) == 1:
         a = inputs[0]
         req = _ONE
-        edges = ((a._grad_fn, a._output_nr) if a._grad_fn is not None else edge_of(a),)
+        fn = a._grad_fn
+        if fn is None:
+            edges = (edge_of(a),)
+        else:
+            fn._uses += 1
+            edges = ((fn, a._output_nr),)
     else:
         req = tuple([isinstance(x, Tensor) and x._rg for x in inputs])
-        edges = tuple([((x._grad_fn, x._output_nr) if x._grad_fn is not None else edge_of(x)) if r else _NO_EDGE
-                       for x, r in zip(inputs, req)])
+        edges = tuple([edge_of(x) if r else _NO_EDGE for x, r in zip(inputs, req)])
+        for fn, _ in edges:
+            if fn is not None:
+                fn._uses += 1
     node = _object_new(op._cls or op.node_cls)
     node._hooks = node._pre_hooks = node._tensor_pre_hooks = None
     node._freed = False
+    node._seq = next_seq()
+    node._uses = 0
     node._nout = op.nout
     node._attrs = attrs
     node.next_functions = edges
