@@ -131,7 +131,8 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
             buf = waiting[node] = [None] * node._nout
             heappush(heap, (-node._seq, node))
         buf[nr] = g if buf[nr] is None else buf[nr] + g
-    if len(heap) == 1:
+    several = len(heap) > 1  # then a root may also receive gradients from another root: it waits whatever its uses
+    if not several and heap:
         ready.append((heap.pop()[1], waiting.popitem()[1]))
     root_nodes = [n for _, n in heap] + [n for n, _ in ready] + list(leaves)
     captured = useful = None
@@ -205,7 +206,7 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
                         leaf_edges[nxt] -= 1
                         if not leaf_edges[nxt]:
                             ready.append((nxt, [leaves.pop(nxt)]))
-                elif nxt._uses == 1:  # its one use: this is all the gradient it gets
+                elif nxt._uses == 1 and not (several and nxt in waiting):  # its one use: this is all the gradient it gets
                     if nxt._nout == 1:
                         ready.append((nxt, [g]))
                     else:
