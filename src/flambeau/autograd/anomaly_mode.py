@@ -107,7 +107,7 @@ def _warn_forward_trace(node) -> None:
 def run_checked(node, run, buf: list, graph: bool) -> list:
     """Run a node in anomaly mode: forward traceback on any error, and a RuntimeError on NaN results."""
     try:
-        out = run(node, buf, graph)
+        out = run(node, buf, graph, True)
     except Exception:
         _warn_forward_trace(node)
         raise

@@ -121,34 +121,39 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
     waiting: dict = {}  # node -> [gradient per output]: nodes used several times, until their turn in the heap
     heap: list = []
     leaves: dict = {}  # AccumulateGrad -> its gradient so far: accumulated last
-    ready: list = []  # (node, [gradient per output]): nodes whose gradients have all arrived
-    for (node, nr), g in zip(roots, grads):
-        if type(node) is AccumulateGrad:
-            leaves[node] = g if node not in leaves else leaves[node] + g
-            continue
-        buf = waiting.get(node)
-        if buf is None:
-            buf = waiting[node] = [None] * node._nout
-            heappush(heap, (-node._seq, node))
-        buf[nr] = g if buf[nr] is None else buf[nr] + g
-    several = len(heap) > 1  # then a root may also receive gradients from another root: it waits whatever its uses
-    if not several and heap:
-        ready.append((heap.pop()[1], waiting.popitem()[1]))
-    root_nodes = [n for _, n in heap] + [n for n, _ in ready] + list(leaves)
-    captured = useful = None
-    if capture is not None:
-        captured = [None] * len(capture)
-        useful = _prune(root_nodes, {n for n, _ in capture})
+    several = False  # several roots: a root may also receive gradients from another root, so it waits whatever its uses
+    if len(roots) == 1 and type(roots[0][0]) is not AccumulateGrad and roots[0][0]._nout == 1:
+        ready = [(roots[0][0], list(grads))]  # (node, [gradient per output]): nodes whose gradients have all arrived
+    else:
+        ready = []
+        for (node, nr), g in zip(roots, grads):
+            if type(node) is AccumulateGrad:
+                leaves[node] = g if node not in leaves else leaves[node] + g
+                continue
+            buf = waiting.get(node)
+            if buf is None:
+                buf = waiting[node] = [None] * node._nout
+                heappush(heap, (-node._seq, node))
+            buf[nr] = g if buf[nr] is None else buf[nr] + g
+        several = len(heap) > 1
+        if not several and heap:
+            ready.append((heap.pop()[1], waiting.popitem()[1]))
     recs = list(RECORDERS) if RECORDERS else None
-    if recs:
-        for r in recs:
-            r.begin(root_nodes, {**waiting, **dict(ready), **{n: [g] for n, g in leaves.items()}})
+    captured = useful = leaf_edges = None
+    if capture is not None or recs:
+        root_nodes = [n for _, n in heap] + [n for n, _ in ready] + list(leaves)
+        if capture is not None:
+            captured = [None] * len(capture)
+            useful = _prune(root_nodes, {n for n, _ in capture})
+        if recs:
+            for r in recs:
+                r.begin(root_nodes, {**waiting, **dict(ready), **{n: [g] for n, g in leaves.items()}})
+            # watched (explain, the pitfall watch): a leaf accumulates as soon as its last gradient arrives, as PyTorch runs it
+            leaf_edges = _edges_into_leaves(root_nodes)
     prev_mode = STATE.enabled
     anomaly = STATE.anomaly
     STATE.enabled = graph
     plain = not (useful is not None or not accumulate or anomaly or recs)  # nothing but the chain rule to do per node
-    # watched (explain, the pitfall watch): a leaf accumulates as soon as its last gradient arrives, the order PyTorch runs it in
-    leaf_edges = _edges_into_leaves(root_nodes) if recs else None
     node = None
     try:
         while True:
@@ -181,9 +186,8 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
                     if buf[nr] is not None:
                         buf[nr] = _call_tensor_hook(fn, buf[nr], graph)
             if plain:
-                out = node.apply(buf, graph) if node._pre_hooks is None and node._hooks is None else _run_node(node, buf, graph)
-                if not retain_graph:
-                    node.release()
+                out = node.step(buf, graph, retain_graph) if node._pre_hooks is None and node._hooks is None \
+                    else _run_node(node, buf, graph, retain_graph)
             else:
                 out = _run_selected(node, buf, graph, retain_graph, capture, captured, useful, accumulate, anomaly, recs)
             if not out:
@@ -246,7 +250,7 @@ def _run_selected(node, buf: list, graph: bool, retain_graph: bool, capture, cap
     if anomaly:
         out = run_checked(node, _run_node, buf, graph)
     else:
-        out = node.apply(buf, graph) if node._pre_hooks is None and node._hooks is None else _run_node(node, buf, graph)
+        out = node.apply(buf, graph) if node._pre_hooks is None and node._hooks is None else _run_node(node, buf, graph, True)
     if recs:
         for r in recs:
             r.step(node, buf, out)
@@ -259,14 +263,15 @@ def _handed_twice(out, i: int, g) -> bool:
     return any(o is g for o in out[:i])
 
 
-def _run_node(node, buf: list, graph: bool) -> list:
+def _run_node(node, buf: list, graph: bool, keep: bool) -> list:
+    """A node with hooks: its pre-hooks, the node (released unless ``keep``), its post-hooks."""
     pre = node._pre_hooks
     if pre:
         for fn in list(pre):
             r = fn(tuple(_as_tensor(g, graph) for g in buf))
             if r is not None:
                 buf = [_as_array(g, graph) for g in r]
-    out = node.apply(buf, graph)
+    out = node.step(buf, graph, keep)
     post = node._hooks
     if post:
         for fn in list(post):

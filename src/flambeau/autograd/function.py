@@ -107,6 +107,14 @@ class Node:
         """Free what was saved for backward (called by the engine unless ``retain_graph``)."""
         self._freed = True
 
+    def step(self, grads: list, graph: bool, keep: bool) -> tuple:
+        """The engine's call: :meth:`apply`, then, unless ``keep``, :meth:`release`. (A built-in op's node does both in
+        its compiled ``apply``.)"""
+        out = self.apply(grads, graph)
+        if not keep:
+            self.release()
+        return out
+
     def __call__(self, *grads):
         """Apply the node to output gradients (Tensors), as ``grad_fn(grad)`` does in PyTorch."""
         graph = STATE.enabled and any(g is not None and g._rg for g in grads)
@@ -164,13 +172,16 @@ class AccumulateGrad(Node):
         """The leaf tensor this node accumulates into."""
         return self._variable()
 
-    def apply(self, grads: list, graph: bool) -> tuple:
+    def apply(self, grads: list, graph: bool, keep: bool = True) -> tuple:
+        if not keep:
+            self._freed = True
         g = grads[0]
         t = self._variable()
         if t is None:
             return ()
-        for fn in t._hooks or ():
-            g = _call_tensor_hook(fn, g, graph)
+        if t._hooks:
+            for fn in t._hooks:
+                g = _call_tensor_hook(fn, g, graph)
         old = t._grad
         if old is None:
             t._grad = g if graph else _new_tensor(g if g.base is None and g.flags.writeable else g.copy(), False, None, 0)
@@ -179,9 +190,12 @@ class AccumulateGrad(Node):
         else:
             old._data += g
             old._version[0] += 1
-        for fn in t._post_acc_hooks or ():
-            fn(t)
+        if t._post_acc_hooks:
+            for fn in t._post_acc_hooks:
+                fn(t)
         return ()
+
+    step = apply  # apply(grads, graph, keep) marks the node run itself
 
 
 def _call_tensor_hook(fn, g, graph: bool):

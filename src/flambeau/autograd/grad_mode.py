@@ -99,9 +99,6 @@ class no_grad(_GradModeContext):
 
     _mode = False
 
-    def __init__(self) -> None:
-        pass
-
 
 class enable_grad(_GradModeContext):
     """Context manager and decorator that turns recording back on (e.g. inside ``no_grad``)."""

@@ -90,7 +90,7 @@ class Op:
         if cls is None:
             body = {"__slots__": (), "_op": self}
             if self.nout == 1:
-                body["apply"] = _compiled_apply(self)
+                body["apply"] = body["step"] = _compiled_apply(self)
             cls = self._cls = type(self.name, (OpNode,), body)
         return cls
 
@@ -130,13 +130,13 @@ def _compiled_apply(op: Op):
     packed by hooks, and for every error, the general path runs (it raises the errors)."""
     n = op.n_in
     used = sorted({p for f, plan in op.rules if f is not None for p in plan if p != G})
-    lines = ["def apply(self, grads, graph):",
+    lines = ["def apply(self, grads, graph, keep=True):",
              "    if graph:",
-             "        return general(self, grads, graph)",
+             "        return general(self, grads, graph, keep)",
              "    g = grads[0]"]
     if op.saves:
         lines += ["    if self._freed:",
-                  "        return general(self, grads, graph)"]
+                  "        return general(self, grads, graph, keep)"]
     inputs = [i for i in used if i < n]
     if inputs:
         lines += ["    saved = self._saved",
@@ -145,16 +145,16 @@ def _compiled_apply(op: Op):
         lines += [f"    x{i} = saved[{i}]",
                   f"    if isinstance(x{i}, Tensor):",
                   f"        if x{i}._version[0] != vers[{i}]:",
-                  "            return general(self, grads, graph)",
+                  "            return general(self, grads, graph, keep)",
                   f"        x{i} = x{i}._data",
                   f"    elif type(x{i}) is Packed:",
-                  "        return general(self, grads, graph)"]
+                  "        return general(self, grads, graph, keep)"]
     if n in used:
         lines += ["    out = self._out",
                   "    if out is not None:",
                   "        out, version, v = out",
                   "        if type(out) is Packed or version[0] != v:",
-                  "            return general(self, grads, graph)"]
+                  "            return general(self, grads, graph, keep)"]
     if any(i > n for i in used):
         lines.append("    attrs = self._attrs")
     lines += [f"    a{i} = attrs[{i - n - 1}]" for i in used if i > n]
@@ -163,7 +163,13 @@ def _compiled_apply(op: Op):
     calls = ["None" if f is None else
              f"f{k}({', '.join(names.get(p) or (f'x{p}' if p < n else f'a{p}') for p in plan)}) if edges[{k}][0] is not None else None"
              for k, (f, plan) in enumerate(op.rules)]
-    lines.append(f"    return [{', '.join(calls)}]")
+    lines += [f"    result = [{', '.join(calls)}]",
+              "    if not keep:",
+              "        self._freed = True"]
+    if op.saves:
+        lines += ["        self._saved = (None,) * len(self._saved)",
+                  "        self._out = None"]
+    lines.append("    return result")
     scope = {"general": OpNode.apply, "Tensor": Tensor, "Packed": _Packed, **{f"f{k}": f for k, (f, _) in enumerate(op.rules)}}
     exec(compile("\n".join(lines), f"<{op.name}.apply>", "exec"), scope)  # noqa: S102 - code built above from the op's own plan
     return scope["apply"]
@@ -192,7 +198,7 @@ class OpNode(Node):
     __slots__ = ("_saved", "_vers", "_out", "_attrs")
     _op: Op
 
-    def apply(self, grads: list, graph: bool) -> list:
+    def apply(self, grads: list, graph: bool, keep: bool = True) -> list:
         op = self._op
         if op.saves:
             if self._freed:
@@ -202,8 +208,12 @@ class OpNode(Node):
             vals = [None] * (op.n_in + 1)
             vals.extend(self._attrs)
         vals.append(grads[0] if op.nout == 1 else tuple(grads))
-        return [None if f is None or edge[0] is None else f(*get(vals)) for (f, get), edge in zip(op.calls, self.next_functions)]
+        result = [None if f is None or edge[0] is None else f(*get(vals)) for (f, get), edge in zip(op.calls, self.next_functions)]
+        if not keep:
+            self.release()
+        return result
 
+    step = apply  # apply(grads, graph, keep) releases what was saved itself
     def _unpack(self, graph: bool) -> list:
         vals = []
         for x, v in zip(self._saved, self._vers):
@@ -265,6 +275,7 @@ def record(op: Op, inputs: tuple, out, attrs: tuple = ()):
 
 def _link(op: Op, inputs: tuple, out, attrs: tuple):
     """Make the op's node: its edges, what its formulas need saved, and the output tensor(s)."""
+    node = _object_new(op._cls or op.node_cls)
     if len(inputs) == 2:  # most ops: written out, no lists built
         a, b = inputs
         ra = isinstance(a, Tensor) and a._rg
@@ -272,58 +283,73 @@ def _link(op: Op, inputs: tuple, out, attrs: tuple):
         req = (ra, rb)
         if ra:
             fn = a._grad_fn
-            if fn is None:
-                ea = edge_of(a)
-            else:
+            if fn is not None:
                 fn._uses += 1
                 ea = (fn, a._output_nr)
+            else:
+                fn = a._acc
+                ea = (fn, 0) if fn is not None else edge_of(a)
         else:
             ea = _NO_EDGE
         if rb:
             fn = b._grad_fn
-            if fn is None:
-                eb = edge_of(b)
-            else:
-                fn._uses += 1
-                eb = (fn, b._output_nr)
-        else:
-            eb = _NO_EDGE
-        edges = (ea, eb)
-    elif len(inputs) == 1:
-        a = inputs[0]
-        req = _ONE
-        fn = a._grad_fn
-        if fn is None:
-            edges = (edge_of(a),)
-        else:
-            fn._uses += 1
-            edges = ((fn, a._output_nr),)
-    else:
-        req = tuple([isinstance(x, Tensor) and x._rg for x in inputs])
-        edges = tuple([edge_of(x) if r else _NO_EDGE for x, r in zip(inputs, req)])
-        for fn, _ in edges:
             if fn is not None:
                 fn._uses += 1
-    node = _object_new(op._cls or op.node_cls)
+                eb = (fn, b._output_nr)
+            else:
+                fn = b._acc
+                eb = (fn, 0) if fn is not None else edge_of(b)
+        else:
+            eb = _NO_EDGE
+        node.next_functions = (ea, eb)
+        plan = op._save_plans.get(req) or op.save_plan(req)
+        keep = plan[0]
+        if not keep:
+            node._saved = node._vers = _NONES[2]
+        elif len(keep) == 2:
+            node._saved = inputs
+            node._vers = (a._version[0] if ra or isinstance(a, Tensor) else 0, b._version[0] if rb or isinstance(b, Tensor) else 0)
+        elif keep[0] == 0:
+            node._saved = (a, None)
+            node._vers = (a._version[0] if ra or isinstance(a, Tensor) else 0, 0)
+        else:
+            node._saved = (None, b)
+            node._vers = (0, b._version[0] if rb or isinstance(b, Tensor) else 0)
+    else:
+        if len(inputs) == 1:
+            a = inputs[0]
+            req = _ONE
+            fn = a._grad_fn
+            if fn is not None:
+                fn._uses += 1
+                node.next_functions = ((fn, a._output_nr),)
+            else:
+                fn = a._acc
+                node.next_functions = ((fn, 0) if fn is not None else edge_of(a),)
+        else:
+            req = tuple([isinstance(x, Tensor) and x._rg for x in inputs])
+            edges = node.next_functions = tuple([edge_of(x) if r else _NO_EDGE for x, r in zip(inputs, req)])
+            for fn, _ in edges:
+                if fn is not None:
+                    fn._uses += 1
+        plan = op._save_plans.get(req) or op.save_plan(req)
+        if plan[0]:
+            saved = [None] * len(inputs)
+            vers = [0] * len(inputs)
+            for i in plan[0]:
+                x = saved[i] = inputs[i]
+                if isinstance(x, Tensor):
+                    vers[i] = x._version[0]
+            node._saved = saved
+            node._vers = vers
+        else:
+            node._saved = node._vers = _NONES[len(inputs)]
     node._hooks = node._pre_hooks = node._tensor_pre_hooks = None
     node._freed = False
     node._seq = next_seq()
     node._uses = 0
     node._nout = op.nout
     node._attrs = attrs
-    node.next_functions = edges
-    plan = op._save_plans.get(req) or op.save_plan(req)
-    if plan[0]:
-        saved = [None] * len(inputs)
-        vers = [0] * len(inputs)
-        for i in plan[0]:
-            x = saved[i] = inputs[i]
-            if isinstance(x, Tensor):
-                vers[i] = x._version[0]
-        node._saved = saved
-        node._vers = vers
-    else:
-        node._saved = node._vers = _NONES[len(inputs)]
     if type(out) is tuple:
         ts = tuple(_new_tensor(d, True, node, k) for k, d in enumerate(out))
         node._meta = tuple((d.shape, d.dtype) for d in out)

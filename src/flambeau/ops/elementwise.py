@@ -6,6 +6,8 @@ gradients. Unary math on integer tensors computes in the default float dtype, as
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from .. import _dtype
@@ -102,7 +104,8 @@ def binary(op, a, b, attrs: tuple = ()):
 
 def unary_float(op, x: Tensor, attrs: tuple = ()):
     """Run a unary math op, computing integer input in the default float dtype."""
-    return record(op, (x,), op.fwd(as_float(x._data), *attrs), attrs)
+    d = x._data
+    return record(op, (x,), op.fwd(d if d.dtype.kind == "f" else as_float(d), *attrs), attrs)
 
 
 def unary(op, x: Tensor, attrs: tuple = ()):
@@ -1434,11 +1437,10 @@ for _node, _names in {"Eq": ("eq",), "Ne": ("ne", "not_equal"), "Lt": ("lt", "le
         setattr(Tensor, _name + "_", _method_inplace(_fn, _name + "_"))
 Tensor.polygamma_ = _method_inplace(_polygamma_inplace, "polygamma_")
 
-def _operator(op, slow, attrs: tuple = ()):
+def _operator(op, slow, fwd, attrs: tuple = ()):
     """An operator dunder (``x + y``, ``x * 2`` ...). Float tensors with a tensor of the same dtype or a Python number go
-    straight to the op's forward and the recording; everything else (promotion, subclasses, errors) goes through ``slow``,
-    the public function, which gives the same result."""
-    fwd = op.fwd
+    straight to ``fwd`` (the op's forward for these ``attrs``, as a C function of the two arrays) and the recording;
+    everything else (promotion, subclasses, errors) goes through ``slow``, the public function, which gives the same result."""
 
     def method(self, other):
         if type(self) is Tensor:
@@ -1449,7 +1451,7 @@ def _operator(op, slow, attrs: tuple = ()):
                     b = other._data
                     if a.dtype is b.dtype:
                         try:
-                            out = fwd(a, b, *attrs)
+                            out = fwd(a, b)
                         except ValueError:  # shapes that do not broadcast: the public function says so
                             return slow(self, other)
                         if type(out) is not np.ndarray:
@@ -1458,17 +1460,17 @@ def _operator(op, slow, attrs: tuple = ()):
                             return _link(op, (self, other), out, attrs)
                         return _new_tensor(out, False, None, 0)
                 elif t is float or t is int:
-                    return record(op, (self, other), fwd(a, other, *attrs), attrs)
+                    return record(op, (self, other), fwd(a, other), attrs)
         return slow(self, other)
     method.__name__ = method.__qualname__ = slow.__name__
     method.__doc__ = slow.__doc__
     return method
 
 
-Tensor.__add__ = Tensor.__radd__ = _operator(ADD, add, (1,))
-Tensor.__sub__ = _operator(SUB, sub, (1,))
+Tensor.__add__ = Tensor.__radd__ = _operator(ADD, add, operator.add, (1,))
+Tensor.__sub__ = _operator(SUB, sub, operator.sub, (1,))
 Tensor.__rsub__ = lambda self, other: rsub(self, other)
-Tensor.__mul__ = Tensor.__rmul__ = _operator(MUL, mul)
+Tensor.__mul__ = Tensor.__rmul__ = _operator(MUL, mul, operator.mul)
 Tensor.__truediv__ = div
 Tensor.__rtruediv__ = lambda self, other: reciprocal(self) * other
 Tensor.__pow__ = pow

@@ -9,12 +9,13 @@ the selected index: max/min/median/kthvalue with ``dim``, sort, topk).
 from __future__ import annotations
 
 import builtins
+from math import prod as _prod
 
 import numpy as np
 
 from .. import _dtype, return_types
 from .._tensor import Tensor, _new_tensor, _wrap_dim
-from . import apply, defop, m, math_fn
+from . import apply, defop, m, math_fn, record
 from .elementwise import _method_inplace, as_float, binary, isnan, lerp, logical_xor, maximum, minimum
 from .indexing import gather
 from .join import cat
@@ -42,9 +43,9 @@ def norm_dims(dim, ndim: int) -> tuple | None:
 
 def expand_back(g, shape: tuple, dims: tuple | None):
     """Gradient of a reduction: put the reduced dims back (size 1), then broadcast to ``shape``."""
-    if dims is None and type(g) is np.ndarray and g.size == 1 and len(shape) < 3 and reduced_size(shape, None) <= 4096:
+    if dims is None and type(g) is np.ndarray and g.size == 1 and _prod(shape) <= 4096:
         out = np.empty(shape, g.dtype)  # small: a fresh array is cheaper than a broadcast view
-        out.fill(g)
+        out[...] = g
         return out
     kshape = tuple(1 if dims is None or i in dims else s for i, s in enumerate(shape))
     return m.expand(m.reshape(g, kshape), shape)
@@ -96,11 +97,10 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
     tensor([4., 6.])
     """
     d = input._data
-    npd = _sum_dtype(input, dtype)
-    if npd is not None:
-        d = d.astype(npd, copy=False)
+    if dtype is not None or d.dtype.kind in "biu":
+        d = d.astype(_sum_dtype(input, dtype), copy=False)
     if dim is None:
-        return apply(SUM, (input,), (d,), (d.shape,))
+        return record(SUM, (input,), SUM.fwd(d, d.shape), (d.shape,))
     return apply(SUM_DIM, (input,), (d,), (norm_dims(dim, d.ndim), keepdim, d.shape))
 
 
@@ -113,7 +113,7 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. "
                            f"Got: {_dtype.FROM_NP[d.dtype]._tensor_type[:-6]}")
     if dim is None:
-        return apply(MEAN, (input,), (d,), (d.shape,))
+        return record(MEAN, (input,), MEAN.fwd(d, d.shape), (d.shape,))
     return apply(MEAN_DIM, (input,), (d,), (norm_dims(dim, d.ndim), keepdim, d.shape))
 
 
