@@ -21,7 +21,7 @@ _warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"flambeau(\.
 
 # Tensor first: the autograd package builds on it
 from . import _tensor
-from ._tensor import Size, Tensor, device, from_numpy, is_tensor, numel
+from ._tensor import Size, Tensor, device, from_numpy, is_complex, is_floating_point, is_tensor, numel
 
 # isort: split
 from . import _random as random
@@ -41,6 +41,8 @@ from .ops.nn import log_softmax, pixel_shuffle, pixel_unshuffle, rms_norm, softm
 from .ops.reduce import *
 from .ops.shape import *
 
+detach = Tensor.detach  # torch.detach(x) is x.detach()
+
 # a top-level op that is also a Tensor method dispatches to subclasses' overrides (vmap batches it)
 for _name, _fn in list(globals().items()):
     if callable(_fn) and not isinstance(_fn, type) and Tensor.__dict__.get(_name) is _fn:
@@ -55,7 +57,8 @@ from . import _missing, linalg, special
 _missing.install_tensor_placeholders(Tensor)  # x.stft and the like: NotImplementedError naming them
 
 # Packages a script may never touch load on first use: ``import flambeau`` stays close to NumPy's own import time.
-_LAZY = {"nn": "nn", "optim": "optim", "utils": "utils", "func": "func", "viz": "viz", "save": "serialization", "load": "serialization"}
+_LAZY = {"nn": "nn", "optim": "optim", "utils": "utils", "func": "func", "viz": "viz", "save": "serialization", "load": "serialization",
+         "cuda": "cuda"}
 
 
 def __getattr__(name: str):

@@ -132,6 +132,26 @@ class Tensor:
     def is_complex(self) -> bool:
         return False
 
+    def cpu(self, memory_format=None) -> Tensor:
+        """This tensor itself: flambeau's tensors always live in CPU memory (as PyTorch returns a CPU tensor unchanged).
+
+        >>> import flambeau as torch
+        >>> x = torch.ones(2)
+        >>> x.cpu() is x
+        True
+        """
+        return self
+
+    is_cpu = True
+
+    def get_device(self) -> int:
+        """``-1``: the device index PyTorch gives CPU tensors."""
+        return -1
+
+    def type_as(self, other: Tensor) -> Tensor:
+        """This tensor in ``other``'s dtype (itself when the dtypes already agree)."""
+        return self.to(other.dtype)
+
     def type(self, dtype=None):
         """Without arguments, the type name (``'flambeau.FloatTensor'``); with a dtype, a converted tensor."""
         if dtype is None:
@@ -467,6 +487,21 @@ def zeros_like_meta(shape: tuple, npdtype, graph: bool):
 def is_tensor(obj) -> bool:
     """Whether ``obj`` is a flambeau Tensor."""
     return isinstance(obj, Tensor)
+
+
+def is_floating_point(input: Tensor) -> bool:
+    """Whether ``input`` has a floating-point dtype.
+
+    >>> import flambeau as torch
+    >>> torch.is_floating_point(torch.ones(1)), torch.is_floating_point(torch.arange(2))
+    (True, False)
+    """
+    return input._data.dtype.kind == "f"
+
+
+def is_complex(input: Tensor) -> bool:
+    """``False``: flambeau has no complex dtypes."""
+    return False
 
 
 def numel(input: Tensor) -> int:
