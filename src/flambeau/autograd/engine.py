@@ -181,15 +181,15 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
                         gd = g.dtype
                         if g.shape != shape or (gd is not dt and gd != dt):
                             buf[k] = _fit(g, meta[k], graph)
-            if node._tensor_pre_hooks:
-                for nr, fn in list(node._tensor_pre_hooks):
-                    if buf[nr] is not None:
-                        buf[nr] = _call_tensor_hook(fn, buf[nr], graph)
-            if plain:
-                out = node.step(buf, graph, retain_graph) if node._pre_hooks is None and node._hooks is None \
-                    else _run_node(node, buf, graph, retain_graph)
+            if plain and node._hooks is None:
+                out = node.step(buf, graph, retain_graph)
             else:
-                out = _run_selected(node, buf, graph, retain_graph, capture, captured, useful, accumulate, anomaly, recs)
+                if node._hooks is not None and node._hooks.tensor_pre:  # hooks of the node's output tensors come first
+                    for nr, fn in list(node._hooks.tensor_pre):
+                        if buf[nr] is not None:
+                            buf[nr] = _call_tensor_hook(fn, buf[nr], graph)
+                out = _run_node(node, buf, graph, retain_graph) if plain else \
+                    _run_selected(node, buf, graph, retain_graph, capture, captured, useful, accumulate, anomaly, recs)
             if not out:
                 continue
             for i, (nxt, nr) in enumerate(node.next_functions):
@@ -250,7 +250,7 @@ def _run_selected(node, buf: list, graph: bool, retain_graph: bool, capture, cap
     if anomaly:
         out = run_checked(node, _run_node, buf, graph)
     else:
-        out = node.apply(buf, graph) if node._pre_hooks is None and node._hooks is None else _run_node(node, buf, graph, True)
+        out = node.apply(buf, graph) if node._hooks is None else _run_node(node, buf, graph, True)
     if recs:
         for r in recs:
             r.step(node, buf, out)
@@ -264,17 +264,17 @@ def _handed_twice(out, i: int, g) -> bool:
 
 
 def _run_node(node, buf: list, graph: bool, keep: bool) -> list:
-    """A node with hooks: its pre-hooks, the node (released unless ``keep``), its post-hooks."""
-    pre = node._pre_hooks
-    if pre:
-        for fn in list(pre):
-            r = fn(tuple(_as_tensor(g, graph) for g in buf))
-            if r is not None:
-                buf = [_as_array(g, graph) for g in r]
+    """A node's step with its hooks: its pre-hooks, the node (released unless ``keep``), its post-hooks."""
+    hooks = node._hooks
+    if hooks is None:
+        return node.step(buf, graph, keep)
+    for fn in list(hooks.pre):
+        r = fn(tuple(_as_tensor(g, graph) for g in buf))
+        if r is not None:
+            buf = [_as_array(g, graph) for g in r]
     out = node.step(buf, graph, keep)
-    post = node._hooks
-    if post:
-        for fn in list(post):
+    if hooks.post:
+        for fn in list(hooks.post):
             r = fn(tuple(_as_tensor(g, graph) for g in out), tuple(_as_tensor(g, graph) for g in buf))
             if r is not None:
                 out = [_as_array(g, graph) for g in r]

@@ -60,11 +60,10 @@ class Node:
     the engine's schedule (see ``engine.py``).
     """
 
-    __slots__ = ("next_functions", "_meta", "_nout", "_hooks", "_pre_hooks", "_tensor_pre_hooks", "_freed", "_seq", "_uses",
-                 "metadata_", "_trace", "__weakref__")
+    __slots__ = ("next_functions", "_meta", "_nout", "_hooks", "_freed", "_seq", "_uses", "metadata_", "_trace", "__weakref__")
 
     def __init__(self) -> None:
-        self._hooks = self._pre_hooks = self._tensor_pre_hooks = None
+        self._hooks = None  # a _NodeHooks once any hook is registered: the engine checks this one slot
         self._freed = False
         self._nout = 1
         self._seq = next_seq()
@@ -84,20 +83,19 @@ class Node:
 
     def register_hook(self, fn):
         """``fn(grad_inputs, grad_outputs)`` runs after the node; it may return replacement grad_inputs."""
-        if self._hooks is None:
-            self._hooks = []
-        return _Handle(self._hooks, fn)
+        return _Handle(self._hook_lists().post, fn)
 
     def register_prehook(self, fn):
         """``fn(grad_outputs)`` runs before the node; it may return replacement grad_outputs."""
-        if self._pre_hooks is None:
-            self._pre_hooks = []
-        return _Handle(self._pre_hooks, fn)
+        return _Handle(self._hook_lists().pre, fn)
 
     def _tensor_hook(self, output_nr: int, fn):
-        if self._tensor_pre_hooks is None:
-            self._tensor_pre_hooks = []
-        return _Handle(self._tensor_pre_hooks, (output_nr, fn))
+        return _Handle(self._hook_lists().tensor_pre, (output_nr, fn))
+
+    def _hook_lists(self) -> _NodeHooks:
+        if self._hooks is None:
+            self._hooks = _NodeHooks()
+        return self._hooks
 
     def apply(self, grads: list, graph: bool) -> tuple:
         """Gradients of the inputs from the gradients of the outputs (arrays, or Tensors when ``graph``)."""
@@ -136,6 +134,16 @@ def link(node: Node, edges: tuple) -> None:
     for n, _ in edges:
         if n is not None:
             n._uses += 1
+
+
+class _NodeHooks:
+    """A node's hooks: ``pre`` (before it, on its output gradients), ``post`` (after it) and ``tensor_pre`` (hooks of its
+    output tensors, ``(output_nr, fn)``)."""
+
+    __slots__ = ("pre", "post", "tensor_pre")
+
+    def __init__(self) -> None:
+        self.pre, self.post, self.tensor_pre = [], [], []
 
 
 class _Handle:

@@ -30,9 +30,17 @@ class _State(threading.local):
         self.extras = False  # any of the three above is on: ops take their (slower) extra step when recording
 
 
+#: How many threads have ``STATE.extras`` on. The op hot path reads this plain global first and the thread-local flag only
+#: when it is non-zero (a thread that ends with extras on leaves it too high: slower, never wrong).
+EXTRAS_ANYWHERE = [0]
+
+
 def sync_extras() -> None:
     """Refresh ``STATE.extras`` after changing ``saved_hooks``, ``anomaly`` or ``dual`` (the op hot path reads only this flag)."""
-    STATE.extras = bool(STATE.saved_hooks) or STATE.anomaly or STATE.dual
+    on = bool(STATE.saved_hooks or STATE.anomaly or STATE.dual)
+    if on != STATE.extras:
+        EXTRAS_ANYWHERE[0] += 1 if on else -1
+    STATE.extras = on
 
 
 STATE = _State()

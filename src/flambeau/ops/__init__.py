@@ -38,7 +38,7 @@ import numpy as np
 from .._tensor import DUAL, Tensor, _new_tensor, edge_of, short_node_name, tensor_type_name_np
 from ..autograd.anomaly_mode import remember_stack
 from ..autograd.function import FREED, Node, _Packed, next_seq, pack_saved, unpack_saved, version_error
-from ..autograd.grad_mode import STATE
+from ..autograd.grad_mode import EXTRAS_ANYWHERE, STATE
 
 __all__ = ["defop", "apply", "record", "m", "Op", "OpNode"]
 
@@ -273,6 +273,15 @@ def record(op: Op, inputs: tuple, out, attrs: tuple = ()):
     return _new_tensor(out, False, None, 0)
 
 
+def _record_one(op: Op, x: Tensor, out, attrs: tuple):
+    """:func:`record` for a one-input, one-output op (the common reductions and unary math), written out."""
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)  # a full reduction gives a NumPy scalar
+    if x._rg and STATE.enabled:
+        return _link(op, (x,), out, attrs)
+    return _new_tensor(out, False, None, 0)
+
+
 def _link(op: Op, inputs: tuple, out, attrs: tuple):
     """Make the op's node: its edges, what its formulas need saved, and the output tensor(s)."""
     node = _object_new(op._cls or op.node_cls)
@@ -344,7 +353,7 @@ def _link(op: Op, inputs: tuple, out, attrs: tuple):
             node._vers = vers
         else:
             node._saved = node._vers = _NONES[len(inputs)]
-    node._hooks = node._pre_hooks = node._tensor_pre_hooks = None
+    node._hooks = None
     node._freed = False
     node._seq = next_seq()
     node._uses = 0
@@ -354,7 +363,7 @@ def _link(op: Op, inputs: tuple, out, attrs: tuple):
         ts = tuple(_new_tensor(d, True, node, k) for k, d in enumerate(out))
         node._meta = tuple((d.shape, d.dtype) for d in out)
         node._out = (out, ts[0]._version, 0) if plan[1] else None
-        if STATE.extras:
+        if EXTRAS_ANYWHERE[0] and STATE.extras:
             _extras(node, ts, plan[1], inputs)
         return ts
     t = _object_new(Tensor)  # _new_tensor(out, True, node, 0), inlined: this is the hot path
@@ -366,7 +375,7 @@ def _link(op: Op, inputs: tuple, out, attrs: tuple):
     t._version = version = [0]
     node._meta = ((out.shape, out.dtype),)
     node._out = (out, version, 0) if plan[1] else None
-    if STATE.extras:
+    if EXTRAS_ANYWHERE[0] and STATE.extras:
         _extras(node, t, plan[1], inputs)
     return t
 

@@ -14,7 +14,7 @@ from .. import _dtype
 from .._tensor import Tensor, _c_name, _new_tensor, short_node_name
 from ..autograd.grad_mode import STATE
 from ..autograd.pitfalls import broadcast_explained, leaf_inplace_error
-from . import _link, _special, defop, m, math_fn, record
+from . import _link, _record_one, _special, defop, m, math_fn, record
 
 __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow", "rsub", "neg", "negative",
            "abs", "absolute", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "reciprocal", "square",
@@ -105,7 +105,7 @@ def binary(op, a, b, attrs: tuple = ()):
 def unary_float(op, x: Tensor, attrs: tuple = ()):
     """Run a unary math op, computing integer input in the default float dtype."""
     d = x._data
-    return record(op, (x,), op.fwd(d if d.dtype.kind == "f" else as_float(d), *attrs), attrs)
+    return _record_one(op, x, op.fwd(d if d.dtype.kind == "f" else as_float(d), *attrs), attrs)
 
 
 def unary(op, x: Tensor, attrs: tuple = ()):
@@ -1449,18 +1449,23 @@ def _operator(op, slow, fwd, attrs: tuple = ()):
                 t = type(other)
                 if t is Tensor:
                     b = other._data
-                    if a.dtype is b.dtype:
-                        try:
-                            out = fwd(a, b)
-                        except ValueError:  # shapes that do not broadcast: the public function says so
-                            return slow(self, other)
-                        if type(out) is not np.ndarray:
-                            out = np.asarray(out)
-                        if (self._rg or other._rg) and STATE.enabled:
-                            return _link(op, (self, other), out, attrs)
-                        return _new_tensor(out, False, None, 0)
+                    if a.dtype is not b.dtype:
+                        return slow(self, other)
+                    rg = self._rg or other._rg
                 elif t is float or t is int:
-                    return record(op, (self, other), fwd(a, other), attrs)
+                    b = other
+                    rg = self._rg
+                else:
+                    return slow(self, other)
+                try:
+                    out = fwd(a, b)
+                except ValueError:  # shapes that do not broadcast: the public function says so
+                    return slow(self, other)
+                if type(out) is not np.ndarray:
+                    out = np.asarray(out)
+                if rg and STATE.enabled:
+                    return _link(op, (self, other), out, attrs)
+                return _new_tensor(out, False, None, 0)
         return slow(self, other)
     method.__name__ = method.__qualname__ = slow.__name__
     method.__doc__ = slow.__doc__

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import _dtype, return_types
 from .._tensor import Tensor, _new_tensor, _wrap_dim
-from . import apply, defop, m, math_fn, record
+from . import _record_one, apply, defop, m, math_fn
 from .elementwise import _method_inplace, as_float, binary, isnan, lerp, logical_xor, maximum, minimum
 from .indexing import gather
 from .join import cat
@@ -100,7 +100,7 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
     if dtype is not None or d.dtype.kind in "biu":
         d = d.astype(_sum_dtype(input, dtype), copy=False)
     if dim is None:
-        return record(SUM, (input,), SUM.fwd(d, d.shape), (d.shape,))
+        return _record_one(SUM, input, SUM.fwd(d, d.shape), (d.shape,))
     return apply(SUM_DIM, (input,), (d,), (norm_dims(dim, d.ndim), keepdim, d.shape))
 
 
@@ -113,7 +113,7 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. "
                            f"Got: {_dtype.FROM_NP[d.dtype]._tensor_type[:-6]}")
     if dim is None:
-        return record(MEAN, (input,), MEAN.fwd(d, d.shape), (d.shape,))
+        return _record_one(MEAN, input, MEAN.fwd(d, d.shape), (d.shape,))
     return apply(MEAN_DIM, (input,), (d,), (norm_dims(dim, d.ndim), keepdim, d.shape))
 
 
