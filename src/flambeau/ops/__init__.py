@@ -48,7 +48,7 @@ G = -1  # plan code: the incoming gradient
 class Op:
     """One differentiable operation: forward, per-input derivative formulas, and its node class."""
 
-    __slots__ = ("name", "fwd", "rules", "calls", "n_in", "saves", "_save_plans", "_cls", "formula_text", "nout")
+    __slots__ = ("name", "fwd", "rules", "calls", "n_in", "saves", "_save_plans", "_cls", "_make", "formula_text", "nout")
 
     def __init__(self, name: str, fwd, formulas: tuple, nout: int = 1, formula_text: tuple = ()) -> None:
         self.name = name
@@ -81,7 +81,7 @@ class Op:
         self.calls = tuple((f, None if f is None else _getter(plan)) for f, plan in rules)
         self._save_plans: dict = {}
         self.formula_text = formula_text
-        self._cls = None
+        self._cls = self._make = None
 
     @property
     def node_cls(self) -> type:
@@ -92,7 +92,12 @@ class Op:
             if self.nout == 1:
                 body["apply"] = body["step"] = _compiled_apply(self)
             cls = self._cls = type(self.name, (OpNode,), body)
+            self._make = _compiled_make(cls, self.nout)
         return cls
+
+    def make_node(self, edges: tuple, saved, vers, attrs: tuple, meta: tuple, out) -> OpNode:
+        """A new node of this op with its edges and what it keeps for backward."""
+        return (self._make or (self.node_cls and self._make))(edges, saved, vers, attrs, meta, out)
 
     def save_plan(self, req: tuple) -> tuple:
         """The inputs the formulas of the inputs needing grad use (their indices), and whether they use the output."""
@@ -173,6 +178,33 @@ def _compiled_apply(op: Op):
     scope = {"general": OpNode.apply, "Tensor": Tensor, "Packed": _Packed, **{f"f{k}": f for k, (f, _) in enumerate(op.rules)}}
     exec(compile("\n".join(lines), f"<{op.name}.apply>", "exec"), scope)  # noqa: S102 - code built above from the op's own plan
     return scope["apply"]
+
+
+_MAKE = """
+def make(edges, saved, vers, attrs, meta, out):
+    node = new(cls)
+    node.next_functions = edges
+    node._saved = saved
+    node._vers = vers
+    node._attrs = attrs
+    node._meta = meta
+    node._out = out
+    node._hooks = None
+    node._freed = False
+    node._seq = next_seq()
+    node._uses = 0
+    node._nout = nout
+    return node
+"""
+
+
+def _compiled_make(cls: type, nout: int):
+    """A node constructor for one op's class. The same few lines, compiled once per class: each copy only ever sets the
+    slots of its own class, so the interpreter's attribute caches stay on their fast path (a shared constructor would
+    see every node class in turn and miss them all)."""
+    scope = {"new": object.__new__, "cls": cls, "next_seq": next_seq, "nout": nout}
+    exec(compile(_MAKE, f"<{cls.__name__}.make>", "exec"), scope)  # noqa: S102 - fixed source above
+    return scope["make"]
 
 
 def _getter(plan: tuple):
@@ -284,7 +316,6 @@ def _record_one(op: Op, x: Tensor, out, attrs: tuple):
 
 def _link(op: Op, inputs: tuple, out, attrs: tuple):
     """Make the op's node: its edges, what its formulas need saved, and the output tensor(s)."""
-    node = _object_new(op._cls or op.node_cls)
     if len(inputs) == 2:  # most ops: written out, no lists built
         a, b = inputs
         ra = isinstance(a, Tensor) and a._rg
@@ -310,20 +341,20 @@ def _link(op: Op, inputs: tuple, out, attrs: tuple):
                 eb = (fn, 0) if fn is not None else edge_of(b)
         else:
             eb = _NO_EDGE
-        node.next_functions = (ea, eb)
+        edges = (ea, eb)
         plan = op._save_plans.get(req) or op.save_plan(req)
         keep = plan[0]
         if not keep:
-            node._saved = node._vers = _NONES[2]
+            saved = vers = _NONES[2]
         elif len(keep) == 2:
-            node._saved = inputs
-            node._vers = (a._version[0] if ra or isinstance(a, Tensor) else 0, b._version[0] if rb or isinstance(b, Tensor) else 0)
+            saved = inputs
+            vers = (a._version[0] if ra or isinstance(a, Tensor) else 0, b._version[0] if rb or isinstance(b, Tensor) else 0)
         elif keep[0] == 0:
-            node._saved = (a, None)
-            node._vers = (a._version[0] if ra or isinstance(a, Tensor) else 0, 0)
+            saved = (a, None)
+            vers = (a._version[0] if ra or isinstance(a, Tensor) else 0, 0)
         else:
-            node._saved = (None, b)
-            node._vers = (0, b._version[0] if rb or isinstance(b, Tensor) else 0)
+            saved = (None, b)
+            vers = (0, b._version[0] if rb or isinstance(b, Tensor) else 0)
     else:
         if len(inputs) == 1:
             a = inputs[0]
@@ -331,13 +362,13 @@ def _link(op: Op, inputs: tuple, out, attrs: tuple):
             fn = a._grad_fn
             if fn is not None:
                 fn._uses += 1
-                node.next_functions = ((fn, a._output_nr),)
+                edges = ((fn, a._output_nr),)
             else:
                 fn = a._acc
-                node.next_functions = ((fn, 0) if fn is not None else edge_of(a),)
+                edges = ((fn, 0) if fn is not None else edge_of(a),)
         else:
             req = tuple([isinstance(x, Tensor) and x._rg for x in inputs])
-            edges = node.next_functions = tuple([edge_of(x) if r else _NO_EDGE for x, r in zip(inputs, req)])
+            edges = tuple([edge_of(x) if r else _NO_EDGE for x, r in zip(inputs, req)])
             for fn, _ in edges:
                 if fn is not None:
                     fn._uses += 1
@@ -349,32 +380,25 @@ def _link(op: Op, inputs: tuple, out, attrs: tuple):
                 x = saved[i] = inputs[i]
                 if isinstance(x, Tensor):
                     vers[i] = x._version[0]
-            node._saved = saved
-            node._vers = vers
         else:
-            node._saved = node._vers = _NONES[len(inputs)]
-    node._hooks = None
-    node._freed = False
-    node._seq = next_seq()
-    node._uses = 0
-    node._nout = op.nout
-    node._attrs = attrs
+            saved = vers = _NONES[len(inputs)]
+    version = [0]
     if type(out) is tuple:
+        node = op.make_node(edges, saved, vers, attrs, tuple((d.shape, d.dtype) for d in out), (out, version, 0) if plan[1] else None)
         ts = tuple(_new_tensor(d, True, node, k) for k, d in enumerate(out))
-        node._meta = tuple((d.shape, d.dtype) for d in out)
-        node._out = (out, ts[0]._version, 0) if plan[1] else None
+        if ts:
+            ts[0]._version = version  # the counter the node checks its saved output against
         if EXTRAS_ANYWHERE[0] and STATE.extras:
             _extras(node, ts, plan[1], inputs)
         return ts
+    node = (op._make or op.make_node)(edges, saved, vers, attrs, ((out.shape, out.dtype),), (out, version, 0) if plan[1] else None)
     t = _object_new(Tensor)  # _new_tensor(out, True, node, 0), inlined: this is the hot path
     t._data = out
     t._rg = True
     t._grad_fn = node
     t._output_nr = 0
     t._grad = None
-    t._version = version = [0]
-    node._meta = ((out.shape, out.dtype),)
-    node._out = (out, version, 0) if plan[1] else None
+    t._version = version
     if EXTRAS_ANYWHERE[0] and STATE.extras:
         _extras(node, t, plan[1], inputs)
     return t
