@@ -21,7 +21,7 @@ _warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"flambeau(\.
 
 # Tensor first: the autograd package builds on it
 from . import _tensor
-from ._tensor import Size, Tensor, device, from_numpy, is_complex, is_floating_point, is_tensor, numel
+from ._tensor import Size, Tensor, device, from_numpy, is_complex, is_floating_point, is_nonzero, is_tensor, numel
 
 # isort: split
 from . import _random as random
@@ -30,6 +30,7 @@ from ._dtype import *
 from ._dtype import bool, dtype, finfo, float, iinfo, int
 from ._messages import *
 from ._random import *
+from ._settings import *
 from ._tensor_str import get_printoptions, printoptions, set_printoptions
 from .autograd.grad_mode import *
 from .ops.creation import *
@@ -58,7 +59,7 @@ _missing.install_tensor_placeholders(Tensor)  # x.stft and the like: NotImplemen
 
 # Packages a script may never touch load on first use: ``import flambeau`` stays close to NumPy's own import time.
 _LAZY = {"nn": "nn", "optim": "optim", "utils": "utils", "func": "func", "viz": "viz", "save": "serialization", "load": "serialization",
-         "cuda": "cuda"}
+         "cuda": "cuda", "backends": "backends"}
 
 
 def __getattr__(name: str):

@@ -132,6 +132,17 @@ class Tensor:
     def is_complex(self) -> bool:
         return False
 
+    def is_signed(self) -> bool:
+        """Whether the dtype holds negative values (every dtype but ``uint8`` and ``bool``)."""
+        return self._data.dtype.kind not in "ub"
+
+    def is_nonzero(self) -> bool:
+        """Whether this one-element tensor is non-zero (an error for any other number of elements, as in PyTorch)."""
+        n = self._data.size
+        if n != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {'no values' if n == 0 else 'more than one value'} is ambiguous")
+        return bool(self._data.reshape(()) != 0)
+
     def cpu(self, memory_format=None) -> Tensor:
         """This tensor itself: flambeau's tensors always live in CPU memory (as PyTorch returns a CPU tensor unchanged).
 
@@ -497,6 +508,11 @@ def is_floating_point(input: Tensor) -> bool:
     (True, False)
     """
     return input._data.dtype.kind == "f"
+
+
+def is_nonzero(input: Tensor) -> bool:
+    """Whether the one-element tensor ``input`` is non-zero."""
+    return input.is_nonzero()
 
 
 def is_complex(input: Tensor) -> bool:

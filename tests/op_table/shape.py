@@ -52,6 +52,8 @@ ROWS = [
     Row("atleast_1d", lambda t, a: t.atleast_1d(a), (R(),)),
     Row("atleast_2d", lambda t, a, b: t.atleast_2d(a, b), (R(3), R(2, 2))),
     Row("atleast_3d", lambda t, a, b: t.atleast_3d([a, b]), (R(3), R(2, 2))),
+    Row("meshgrid", lambda t, a, b, c: t.meshgrid(a, b, c, indexing="ij"), (R(2), R(3), R()), covers=("meshgrid",)),
+    Row("meshgrid_xy", lambda t, a, b: t.meshgrid(a, b, indexing="xy"), (R(2), R(3)), covers=("meshgrid",)),
     Row("unfold", lambda t, a: a.unfold(1, 3, 2), (R(2, 7),), covers=()),
     Row("as_strided", lambda t, a: t.as_strided(a, (2, 2), (1, 3), 1), (R(3, 4),)),
     Row("select", lambda t, a: t.select(a, 1, -1), (R(3, 4),)),

@@ -52,9 +52,11 @@ def expand_back(g, shape: tuple, dims: tuple | None):
 
 
 def reduced_size(shape: tuple, dims: tuple | None) -> int:
+    if dims is None:
+        return _prod(shape)
     n = 1
     for i, s in enumerate(shape):
-        if dims is None or i in dims:
+        if i in dims:
             n *= s
     return n
 

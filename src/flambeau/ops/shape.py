@@ -17,6 +17,7 @@ into the view's old values; every other view of the base is re-derived from the 
 from __future__ import annotations
 
 import math
+import warnings
 import weakref
 
 import numpy as np
@@ -31,7 +32,7 @@ from .elementwise import inplace, write_into
 __all__ = ["reshape", "view", "flatten", "unflatten", "transpose", "swapaxes", "swapdims", "t", "permute", "movedim", "moveaxis",
            "unsqueeze", "squeeze", "expand", "broadcast_to", "broadcast_tensors", "tile", "repeat_interleave", "flip", "fliplr",
            "flipud", "roll", "rot90", "select", "narrow", "clone", "contiguous", "pad", "ravel", "broadcast_shapes", "atleast_1d",
-           "atleast_2d", "atleast_3d", "as_strided"]
+           "atleast_2d", "atleast_3d", "as_strided", "meshgrid"]
 
 
 class _Views(list):
@@ -969,3 +970,42 @@ def zero_(self: Tensor) -> Tensor:
 Tensor.fill_ = fill_
 Tensor.zero_ = zero_
 Tensor.copy_ = copy_
+
+
+def meshgrid(*tensors, indexing: str | None = None) -> tuple:
+    """Coordinate grids from 1-D (or 0-D) tensors: output ``i`` is tensor ``i`` expanded along the others' lengths.
+
+    ``indexing='ij'`` (matrix order, the default, with PyTorch's warning when not given) or ``'xy'`` (the first two
+    dimensions swapped, as NumPy's default). Each output is an expanded view, differentiable like ``expand``.
+
+    >>> import flambeau as torch
+    >>> xs, ys = torch.meshgrid(torch.tensor([1, 2]), torch.tensor([3, 4, 5]), indexing="ij")
+    >>> xs.shape, ys[0]
+    (flambeau.Size([2, 3]), tensor([3, 4, 5]))
+    """
+    if len(tensors) == 1 and isinstance(tensors[0], list | tuple):
+        tensors = tuple(tensors[0])
+    if not tensors:
+        raise RuntimeError("meshgrid expects a non-empty TensorList")
+    if indexing is None:
+        warnings.warn("torch.meshgrid: in an upcoming release, it will be required to pass the indexing argument.", UserWarning,
+                      stacklevel=2)
+        indexing = "ij"
+    elif indexing not in ("ij", "xy"):
+        raise RuntimeError(f'torch.meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}')
+    for t in tensors:
+        if t.ndim > 1:
+            raise RuntimeError(f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got: a tensor of shape {list(t.shape)}")
+        if t.dtype != tensors[0].dtype:
+            raise RuntimeError("meshgrid expects all tensors to have the same dtype")
+    sizes = [t.numel() for t in tensors]
+    axes = list(range(len(tensors)))
+    if indexing == "xy" and len(tensors) > 1:  # the first two dimensions swap places
+        sizes[0], sizes[1] = sizes[1], sizes[0]
+        axes[0], axes[1] = 1, 0
+    grids = []
+    for t, axis in zip(tensors, axes):
+        shape = [1] * len(tensors)
+        shape[axis] = -1
+        grids.append(expand(reshape(t, tuple(shape)), tuple(sizes)))
+    return tuple(grids)
