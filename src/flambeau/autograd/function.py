@@ -196,7 +196,11 @@ class AccumulateGrad(Node):
         elif graph or old._grad_fn is not None or old._rg:
             t._grad = old + g
         else:
-            old._data += g
+            d = old._data
+            if d.ndim == 0:  # NumPy's scalar math: a fraction of a ufunc call on 0-d arrays
+                d[()] = d[()] + g[()]
+            else:
+                d += g
             old._version[0] += 1
         if t._post_acc_hooks:
             for fn in t._post_acc_hooks:

@@ -1379,7 +1379,7 @@ def write_into(self: Tensor, r: Tensor) -> None:
 
 
 def _method_inplace(fn, name: str):
-    ufunc = _UFUNCS.get(fn)
+    ufunc, scalar_op = _UFUNCS.get(fn, (None, None))
     if ufunc is None:
         def method(self, *args, **kwargs):
             return inplace(fn, self, *args, **kwargs)
@@ -1390,10 +1390,14 @@ def _method_inplace(fn, name: str):
             if (not kwargs and d.dtype.kind == "f" and not (STATE.enabled and (self._rg or getattr(other, "_rg", False) or self._base is not None))
                     and (type(other) is float or type(other) is int or (type(other) is Tensor and other._data.dtype is d.dtype))
                     and "_views" not in self.__dict__):
-                try:
-                    ufunc(d, other._data if type(other) is Tensor else other, out=d)
-                except ValueError:
-                    return inplace(fn, self, other)  # shapes that don't fit: the general path raises PyTorch's error
+                o = other._data if type(other) is Tensor else other
+                if d.ndim == 0 and (type(o) is not np.ndarray or o.ndim == 0):
+                    d[()] = scalar_op(d[()], o[()] if type(o) is np.ndarray else o)  # NumPy's scalar math: a fraction of a ufunc call
+                else:
+                    try:
+                        ufunc(d, o, out=d)
+                    except ValueError:
+                        return inplace(fn, self, other)  # shapes that don't fit: the general path raises PyTorch's error
                 self._version[0] += 1
                 return self
             return inplace(fn, self, other, **kwargs)
@@ -1402,7 +1406,8 @@ def _method_inplace(fn, name: str):
     return method
 
 
-_UFUNCS = {add: np.add, sub: np.subtract, mul: np.multiply, div: np.true_divide}
+_UFUNCS = {add: (np.add, operator.add), sub: (np.subtract, operator.sub), mul: (np.multiply, operator.mul),
+           div: (np.true_divide, operator.truediv)}
 
 
 # ---- Tensor methods and operators --------------------------------------------------------------
@@ -1457,10 +1462,13 @@ def _operator(op, slow, fwd, attrs: tuple = ()):
                     rg = self._rg
                 else:
                     return slow(self, other)
-                try:
-                    out = fwd(a, b)
-                except ValueError:  # shapes that do not broadcast: the public function says so
-                    return slow(self, other)
+                if a.ndim == 0 and (t is not Tensor or b.ndim == 0):
+                    out = fwd(a[()], b[()] if t is Tensor else b)  # NumPy's scalar math: a fraction of a ufunc call on 0-d arrays
+                else:
+                    try:
+                        out = fwd(a, b)
+                    except ValueError:  # shapes that do not broadcast: the public function says so
+                        return slow(self, other)
                 if type(out) is not np.ndarray:
                     out = np.asarray(out)
                 if rg and STATE.enabled:

@@ -1,0 +1,78 @@
+"""0-d tensors take NumPy's scalar math in the operators, the in-place updates and the accumulation into ``.grad``.
+
+The results must be bit for bit what NumPy's ufuncs give on the same 0-d arrays (the general path), and PyTorch's
+within the project's tolerances (float64 1e-7, float32 1e-5 relative; float16 one unit in the last place).
+"""
+
+import importlib
+import operator
+import os
+
+import numpy as np
+import pytest
+
+import flambeau as fl
+
+torch = pytest.importorskip("torch") if not os.environ.get("CI") else importlib.import_module("torch")
+
+DTYPES = ["float16", "float32", "float64"]
+RTOL = {"float16": 1e-3, "float32": 1e-5, "float64": 1e-7}
+VALUES = [(0.1, 0.7), (3.0e4, 2.5), (-1.5, 1e-3), (1.0, 3.0)]
+OPS = [("+", operator.add, np.add), ("-", operator.sub, np.subtract), ("*", operator.mul, np.multiply)]
+
+
+def as_array(t):
+    return np.asarray(t.detach().numpy())
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("x, y", VALUES)
+def test_operators_on_0d_tensors(dtype, x, y):
+    npd = np.dtype(dtype)
+    a, b = np.array(x, npd), np.array(y, npd)
+    for _, op, ufunc in OPS:
+        for lhs, rhs, arrays in ((fl.tensor(a), fl.tensor(b), (a, b)), (fl.tensor(a), y, (a, y)), (x, fl.tensor(b), (x, b))):
+            ours = op(lhs, rhs)
+            expected = np.asarray(ufunc(*arrays))
+            assert ours.numpy().dtype == expected.dtype and ours.numpy().tobytes() == expected.tobytes()
+            theirs = op(torch.tensor(lhs.numpy()) if isinstance(lhs, fl.Tensor) else lhs,
+                        torch.tensor(rhs.numpy()) if isinstance(rhs, fl.Tensor) else rhs)
+            np.testing.assert_allclose(ours.numpy().astype(np.float64), as_array(theirs).astype(np.float64), rtol=RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("x, y", VALUES)
+def test_inplace_updates_of_0d_tensors(dtype, x, y):
+    npd = np.dtype(dtype)
+    for name, ufunc in (("__iadd__", np.add), ("__isub__", np.subtract), ("__imul__", np.multiply), ("__itruediv__", np.true_divide)):
+        for other in (np.array(y, npd), y):
+            w = fl.tensor(np.array(x, npd), requires_grad=True)
+            tw = torch.tensor(np.array(x, npd), requires_grad=True)
+            with fl.no_grad():
+                r = getattr(w, name)(fl.tensor(other) if isinstance(other, np.ndarray) else other)
+            with torch.no_grad():
+                getattr(tw, name)(torch.tensor(other) if isinstance(other, np.ndarray) else other)
+            assert r is w and w._version_number == tw._version == 1
+            expected = np.array(x, npd)
+            ufunc(expected, other, out=expected)
+            assert w.detach().numpy().tobytes() == expected.tobytes()
+            np.testing.assert_allclose(w.detach().numpy().astype(np.float64), as_array(tw).astype(np.float64), rtol=RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_course_loop_on_a_0d_weight_matches_torch(dtype):
+    def run(lib):
+        X = lib.arange(1, 9, dtype=getattr(lib, dtype))
+        Y = 2 * X
+        W = lib.tensor(0.0, dtype=getattr(lib, dtype), requires_grad=True)
+        trace = []
+        for epoch in range(20):
+            loss = ((W * X - Y) ** 2).mean()
+            loss.backward()
+            if epoch % 2:  # every other epoch the gradients of two passes accumulate before the step
+                with lib.no_grad():
+                    W -= 0.001 * W.grad
+                W.grad.zero_()
+            trace.append([float(loss), float(W), float(W.grad)])
+        return np.array(trace)
+    np.testing.assert_allclose(run(fl), run(torch), rtol=10 * RTOL[dtype], atol=1e-12)
