@@ -127,7 +127,7 @@ MUL = defop("MulBackward0",      lambda a, b: a * b,                      lambda
 DIV = defop("DivBackward0",      lambda a, b: a / b,                      lambda g, b: g / b,            lambda g, a, b: -g * a / (b * b),
             text=("∂(a/b)/∂a = 1/b", "∂(a/b)/∂b = -a/b²"))
 POW_SCALAR = defop("PowBackward0", lambda x, exponent: _power(x, exponent),
-                   lambda g, x, exponent: g * 0.0 if exponent == 0 else g * (exponent * _power_minus_one(x, exponent)),
+                   lambda g, x, exponent: g * 0.0 if exponent == 0 else g * _pow_slope(x, exponent),
                    text=("∂(xⁿ)/∂x = n·xⁿ⁻¹",))
 POW = defop("PowBackward1",      lambda a, b: a ** b,
                                  lambda g, a, b: m.where(b == 0, 0.0, g * (b * a ** (b - 1))),
@@ -404,12 +404,12 @@ def _power(x, exponent):
     return x ** exponent
 
 
-def _power_minus_one(x, exponent):
-    """``x ** (exponent - 1)``; for a square's plain backward that is ``x`` itself (a tensor keeps the power in its graph, as
-    PyTorch's double backward does)."""
+def _pow_slope(x, exponent):
+    """``exponent * x ** (exponent - 1)``. For a square's plain backward that is ``x + x``: exactly ``2 * x``, in one NumPy call
+    without a Python scalar to convert. A tensor keeps the power in its graph, as PyTorch's double backward does."""
     if exponent == 2 and type(x) is np.ndarray:
-        return x
-    return _power(x, exponent - 1)
+        return x + x
+    return exponent * _power(x, exponent - 1)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

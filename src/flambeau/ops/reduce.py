@@ -80,7 +80,7 @@ def mean_back(g, shape: tuple, dims: tuple | None):
 
 def _mean(x: np.ndarray, dims: tuple | None, keepdim: bool) -> np.ndarray:
     n = reduced_size(x.shape, dims)
-    if x.dtype == np.float16:  # accumulate half precision in float32, as PyTorch does
+    if x.dtype.char == "e":  # float16: accumulate half precision in float32, as PyTorch does
         return (np.add.reduce(x, axis=dims, keepdims=keepdim, dtype=np.float32) / n).astype(np.float16)
     return np.asarray(np.add.reduce(x, axis=dims, keepdims=keepdim) / n, x.dtype)
 
