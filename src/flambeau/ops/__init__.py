@@ -86,18 +86,21 @@ class Op:
     @property
     def node_cls(self) -> type:
         """The op's node class (``MulBackward0`` ...), made on first use: most of the ~300 ops never run in a given program."""
-        cls = self._cls
-        if cls is None:
-            body = {"__slots__": (), "_op": self}
-            if self.nout == 1:
-                body["apply"] = body["step"] = _compiled_apply(self)
-            cls = self._cls = type(self.name, (OpNode,), body)
-            self._make = _compiled_make(cls, self.nout)
+        return self._cls or self._build()
+
+    def _build(self) -> type:
+        body = {"__slots__": (), "_op": self}
+        if self.nout == 1:
+            body["apply"] = body["step"] = _compiled_apply(self)
+        cls = self._cls = type(self.name, (OpNode,), body)
+        self._make = _compiled_make(cls, self.nout)
         return cls
 
     def make_node(self, edges: tuple, saved, vers, attrs: tuple, meta: tuple, out) -> OpNode:
         """A new node of this op with its edges and what it keeps for backward."""
-        return (self._make or (self.node_cls and self._make))(edges, saved, vers, attrs, meta, out)
+        if self._make is None:
+            self._build()
+        return self._make(edges, saved, vers, attrs, meta, out)
 
     def save_plan(self, req: tuple) -> tuple:
         """The inputs the formulas of the inputs needing grad use (their indices), and whether they use the output."""
