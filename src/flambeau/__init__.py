@@ -21,7 +21,7 @@ _warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"flambeau(\.
 
 # Tensor first: the autograd package builds on it
 from . import _tensor
-from ._tensor import Size, Tensor, device, from_numpy, is_complex, is_floating_point, is_nonzero, is_tensor, numel
+from ._tensor import Size, Tensor, device, from_numpy, is_tensor, numel
 
 # isort: split
 from . import _random as random
@@ -42,7 +42,8 @@ from .ops.nn import log_softmax, pixel_shuffle, pixel_unshuffle, rms_norm, softm
 from .ops.reduce import *
 from .ops.shape import *
 
-detach = Tensor.detach  # torch.detach(x) is x.detach()
+# torch.detach(x) is x.detach(), and so on
+detach, is_floating_point, is_complex, is_nonzero = Tensor.detach, Tensor.is_floating_point, Tensor.is_complex, Tensor.is_nonzero
 
 # a top-level op that is also a Tensor method dispatches to subclasses' overrides (vmap batches it)
 for _name, _fn in list(globals().items()):

@@ -127,9 +127,16 @@ class Tensor:
         return self._data.nbytes
 
     def is_floating_point(self) -> bool:
+        """Whether the dtype is a floating-point one (also ``torch.is_floating_point(x)``).
+
+        >>> import flambeau as torch
+        >>> torch.is_floating_point(torch.ones(1)), torch.arange(2).is_floating_point()
+        (True, False)
+        """
         return self._data.dtype.kind == "f"
 
     def is_complex(self) -> bool:
+        """``False``: flambeau has no complex dtypes (also ``torch.is_complex(x)``)."""
         return False
 
     def is_signed(self) -> bool:
@@ -137,7 +144,8 @@ class Tensor:
         return self._data.dtype.kind not in "ub"
 
     def is_nonzero(self) -> bool:
-        """Whether this one-element tensor is non-zero (an error for any other number of elements, as in PyTorch)."""
+        """Whether this one-element tensor is non-zero (an error for any other number of elements, as in PyTorch; also
+        ``torch.is_nonzero(x)``)."""
         n = self._data.size
         if n != 1:
             raise RuntimeError(f"Boolean value of Tensor with {'no values' if n == 0 else 'more than one value'} is ambiguous")
@@ -498,26 +506,6 @@ def zeros_like_meta(shape: tuple, npdtype, graph: bool):
 def is_tensor(obj) -> bool:
     """Whether ``obj`` is a flambeau Tensor."""
     return isinstance(obj, Tensor)
-
-
-def is_floating_point(input: Tensor) -> bool:
-    """Whether ``input`` has a floating-point dtype.
-
-    >>> import flambeau as torch
-    >>> torch.is_floating_point(torch.ones(1)), torch.is_floating_point(torch.arange(2))
-    (True, False)
-    """
-    return input._data.dtype.kind == "f"
-
-
-def is_nonzero(input: Tensor) -> bool:
-    """Whether the one-element tensor ``input`` is non-zero."""
-    return input.is_nonzero()
-
-
-def is_complex(input: Tensor) -> bool:
-    """``False``: flambeau has no complex dtypes."""
-    return False
 
 
 def numel(input: Tensor) -> int:

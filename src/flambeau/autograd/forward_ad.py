@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._tensor import DUAL, Tensor, _new_tensor, edge_of
-from .function import Node, link
+from .function import Node, counted
 from .grad_mode import STATE, enable_grad, sync_extras
 
 __all__ = ["dual_level", "make_dual", "unpack_dual", "UnpackedDualTensor", "enter_dual_level", "exit_dual_level"]
@@ -95,7 +95,7 @@ def make_dual(tensor: Tensor, tangent: Tensor, *, level: int | None = None) -> T
         raise NotImplementedError("forward_ad.make_dual under no_grad(): flambeau's tangents are computed from the recorded graph; "
                                   "keep grad mode on inside dual_level()")
     node = _DualNode()
-    link(node, (edge_of(tensor) if tensor._rg else (None, 0),))
+    node.next_functions = counted((edge_of(tensor) if tensor._rg else (None, 0),))
     node._meta = ((tensor._data.shape, tensor._data.dtype),)
     dual = _new_tensor(tensor._data, True if tensor._rg and tensor._rg != DUAL else DUAL, node, 0)
     dual._version = tensor._version

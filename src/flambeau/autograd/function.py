@@ -128,12 +128,12 @@ class Node:
 next_seq = count().__next__
 
 
-def link(node: Node, edges: tuple) -> None:
-    """Give ``node`` its input edges, counting one more use of each node they lead to."""
-    node.next_functions = edges
+def counted(edges: tuple) -> tuple:
+    """``edges``, a new node's input edges, after counting one more use of each node they lead to."""
     for n, _ in edges:
         if n is not None:
             n._uses += 1
+    return edges
 
 
 class _NodeHooks:
@@ -365,7 +365,7 @@ class Function(metaclass=_FunctionMeta):
         node = cls._backward_cls()
         node.ctx = ctx
         ctx._node = node
-        link(node, tuple(edge_of(a) if r else (None, 0) for a, r in zip(args, ctx.needs_input_grad)))
+        node.next_functions = counted(tuple(edge_of(a) if r else (None, 0) for a, r in zip(args, ctx.needs_input_grad)))
         node._meta = tuple((o._data.shape, o._data.dtype) if isinstance(o, Tensor) else ((), None) for o in outputs)
         node._nout = len(outputs)
         non_diff = {id(t) for t in getattr(ctx, "_non_diff", ())}
@@ -427,7 +427,7 @@ def _delay_error(out, needing: list):
     single = not isinstance(out, tuple)
     outs = (out,) if single else out
     node = _DelayedError()
-    link(node, tuple(edge_of(a) for a in needing))
+    node.next_functions = counted(tuple(edge_of(a) for a in needing))
     node._meta = tuple((o._data.shape, o._data.dtype) if isinstance(o, Tensor) else ((), None) for o in outs)
     node._nout = len(outs)
     wrapped = tuple(_new_tensor(o._data, True, node, k) if isinstance(o, Tensor) else o for k, o in enumerate(outs))

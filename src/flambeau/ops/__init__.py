@@ -37,7 +37,7 @@ import numpy as np
 
 from .._tensor import DUAL, Tensor, _new_tensor, edge_of, short_node_name, tensor_type_name_np
 from ..autograd.anomaly_mode import remember_stack
-from ..autograd.function import FREED, Node, _Packed, next_seq, pack_saved, unpack_saved, version_error
+from ..autograd.function import FREED, Node, _Packed, counted, next_seq, pack_saved, unpack_saved, version_error
 from ..autograd.grad_mode import EXTRAS_ANYWHERE, STATE
 
 __all__ = ["defop", "apply", "record", "m", "Op", "OpNode"]
@@ -371,10 +371,7 @@ def _link(op: Op, inputs: tuple, out, attrs: tuple):
                 edges = ((fn, 0) if fn is not None else edge_of(a),)
         else:
             req = tuple([isinstance(x, Tensor) and x._rg for x in inputs])
-            edges = tuple([edge_of(x) if r else _NO_EDGE for x, r in zip(inputs, req)])
-            for fn, _ in edges:
-                if fn is not None:
-                    fn._uses += 1
+            edges = counted(tuple([edge_of(x) if r else _NO_EDGE for x, r in zip(inputs, req)]))
         plan = op._save_plans.get(req) or op.save_plan(req)
         if plan[0]:
             saved = [None] * len(inputs)

@@ -135,12 +135,6 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = Fal
     return _finish(np.full(_size((size,) if isinstance(size, int) else tuple(size)), fill_value, d.np), requires_grad)
 
 
-def _new_filled(fill, self: Tensor, size: tuple, dtype, device, requires_grad: bool) -> Tensor:
-    check_device(device)
-    npd = _dtype.to_dtype(dtype).np if dtype is not None else self._data.dtype
-    return _finish(fill(_size(size), npd), requires_grad)
-
-
 def _new_zeros(self: Tensor, *size, dtype=None, device=None, requires_grad: bool = False, layout=None, pin_memory: bool = False) -> Tensor:
     """Zeros of the given size, in this tensor's dtype unless ``dtype`` says otherwise.
 
@@ -148,28 +142,27 @@ def _new_zeros(self: Tensor, *size, dtype=None, device=None, requires_grad: bool
     >>> torch.ones(2, dtype=torch.float64).new_zeros(3)
     tensor([0., 0., 0.], dtype=flambeau.float64)
     """
-    return _new_filled(np.zeros, self, size, dtype, device, requires_grad)
+    return _filled(np.zeros, size, self.dtype if dtype is None else dtype, device, requires_grad)
 
 
 def _new_ones(self: Tensor, *size, dtype=None, device=None, requires_grad: bool = False, layout=None, pin_memory: bool = False) -> Tensor:
     """Ones of the given size, in this tensor's dtype unless ``dtype`` says otherwise."""
-    return _new_filled(np.ones, self, size, dtype, device, requires_grad)
+    return _filled(np.ones, size, self.dtype if dtype is None else dtype, device, requires_grad)
 
 
 def _new_empty(self: Tensor, *size, dtype=None, device=None, requires_grad: bool = False, layout=None, pin_memory: bool = False) -> Tensor:
     """An uninitialised tensor of the given size in this tensor's dtype (flambeau fills it with zeros)."""
-    return _new_filled(np.zeros, self, size, dtype, device, requires_grad)
+    return _filled(np.zeros, size, self.dtype if dtype is None else dtype, device, requires_grad)
 
 
 def _new_full(self: Tensor, size, fill_value, *, dtype=None, device=None, requires_grad: bool = False, layout=None,
               pin_memory: bool = False) -> Tensor:
     """``fill_value`` everywhere, in this tensor's dtype unless ``dtype`` says otherwise."""
-    return _new_filled(lambda shape, npd: np.full(shape, fill_value, npd), self, (size,) if isinstance(size, int) else tuple(size),
-                       dtype, device, requires_grad)
+    return full(size, fill_value, dtype=self.dtype if dtype is None else dtype, device=device, requires_grad=requires_grad)
 
 
 def _new_tensor_method(self: Tensor, data, *, dtype=None, device=None, requires_grad: bool = False, layout=None,
-                pin_memory: bool = False) -> Tensor:
+                       pin_memory: bool = False) -> Tensor:
     """A new leaf tensor copying ``data``, in this tensor's dtype unless ``dtype`` says otherwise."""
     return tensor(data, dtype=dtype if dtype is not None else self.dtype, device=device, requires_grad=requires_grad)
 
