@@ -99,8 +99,9 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
     tensor([4., 6.])
     """
     d = input._data
-    if dtype is not None or d.dtype.kind in "biu":
-        d = d.astype(_sum_dtype(input, dtype), copy=False)
+    npd = _sum_dtype(input, dtype)
+    if npd is not None:
+        d = d.astype(npd, copy=False)
     if dim is None:
         return _record_one(SUM, input, SUM.fwd(d, d.shape), (d.shape,))
     return apply(SUM_DIM, (input,), (d,), (norm_dims(dim, d.ndim), keepdim, d.shape))
