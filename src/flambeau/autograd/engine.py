@@ -250,7 +250,7 @@ def _run_selected(node, buf: list, graph: bool, retain_graph: bool, capture, cap
     if anomaly:
         out = run_checked(node, _run_node, buf, graph)
     else:
-        out = node.apply(buf, graph) if node._hooks is None else _run_node(node, buf, graph, True)
+        out = _run_node(node, buf, graph, True)
     if recs:
         for r in recs:
             r.step(node, buf, out)
