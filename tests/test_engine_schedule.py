@@ -103,3 +103,87 @@ def test_the_same_array_handed_to_two_leaves_is_not_shared_between_their_grads()
     (a + b).sum().backward()  # accumulating into one must leave the other as it is
     np.testing.assert_array_equal(a.grad.numpy(), [2., 2.])
     np.testing.assert_array_equal(b.grad.numpy(), [2., 2.])
+
+
+def test_a_multi_output_node_with_one_output_used_once():
+    def build(lib, x):
+        a, _, _ = x.split(1)
+        (a * 3).sum().backward()
+    check(build, np.array([3.0, 0.0, 0.0]))
+
+
+def test_a_custom_function_with_two_outputs_one_used():
+    def build(lib, x):
+        class Two(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, t):
+                return t * 2, t * 3
+
+            @staticmethod
+            def backward(ctx, g1, g2):
+                return g1 * 2 + g2 * 3
+        _, b = Two.apply(x)
+        b.sum().backward()
+    check(build, np.full(3, 3.0))
+
+
+def grad_mode_seen(lib):
+    """Grad mode inside a custom backward and inside a tensor hook during a plain backward, and after it."""
+    seen = {}
+
+    class Spy(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, t):
+            return t * 1
+
+        @staticmethod
+        def backward(ctx, g):
+            seen["custom"] = lib.is_grad_enabled()
+            return g
+    x = lib.tensor(X, requires_grad=True)
+    Spy.apply(x).sum().backward()
+    seen["after plain"] = lib.is_grad_enabled()
+    y = x * 2
+    h = y.register_hook(lambda g: seen.__setitem__("hook", lib.is_grad_enabled()))
+    y.sum().backward()
+    h.remove()
+    seen["after hooked"] = lib.is_grad_enabled()
+    Spy.apply(x).sum().backward()  # the hook is removed: the plain walk again
+    seen["custom after removal"] = seen["custom"]
+    with lib.no_grad():
+        (x * 1).sum()
+    seen["x.grad"] = x.grad.tolist()
+    return seen
+
+
+def test_grad_mode_during_and_after_backward_is_pytorchs():
+    assert grad_mode_seen(fl) == grad_mode_seen(torch)
+    assert grad_mode_seen(fl)["custom"] is False
+
+
+def accumulate_after_create_graph(lib):
+    x = lib.tensor(X, dtype=lib.float64, requires_grad=True)
+    (x * x).sum().backward(create_graph=True)
+    first = x.grad
+    facts = [type(first.grad_fn).__name__, first.requires_grad, first.tolist()]
+    (x * x * x).sum().backward()  # plain: added in place, the tensor keeps its grad_fn
+    facts += [x.grad is first, type(x.grad.grad_fn).__name__, x.grad.tolist()]
+    x.grad = None
+    (x * 3 + x * 2).sum().backward(create_graph=True)  # gradients that need no graph: no copy is recorded
+    facts += [x.grad.requires_grad, x.grad.tolist()]
+    x.grad = None
+    (x ** 3).sum().backward(create_graph=True)
+    x.grad.sum().backward()  # second order through the copy: d/dx 3x² summed = 6x, added to 3x²
+    facts.append(x.grad.tolist())
+    return facts
+
+
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")
+def test_accumulating_into_a_grad_made_with_create_graph_is_pytorchs():
+    ours, theirs = accumulate_after_create_graph(fl), accumulate_after_create_graph(torch)
+    assert ours[:2] == theirs[:2] and ours[3:5] == theirs[3:5] and ours[6] == theirs[6]
+    for i in (2, 5, 7, 8):
+        np.testing.assert_allclose(ours[i], theirs[i], rtol=1e-12)
+    x = np.array(X)
+    np.testing.assert_allclose(ours[8], 3 * x ** 2 + 6 * x, rtol=1e-12)
+    assert ours[0] == "CopyBackwards" and ours[3] is True

@@ -7,12 +7,17 @@
    gradient it will get: the node is ready at once (a stack, no recursion: a chain of 100,000 ops
    backwards fine). A node used more often waits in a heap by creation number: it runs when no
    node left to run has a higher number, so every consumer that could still send it something has
-   run. Leaves (``AccumulateGrad``) collect their gradient and accumulate last, once each (under
-   ``autograd.explain`` and the pitfall watch, as soon as their last gradient has arrived).
+   run. A node with several outputs starts counting at one use (``Node``), so it always waits there,
+   where the gradients of its outputs are gathered. Leaves (``AccumulateGrad``) collect their
+   gradient and accumulate last, once each (under ``autograd.explain`` and the pitfall watch, as soon
+   as their last gradient has arrived).
 3. Before a gradient enters a node it is made to fit that node's output: summed down to the shape
    (un-broadcasting) and cast to the dtype. This is the only place that happens.
 4. A node's results flow along ``next_functions``; several gradients for one slot are added.
 5. Unless ``retain_graph``, each node frees what it saved once it has run.
+6. The walk runs with grad mode set to ``create_graph``. A plain walk (arrays, no hook registered
+   anywhere, nothing captured or watched) runs only the built-in formulas on arrays and custom
+   Functions, which set grad mode themselves: it leaves the (thread-local) mode alone.
 
 Gradients are NumPy arrays, or Tensors when ``create_graph=True`` (then the formulas record a
 graph of their own and the result can be differentiated again). The engine knows nothing of ops.
@@ -25,8 +30,8 @@ from heapq import heappop, heappush
 import numpy as np
 
 from .anomaly_mode import run_checked
-from .function import AccumulateGrad, _call_tensor_hook
-from .grad_mode import STATE
+from .function import HOOKS, AccumulateGrad, _call_tensor_hook
+from .grad_mode import EXTRAS_ANYWHERE, STATE
 from .pitfalls import teach_backward_error
 
 __all__ = ["run_backward", "RECORDERS"]
@@ -150,10 +155,12 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
                 r.begin(root_nodes, {**waiting, **dict(ready), **{n: [g] for n, g in leaves.items()}})
             # watched (explain, the pitfall watch): a leaf accumulates as soon as its last gradient arrives, as PyTorch runs it
             leaf_edges = _edges_into_leaves(root_nodes)
-    prev_mode = STATE.enabled
-    anomaly = STATE.anomaly
-    STATE.enabled = graph
+    anomaly = EXTRAS_ANYWHERE[0] and STATE.anomaly
     plain = not (useful is not None or not accumulate or anomaly or recs)  # nothing but the chain rule to do per node
+    fast = plain and not graph and not HOOKS[0]  # ... and no hook anywhere: grad mode is left as it is (6. above)
+    if not fast:
+        prev_mode = STATE.enabled
+        STATE.enabled = graph
     node = None
     try:
         while True:
@@ -181,7 +188,9 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
                         gd = g.dtype
                         if g.shape != shape or (gd is not dt and gd != dt):
                             buf[k] = _fit(g, meta[k], graph)
-            if plain and node._hooks is None:
+            if fast:
+                out = node.step(buf, False, retain_graph)
+            elif plain and node._hooks is None:
                 out = node.step(buf, graph, retain_graph)
             else:
                 if node._hooks is not None and node._hooks.tensor_pre:  # hooks of the node's output tensors come first
@@ -210,13 +219,8 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
                         leaf_edges[nxt] -= 1
                         if not leaf_edges[nxt]:
                             ready.append((nxt, [leaves.pop(nxt)]))
-                elif nxt._uses == 1 and not (several and nxt in waiting):  # its one use: this is all the gradient it gets
-                    if nxt._nout == 1:
-                        ready.append((nxt, [g]))
-                    else:
-                        b = [None] * nxt._nout
-                        b[nr] = g
-                        ready.append((nxt, b))
+                elif nxt._uses == 1 and not (several and nxt in waiting):  # its one use (one output): all the gradient it gets
+                    ready.append((nxt, [g]))
                 else:
                     b = waiting.get(nxt)
                     if b is None:
@@ -231,7 +235,8 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
         teach_backward_error(e, node)
         raise
     finally:
-        STATE.enabled = prev_mode
+        if not fast:
+            STATE.enabled = prev_mode
     if recs:
         for r in recs:
             r.end()

@@ -30,6 +30,8 @@ import functools
 import weakref
 from itertools import count
 
+import numpy as np
+
 from .._tensor import Tensor, _new_tensor, edge_of, short_node_name, tensor_type_name, zeros_like_meta
 from .anomaly_mode import remember_stack
 from .grad_mode import STATE, _Toggle
@@ -56,8 +58,9 @@ class Node:
 
     ``_meta`` holds ``(shape, numpy dtype)`` of each output: the engine shapes and casts every
     gradient arriving at the node to it (un-broadcasting centrally, so no op repeats it).
-    ``_seq`` numbers nodes in creation order and ``_uses`` counts the edges made into the node:
-    the engine's schedule (see ``engine.py``).
+    ``_seq`` numbers nodes in creation order and ``_uses`` counts the edges made into the node,
+    from one for a node with several outputs (it then always waits for all of them): the engine's
+    schedule (see ``engine.py``).
     """
 
     __slots__ = ("next_functions", "_meta", "_nout", "_hooks", "_freed", "_seq", "_uses", "metadata_", "_trace", "__weakref__")
@@ -146,6 +149,11 @@ class _NodeHooks:
         self.pre, self.post, self.tensor_pre = [], [], []
 
 
+#: How many autograd hooks (of nodes and tensors) are registered and not removed. While none is, the engine and
+#: ``AccumulateGrad`` skip looking for them (a hook left on a node or tensor that is gone keeps the count up: slower, never wrong).
+HOOKS = [0]
+
+
 class _Handle:
     """What ``register_hook`` returns: ``handle.remove()`` takes the hook away."""
 
@@ -153,11 +161,13 @@ class _Handle:
 
     def __init__(self, lst: list, item) -> None:
         lst.append(item)
+        HOOKS[0] += 1
         self._list, self._item = lst, item
 
     def remove(self) -> None:
         if self._item in self._list:
             self._list.remove(self._item)
+            HOOKS[0] -= 1
 
 
 class AccumulateGrad(Node):
@@ -187,22 +197,25 @@ class AccumulateGrad(Node):
         t = self._variable()
         if t is None:
             return ()
-        if t._hooks:
+        if HOOKS[0] and t._hooks:
             for fn in t._hooks:
                 g = _call_tensor_hook(fn, g, graph)
         old = t._grad
         if old is None:
-            t._grad = g if graph else _new_tensor(g if g.base is None and g.flags.writeable else g.copy(), False, None, 0)
-        elif graph or old._grad_fn is not None or old._rg:
+            if graph:  # copied into a fresh tensor, as PyTorch's accumulator does: its grad_fn is CopyBackwards
+                t._grad = _new_tensor(np.empty_like(g._data), False, None, 0).copy_(g)
+            else:
+                t._grad = _new_tensor(g if g.base is None and g.flags.writeable else g.copy(), False, None, 0)
+        elif graph:
             t._grad = old + g
-        else:
+        else:  # in place, as PyTorch does outside grad mode (a .grad made by create_graph keeps its grad_fn)
             d = old._data
             if d.ndim == 0:  # NumPy's scalar math: a fraction of a ufunc call on 0-d arrays
                 d[()] = d[()] + g[()]
             else:
                 d += g
             old._version[0] += 1
-        if t._post_acc_hooks:
+        if HOOKS[0] and t._post_acc_hooks:
             for fn in t._post_acc_hooks:
                 fn(t)
         return ()
@@ -368,6 +381,7 @@ class Function(metaclass=_FunctionMeta):
         node.next_functions = counted(tuple(edge_of(a) if r else (None, 0) for a, r in zip(args, ctx.needs_input_grad)))
         node._meta = tuple((o._data.shape, o._data.dtype) if isinstance(o, Tensor) else ((), None) for o in outputs)
         node._nout = len(outputs)
+        node._uses = int(len(outputs) > 1)
         non_diff = {id(t) for t in getattr(ctx, "_non_diff", ())}
         dirty = {id(t) for t in getattr(ctx, "_dirty", ())}
         input_ids = {id(a) for a in args if isinstance(a, Tensor)}
@@ -430,5 +444,6 @@ def _delay_error(out, needing: list):
     node.next_functions = counted(tuple(edge_of(a) for a in needing))
     node._meta = tuple((o._data.shape, o._data.dtype) if isinstance(o, Tensor) else ((), None) for o in outs)
     node._nout = len(outs)
+    node._uses = int(len(outs) > 1)
     wrapped = tuple(_new_tensor(o._data, True, node, k) if isinstance(o, Tensor) else o for k, o in enumerate(outs))
     return wrapped[0] if single else wrapped

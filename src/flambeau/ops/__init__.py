@@ -195,7 +195,7 @@ def make(edges, saved, vers, attrs, meta, out):
     node._hooks = None
     node._freed = False
     node._seq = next_seq()
-    node._uses = 0
+    node._uses = uses
     node._nout = nout
     return node
 """
@@ -205,7 +205,7 @@ def _compiled_make(cls: type, nout: int):
     """A node constructor for one op's class. The same few lines, compiled once per class: each copy only ever sets the
     slots of its own class, so the interpreter's attribute caches stay on their fast path (a shared constructor would
     see every node class in turn and miss them all)."""
-    scope = {"new": object.__new__, "cls": cls, "next_seq": next_seq, "nout": nout}
+    scope = {"new": object.__new__, "cls": cls, "next_seq": next_seq, "nout": nout, "uses": int(nout > 1)}
     exec(compile(_MAKE, f"<{cls.__name__}.make>", "exec"), scope)  # noqa: S102 - fixed source above
     return scope["make"]
 
