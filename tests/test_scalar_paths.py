@@ -76,3 +76,42 @@ def test_course_loop_on_a_0d_weight_matches_torch(dtype):
             trace.append([float(loss), float(W), float(W.grad)])
         return np.array(trace)
     np.testing.assert_allclose(run(fl), run(torch), rtol=10 * RTOL[dtype], atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(), (1,), (8,), (3, 5), (7, 1, 3)])
+def test_mean_of_all_backward_divides_once_in_scalar_math(dtype, shape):
+    from flambeau.ops.reduce import expand_back, mean_back
+    npd = np.dtype(dtype)
+    for g in (1.0, 0.1, -3.7, 6.0e4):
+        g0 = np.array(g, npd)
+        ours = mean_back(g0, shape, None)
+        general = expand_back(g0, shape, None) / int(np.prod(shape))
+        assert ours.shape == shape and ours.dtype == general.dtype and ours.tobytes() == general.tobytes()
+        x = np.ones(shape, npd)
+        t = torch.tensor(x, requires_grad=True)
+        t.mean().backward(torch.tensor(g0))
+        np.testing.assert_allclose(ours.astype(np.float64), t.grad.numpy().astype(np.float64), rtol=RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES + ["int64"])
+@pytest.mark.parametrize("exponent", [2, 3, 0.5, -0.5, 2.0, 0, -1])
+def test_power_operator_matches_pow_and_torch(dtype, exponent):
+    x = np.array([0.5, 1.5, 2.0, 3.0]).astype(dtype)
+    if dtype == "int64" and exponent == -1:
+        for lib in (fl, torch):
+            with pytest.raises(RuntimeError, match="Integers to negative integer powers are not allowed"):
+                lib.tensor(x) ** exponent
+        return
+    rg = dtype != "int64"
+    a = fl.tensor(x, requires_grad=rg)
+    ta = torch.tensor(x, requires_grad=rg)
+    ours, theirs = a ** exponent, ta ** exponent
+    assert ours.detach().numpy().tobytes() == fl.pow(a, exponent).detach().numpy().tobytes()
+    assert str(ours.dtype).split(".")[1] == str(theirs.dtype).split(".")[1]
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=RTOL.get(dtype, 1e-7))
+    if rg:
+        assert type(ours.grad_fn).__name__ == type(theirs.grad_fn).__name__ == "PowBackward0"
+        ours.sum().backward()
+        theirs.sum().backward()
+        np.testing.assert_allclose(a.grad.numpy(), ta.grad.numpy(), rtol=RTOL[dtype])

@@ -1486,7 +1486,20 @@ Tensor.__rsub__ = lambda self, other: rsub(self, other)
 Tensor.__mul__ = Tensor.__rmul__ = _operator(MUL, mul, operator.mul)
 Tensor.__truediv__ = div
 Tensor.__rtruediv__ = lambda self, other: reciprocal(self) * other
-Tensor.__pow__ = pow
+
+
+def _pow_operator(self, exponent):
+    """``x ** 2``: a float tensor and a Python number go straight to the forward and the recording; the rest to ``pow``."""
+    if type(self) is Tensor and (type(exponent) is int or type(exponent) is float):
+        d = self._data
+        if d.dtype.kind == "f":
+            return _record_one(POW_SCALAR, self, _power(d, exponent), (exponent,))
+    return pow(self, exponent)
+
+
+_pow_operator.__name__ = _pow_operator.__qualname__ = "pow"
+_pow_operator.__doc__ = pow.__doc__
+Tensor.__pow__ = _pow_operator
 Tensor.__rpow__ = lambda self, other: _rpow(self, other) if not isinstance(other, Tensor) else pow(other, self)
 Tensor.__neg__ = neg
 Tensor.__pos__ = lambda self: self
