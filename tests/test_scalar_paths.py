@@ -115,3 +115,33 @@ def test_power_operator_matches_pow_and_torch(dtype, exponent):
         ours.sum().backward()
         theirs.sum().backward()
         np.testing.assert_allclose(a.grad.numpy(), ta.grad.numpy(), rtol=RTOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(8,), (3, 4), (2, 1, 5)])
+@pytest.mark.parametrize("zero_d_first", [True, False])
+def test_a_0d_factor_times_a_tensor_gets_its_gradient_as_one_dot_product(dtype, shape, zero_d_first):
+    rng = np.random.RandomState(3)
+    w0, x0 = np.array(0.75, dtype), rng.randn(*shape).astype(dtype)
+    g0 = rng.randn(*shape).astype(dtype)
+
+    def run(lib, create_graph=False):
+        w, x = lib.tensor(w0, requires_grad=True), lib.tensor(x0, requires_grad=True)
+        y = w * x if zero_d_first else x * w
+        assert type(y.grad_fn).__name__ == "MulBackward0"
+        (y * lib.tensor(g0)).sum().backward(create_graph=create_graph)
+        if not create_graph:
+            return w.grad.detach().numpy(), x.grad.detach().numpy()
+        gw = w.grad
+        w.grad = x.grad = None
+        (gw * gw).backward()  # second order through Σ g·x: d(gw²)/dx = 2·gw·g
+        return gw.detach().numpy(), x.grad.detach().numpy()
+
+    for create_graph in (False, True):
+        (ours_w, ours_x), (theirs_w, theirs_x) = run(fl, create_graph), run(torch, create_graph)
+        assert ours_w.shape == () and ours_w.dtype == np.dtype(dtype)
+        tol = {"float16": 2e-2, "float32": 1e-5, "float64": 1e-7}[dtype]  # float16: sums of 8-40 products round differently
+        np.testing.assert_allclose(ours_w.astype(np.float64), theirs_w.astype(np.float64), rtol=tol)
+        np.testing.assert_allclose(ours_x.astype(np.float64), theirs_x.astype(np.float64), rtol=tol, atol=tol)
+    expected = (g0.astype(np.float64) * x0).sum()
+    np.testing.assert_allclose(run(fl)[0].astype(np.float64), expected, rtol={"float16": 2e-2}.get(dtype, 1e-5))

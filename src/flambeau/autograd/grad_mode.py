@@ -90,7 +90,7 @@ class _GradModeContext:
         self._prev = STATE.enabled
         STATE.enabled = self._mode
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, exc, tb) -> None:
         STATE.enabled = self._prev
 
 

@@ -175,7 +175,7 @@ def _compiled_apply(op: Op):
               "    if not keep:",
               "        self._freed = True"]
     if op.saves:
-        lines += ["        self._saved = (None,) * len(self._saved)",
+        lines += [f"        self._saved = {(None,) * n}",
                   "        self._out = None"]
     lines.append("    return result")
     scope = {"general": OpNode.apply, "Tensor": Tensor, "Packed": _Packed, **{f"f{k}": f for k, (f, _) in enumerate(op.rules)}}

@@ -124,6 +124,11 @@ RSUB = defop("RsubBackward1",    lambda a, b, alpha: b - a * alpha,       lambda
              text=("∂(b-a)/∂a = -1",))
 MUL = defop("MulBackward0",      lambda a, b: a * b,                      lambda g, b: g * b,            lambda g, a: g * a,
             text=("∂(a·b)/∂a = b", "∂(a·b)/∂b = a"))
+# the same product with a 0-d factor and a tensor (the course's w * x): the factor's gradient, Σ g·x, is one dot product
+MUL_0D_A = defop("MulBackward0", lambda a, b: a * b,                      lambda g, b: _dot_all(g, b),   lambda g, a: g * a,
+                 text=MUL.formula_text)
+MUL_0D_B = defop("MulBackward0", lambda a, b: a * b,                      lambda g, b: g * b,            lambda g, a: _dot_all(g, a),
+                 text=MUL.formula_text)
 DIV = defop("DivBackward0",      lambda a, b: a / b,                      lambda g, b: g / b,            lambda g, a, b: -g * a / (b * b),
             text=("∂(a/b)/∂a = 1/b", "∂(a/b)/∂b = -a/b²"))
 POW_SCALAR = defop("PowBackward0", lambda x, exponent: _power(x, exponent),
@@ -410,6 +415,13 @@ def _pow_slope(x, exponent):
     if exponent == 2 and type(x) is np.ndarray:
         return x + x
     return exponent * _power(x, exponent - 1)
+
+
+def _dot_all(g, x):
+    """``(g * x).sum()``, for ``g`` and ``x`` of one shape: on arrays one dot product, with no product array made."""
+    if type(g) is np.ndarray and type(x) is np.ndarray:
+        return np.asarray(np.vdot(g, x))
+    return (g * x).sum()
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -1442,10 +1454,11 @@ for _node, _names in {"Eq": ("eq",), "Ne": ("ne", "not_equal"), "Lt": ("lt", "le
         setattr(Tensor, _name + "_", _method_inplace(_fn, _name + "_"))
 Tensor.polygamma_ = _method_inplace(_polygamma_inplace, "polygamma_")
 
-def _operator(op, slow, fwd, attrs: tuple = ()):
+def _operator(op, slow, fwd, attrs: tuple = (), with_0d: tuple | None = None):
     """An operator dunder (``x + y``, ``x * 2`` ...). Float tensors with a tensor of the same dtype or a Python number go
     straight to ``fwd`` (the op's forward for these ``attrs``, as a C function of the two arrays) and the recording;
-    everything else (promotion, subclasses, errors) goes through ``slow``, the public function, which gives the same result."""
+    everything else (promotion, subclasses, errors) goes through ``slow``, the public function, which gives the same result.
+    ``with_0d`` optionally gives the op to record when the first, or the second, of two tensors is 0-d and the other not."""
 
     def method(self, other):
         if type(self) is Tensor:
@@ -1462,7 +1475,8 @@ def _operator(op, slow, fwd, attrs: tuple = ()):
                     rg = self._rg
                 else:
                     return slow(self, other)
-                if a.ndim == 0 and (t is not Tensor or b.ndim == 0):
+                an = a.ndim
+                if an == 0 and (t is not Tensor or b.ndim == 0):
                     out = fwd(a[()], b[()] if t is Tensor else b)  # NumPy's scalar math: a fraction of a ufunc call on 0-d arrays
                 else:
                     try:
@@ -1472,6 +1486,12 @@ def _operator(op, slow, fwd, attrs: tuple = ()):
                 if type(out) is not np.ndarray:
                     out = np.asarray(out)
                 if rg and STATE.enabled:
+                    if with_0d is not None and t is Tensor:
+                        if an == 0:
+                            if b.ndim:
+                                return _link(with_0d[0], (self, other), out, attrs)
+                        elif b.ndim == 0:
+                            return _link(with_0d[1], (self, other), out, attrs)
                     return _link(op, (self, other), out, attrs)
                 return _new_tensor(out, False, None, 0)
         return slow(self, other)
@@ -1483,7 +1503,7 @@ def _operator(op, slow, fwd, attrs: tuple = ()):
 Tensor.__add__ = Tensor.__radd__ = _operator(ADD, add, operator.add, (1,))
 Tensor.__sub__ = _operator(SUB, sub, operator.sub, (1,))
 Tensor.__rsub__ = lambda self, other: rsub(self, other)
-Tensor.__mul__ = Tensor.__rmul__ = _operator(MUL, mul, operator.mul)
+Tensor.__mul__ = Tensor.__rmul__ = _operator(MUL, mul, operator.mul, (), (MUL_0D_A, MUL_0D_B))
 Tensor.__truediv__ = div
 Tensor.__rtruediv__ = lambda self, other: reciprocal(self) * other
 
