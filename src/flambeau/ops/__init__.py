@@ -30,6 +30,7 @@ Public functions prepare dtypes and call :func:`apply` (or compute the result th
 from __future__ import annotations
 
 import inspect
+import itertools
 import types
 from operator import itemgetter
 
@@ -48,7 +49,7 @@ G = -1  # plan code: the incoming gradient
 class Op:
     """One differentiable operation: forward, per-input derivative formulas, and its node class."""
 
-    __slots__ = ("name", "fwd", "rules", "calls", "n_in", "saves", "_save_plans", "_cls", "_make", "formula_text", "nout")
+    __slots__ = ("name", "fwd", "rules", "calls", "n_in", "saves", "_save_plans", "_cls", "_make", "_link", "formula_text", "nout")
 
     def __init__(self, name: str, fwd, formulas: tuple, nout: int = 1, formula_text: tuple = ()) -> None:
         self.name = name
@@ -81,7 +82,7 @@ class Op:
         self.calls = tuple((f, None if f is None else _getter(plan)) for f, plan in rules)
         self._save_plans: dict = {}
         self.formula_text = formula_text
-        self._cls = self._make = None
+        self._cls = self._make = self._link = None
 
     @property
     def node_cls(self) -> type:
@@ -94,7 +95,15 @@ class Op:
             body["apply"] = body["step"] = _compiled_apply(self)
         cls = self._cls = type(self.name, (OpNode,), body)
         self._make = _compiled_make(cls, self.nout)
+        if self.nout == 1 and self.n_in <= 2:
+            self._link = _compiled_link(self, cls)
         return cls
+
+    def linker(self):
+        """``link(x0[, x1], out, attrs)``: the recording of this one-output op of one or two inputs (see :func:`_link`)."""
+        if self._link is None:
+            self._build()
+        return self._link
 
     def make_node(self, edges: tuple, saved, vers, attrs: tuple, meta: tuple, out) -> OpNode:
         """A new node of this op with its edges and what it keeps for backward."""
@@ -183,31 +192,85 @@ def _compiled_apply(op: Op):
     return scope["apply"]
 
 
-_MAKE = """
-def make(edges, saved, vers, attrs, meta, out):
-    node = new(cls)
-    node.next_functions = edges
+_NODE = """    node = new(cls)
+    node.next_functions = {edges}
     node._saved = saved
     node._vers = vers
     node._attrs = attrs
-    node._meta = meta
-    node._out = out
+    node._meta = {meta}
+    node._out = kept
     node._hooks = None
     node._freed = False
     node._seq = next_seq()
     node._uses = uses
     node._nout = nout
-    return node
 """
+
+_MAKE = "def make(edges, saved, vers, attrs, meta, kept):\n" + _NODE.format(edges="edges", meta="meta") + "    return node\n"
 
 
 def _compiled_make(cls: type, nout: int):
     """A node constructor for one op's class. The same few lines, compiled once per class: each copy only ever sets the
     slots of its own class, so the interpreter's attribute caches stay on their fast path (a shared constructor would
     see every node class in turn and miss them all)."""
-    scope = {"new": object.__new__, "cls": cls, "next_seq": next_seq, "nout": nout, "uses": int(nout > 1)}
-    exec(compile(_MAKE, f"<{cls.__name__}.make>", "exec"), scope)  # noqa: S102 - fixed source above
+    exec(compile(_MAKE, f"<{cls.__name__}.make>", "exec"), scope := _scope(cls, nout))  # noqa: S102 - fixed source above
     return scope["make"]
+
+
+def _scope(cls: type, nout: int) -> dict:
+    return {"new": object.__new__, "cls": cls, "next_seq": next_seq, "nout": nout, "uses": int(nout > 1), "Tensor": Tensor,
+            "edge_of": edge_of, "NO_EDGE": _NO_EDGE, "EXTRAS_ANYWHERE": EXTRAS_ANYWHERE, "STATE": STATE, "extras": _extras}
+
+
+_EDGE = """    if r{i}:
+        fn = x{i}._grad_fn
+        if fn is not None:
+            fn._uses += 1
+            e{i} = (fn, x{i}._output_nr)
+        else:
+            fn = x{i}._acc
+            e{i} = (fn, 0) if fn is not None else edge_of(x{i})
+    else:
+        e{i} = NO_EDGE
+"""
+
+
+def _compiled_link(op: Op, cls: type):
+    """:func:`_link` written out for one op of one output and one or two inputs: the edges, then, for each pattern of
+    inputs requiring grad, the save plan as constants; the node's and the output tensor's fields stored in place (no calls
+    but the clock of ``next_seq``). The callers have checked that grad mode is on and some input requires grad."""
+    n = op.n_in
+    xs = [f"x{i}" for i in range(n)]
+    lines = [f"def link({', '.join(xs)}, out, attrs):"]
+    lines += ["    r0 = True"] if n == 1 else [f"    r{i} = isinstance(x{i}, Tensor) and x{i}._rg" for i in range(n)]
+    lines += [_EDGE.format(i=i) for i in range(n)]
+    lines.append("    version = [0]")
+    patterns = [p for p in itertools.product((True, False), repeat=n) if any(p)]
+    for k, req in enumerate(patterns):
+        keep, keep_out = op.save_plan(req)
+        test = " and ".join(f"{'' if r else 'not '}r{i}" for i, r in enumerate(req))
+        pad = "    "
+        if len(patterns) > 1:
+            lines.append(f"    {'if' if k == 0 else 'elif' if k < len(patterns) - 1 else 'else'}{'' if k == len(patterns) - 1 else ' ' + test}:")
+            pad = "        "
+        saved = ", ".join(x if i in keep else "None" for i, x in enumerate(xs))
+        vers = ", ".join("0" if i not in keep else f"{x}._version[0]" if req[i] else f"({x}._version[0] if isinstance({x}, Tensor) else 0)"
+                         for i, x in enumerate(xs))
+        lines += [f"{pad}saved = ({saved},)", f"{pad}vers = ({vers},)",
+                  f"{pad}kept = (out, version, 0)" if keep_out else f"{pad}kept = None"]
+    lines.append(_NODE.format(edges=f"({', '.join(f'e{i}' for i in range(n))},)", meta="((out.shape, out.dtype),)").rstrip("\n"))
+    lines += ["    t = new(Tensor)",
+              "    t._data = out",
+              "    t._rg = True",
+              "    t._grad_fn = node",
+              "    t._output_nr = 0",
+              "    t._grad = None",
+              "    t._version = version",
+              "    if EXTRAS_ANYWHERE[0] and STATE.extras:",
+              f"        extras(node, t, kept is not None, ({', '.join(xs)},))",
+              "    return t"]
+    exec(compile("\n".join(lines), f"<{op.name}.link>", "exec"), scope := _scope(cls, 1))  # noqa: S102 - built above from the op's plan
+    return scope["link"]
 
 
 def _getter(plan: tuple):
@@ -313,94 +376,41 @@ def _record_one(op: Op, x: Tensor, out, attrs: tuple):
     if type(out) is not np.ndarray:
         out = np.asarray(out)  # a full reduction gives a NumPy scalar
     if x._rg and STATE.enabled:
-        return _link(op, (x,), out, attrs)
+        return (op._link or op.linker())(x, out, attrs)
     return _new_tensor(out, False, None, 0)
 
 
 def _link(op: Op, inputs: tuple, out, attrs: tuple):
-    """Make the op's node: its edges, what its formulas need saved, and the output tensor(s)."""
-    if len(inputs) == 2:  # most ops: written out, no lists built
-        a, b = inputs
-        ra = isinstance(a, Tensor) and a._rg
-        rb = isinstance(b, Tensor) and b._rg
-        req = (ra, rb)
-        if ra:
-            fn = a._grad_fn
-            if fn is not None:
-                fn._uses += 1
-                ea = (fn, a._output_nr)
-            else:
-                fn = a._acc
-                ea = (fn, 0) if fn is not None else edge_of(a)
-        else:
-            ea = _NO_EDGE
-        if rb:
-            fn = b._grad_fn
-            if fn is not None:
-                fn._uses += 1
-                eb = (fn, b._output_nr)
-            else:
-                fn = b._acc
-                eb = (fn, 0) if fn is not None else edge_of(b)
-        else:
-            eb = _NO_EDGE
-        edges = (ea, eb)
-        plan = op._save_plans.get(req) or op.save_plan(req)
-        keep = plan[0]
-        if not keep:
-            saved = vers = _NONES[2]
-        elif len(keep) == 2:
-            saved = inputs
-            vers = (a._version[0] if ra or isinstance(a, Tensor) else 0, b._version[0] if rb or isinstance(b, Tensor) else 0)
-        elif keep[0] == 0:
-            saved = (a, None)
-            vers = (a._version[0] if ra or isinstance(a, Tensor) else 0, 0)
-        else:
-            saved = (None, b)
-            vers = (0, b._version[0] if rb or isinstance(b, Tensor) else 0)
+    """Make the op's node: its edges, what its formulas need saved, and the output tensor(s). A one-output op of one or two
+    inputs (most ops) has its own compiled :meth:`Op.linker`; here is the general case."""
+    if type(out) is not tuple and len(inputs) == op.n_in <= 2:
+        return (op._link or op.linker())(*inputs, out, attrs)
+    req = tuple([isinstance(x, Tensor) and x._rg for x in inputs])
+    edges = counted(tuple([edge_of(x) if r else _NO_EDGE for x, r in zip(inputs, req)]))
+    keep, keep_out = op._save_plans.get(req) or op.save_plan(req)
+    if keep:
+        saved = [None] * len(inputs)
+        vers = [0] * len(inputs)
+        for i in keep:
+            x = saved[i] = inputs[i]
+            if isinstance(x, Tensor):
+                vers[i] = x._version[0]
     else:
-        if len(inputs) == 1:
-            a = inputs[0]
-            req = _ONE
-            fn = a._grad_fn
-            if fn is not None:
-                fn._uses += 1
-                edges = ((fn, a._output_nr),)
-            else:
-                fn = a._acc
-                edges = ((fn, 0) if fn is not None else edge_of(a),)
-        else:
-            req = tuple([isinstance(x, Tensor) and x._rg for x in inputs])
-            edges = counted(tuple([edge_of(x) if r else _NO_EDGE for x, r in zip(inputs, req)]))
-        plan = op._save_plans.get(req) or op.save_plan(req)
-        if plan[0]:
-            saved = [None] * len(inputs)
-            vers = [0] * len(inputs)
-            for i in plan[0]:
-                x = saved[i] = inputs[i]
-                if isinstance(x, Tensor):
-                    vers[i] = x._version[0]
-        else:
-            saved = vers = _NONES[len(inputs)]
+        saved = vers = _NONES[len(inputs)]
     version = [0]
     if type(out) is tuple:
-        node = op.make_node(edges, saved, vers, attrs, tuple((d.shape, d.dtype) for d in out), (out, version, 0) if plan[1] else None)
+        node = op.make_node(edges, saved, vers, attrs, tuple((d.shape, d.dtype) for d in out), (out, version, 0) if keep_out else None)
         ts = tuple(_new_tensor(d, True, node, k) for k, d in enumerate(out))
         if ts:
             ts[0]._version = version  # the counter the node checks its saved output against
         if EXTRAS_ANYWHERE[0] and STATE.extras:
-            _extras(node, ts, plan[1], inputs)
+            _extras(node, ts, keep_out, inputs)
         return ts
-    node = (op._make or op.make_node)(edges, saved, vers, attrs, ((out.shape, out.dtype),), (out, version, 0) if plan[1] else None)
-    t = _object_new(Tensor)  # _new_tensor(out, True, node, 0), inlined: this is the hot path
-    t._data = out
-    t._rg = True
-    t._grad_fn = node
-    t._output_nr = 0
-    t._grad = None
+    node = op.make_node(edges, saved, vers, attrs, ((out.shape, out.dtype),), (out, version, 0) if keep_out else None)
+    t = _new_tensor(out, True, node, 0)
     t._version = version
     if EXTRAS_ANYWHERE[0] and STATE.extras:
-        _extras(node, t, plan[1], inputs)
+        _extras(node, t, keep_out, inputs)
     return t
 
 
@@ -420,7 +430,6 @@ def _extras(node: OpNode, out, keep_out: bool, inputs: tuple) -> None:
 
 
 _NO_EDGE = (None, 0)
-_ONE = (True,)  # the requires-grad pattern of a one-input op being linked
 _NONES = [(None,) * k for k in range(16)]
 _object_new = object.__new__
 

@@ -14,7 +14,7 @@ from .. import _dtype
 from .._tensor import Tensor, _c_name, _new_tensor, short_node_name
 from ..autograd.grad_mode import STATE
 from ..autograd.pitfalls import broadcast_explained, leaf_inplace_error
-from . import _link, _record_one, _special, defop, m, math_fn, record
+from . import _record_one, _special, defop, m, math_fn, record
 
 __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow", "rsub", "neg", "negative",
            "abs", "absolute", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "reciprocal", "square",
@@ -1489,10 +1489,10 @@ def _operator(op, slow, fwd, attrs: tuple = (), with_0d: tuple | None = None):
                     if with_0d is not None and t is Tensor:
                         if an == 0:
                             if b.ndim:
-                                return _link(with_0d[0], (self, other), out, attrs)
+                                return with_0d[0].linker()(self, other, out, attrs)
                         elif b.ndim == 0:
-                            return _link(with_0d[1], (self, other), out, attrs)
-                    return _link(op, (self, other), out, attrs)
+                            return with_0d[1].linker()(self, other, out, attrs)
+                    return (op._link or op.linker())(self, other, out, attrs)
                 return _new_tensor(out, False, None, 0)
         return slow(self, other)
     method.__name__ = method.__qualname__ = slow.__name__
