@@ -218,47 +218,53 @@ def _compiled_make(cls: type, nout: int):
 
 
 def _scope(cls: type, nout: int) -> dict:
+    """The names the compiled constructor and linker of node class ``cls`` see."""
     return {"new": object.__new__, "cls": cls, "next_seq": next_seq, "nout": nout, "uses": int(nout > 1), "Tensor": Tensor,
             "edge_of": edge_of, "NO_EDGE": _NO_EDGE, "EXTRAS_ANYWHERE": EXTRAS_ANYWHERE, "STATE": STATE, "extras": _extras}
 
 
-_EDGE = """    if r{i}:
-        fn = x{i}._grad_fn
-        if fn is not None:
-            fn._uses += 1
-            e{i} = (fn, x{i}._output_nr)
-        else:
-            fn = x{i}._acc
-            e{i} = (fn, 0) if fn is not None else edge_of(x{i})
-    else:
-        e{i} = NO_EDGE
-"""
+#: The edge to input ``x{i}`` (which requires grad): its node's, counted as one more use, or its leaf's accumulator.
+_EDGE = """fn = x{i}._grad_fn
+if fn is not None:
+    fn._uses += 1
+    e{i} = (fn, x{i}._output_nr)
+else:
+    fn = x{i}._acc
+    e{i} = (fn, 0) if fn is not None else edge_of(x{i})"""
+
+
+def _indent(text: str, pad: str) -> list:
+    return [pad + line for line in text.splitlines()]
 
 
 def _compiled_link(op: Op, cls: type):
     """:func:`_link` written out for one op of one output and one or two inputs: the edges, then, for each pattern of
     inputs requiring grad, the save plan as constants; the node's and the output tensor's fields stored in place (no calls
-    but the clock of ``next_seq``). The callers have checked that grad mode is on and some input requires grad."""
+    but the clock of ``next_seq``). The callers have checked that grad mode is on and some input requires grad (for one
+    input: that input)."""
     n = op.n_in
     xs = [f"x{i}" for i in range(n)]
     lines = [f"def link({', '.join(xs)}, out, attrs):"]
-    lines += ["    r0 = True"] if n == 1 else [f"    r{i} = isinstance(x{i}, Tensor) and x{i}._rg" for i in range(n)]
-    lines += [_EDGE.format(i=i) for i in range(n)]
+    if n == 1:
+        lines += _indent(_EDGE.format(i=0), "    ")
+    else:
+        for i in range(n):
+            lines += [f"    r{i} = isinstance(x{i}, Tensor) and x{i}._rg", f"    if r{i}:", *_indent(_EDGE.format(i=i), "        "),
+                      "    else:", f"        e{i} = NO_EDGE"]
     lines.append("    version = [0]")
-    patterns = [p for p in itertools.product((True, False), repeat=n) if any(p)]
+    patterns = [p for p in itertools.product((True, False), repeat=n) if any(p)]  # (True, True) first
     for k, req in enumerate(patterns):
         keep, keep_out = op.save_plan(req)
-        test = " and ".join(f"{'' if r else 'not '}r{i}" for i, r in enumerate(req))
         pad = "    "
         if len(patterns) > 1:
-            lines.append(f"    {'if' if k == 0 else 'elif' if k < len(patterns) - 1 else 'else'}{'' if k == len(patterns) - 1 else ' ' + test}:")
+            test = " and ".join(f"{'' if r else 'not '}r{i}" for i, r in enumerate(req))
+            lines.append("    else:" if k == len(patterns) - 1 else f"    {'elif' if k else 'if'} {test}:")
             pad = "        "
         saved = ", ".join(x if i in keep else "None" for i, x in enumerate(xs))
         vers = ", ".join("0" if i not in keep else f"{x}._version[0]" if req[i] else f"({x}._version[0] if isinstance({x}, Tensor) else 0)"
                          for i, x in enumerate(xs))
-        lines += [f"{pad}saved = ({saved},)", f"{pad}vers = ({vers},)",
-                  f"{pad}kept = (out, version, 0)" if keep_out else f"{pad}kept = None"]
-    lines.append(_NODE.format(edges=f"({', '.join(f'e{i}' for i in range(n))},)", meta="((out.shape, out.dtype),)").rstrip("\n"))
+        lines += [f"{pad}saved = ({saved},)", f"{pad}vers = ({vers},)", f"{pad}kept = {'(out, version, 0)' if keep_out else None}"]
+    lines += _NODE.format(edges=f"({', '.join(f'e{i}' for i in range(n))},)", meta="((out.shape, out.dtype),)").splitlines()
     lines += ["    t = new(Tensor)",
               "    t._data = out",
               "    t._rg = True",
@@ -383,7 +389,7 @@ def _record_one(op: Op, x: Tensor, out, attrs: tuple):
 def _link(op: Op, inputs: tuple, out, attrs: tuple):
     """Make the op's node: its edges, what its formulas need saved, and the output tensor(s). A one-output op of one or two
     inputs (most ops) has its own compiled :meth:`Op.linker`; here is the general case."""
-    if type(out) is not tuple and len(inputs) == op.n_in <= 2:
+    if type(out) is not tuple and len(inputs) == op.n_in <= 2 and op.nout == 1:
         return (op._link or op.linker())(*inputs, out, attrs)
     req = tuple([isinstance(x, Tensor) and x._rg for x in inputs])
     edges = counted(tuple([edge_of(x) if r else _NO_EDGE for x, r in zip(inputs, req)]))
