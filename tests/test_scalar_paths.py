@@ -145,3 +145,27 @@ def test_a_0d_factor_times_a_tensor_gets_its_gradient_as_one_dot_product(dtype, 
         np.testing.assert_allclose(ours_x.astype(np.float64), theirs_x.astype(np.float64), rtol=tol, atol=tol)
     expected = (g0.astype(np.float64) * x0).sum()
     np.testing.assert_allclose(run(fl)[0].astype(np.float64), expected, rtol={"float16": 2e-2}.get(dtype, 1e-5))
+
+
+NUMBERS = [1, 2, 3, -1, 7, 0.1, -0.3, 1 / 3, 2.5, 1e-8, 65504, -65504, 3001, 2049, 1e-30, 65000.7, 1e4 + 0.1, 5e-324, 0, 0.0, -0.0,
+           float("nan"), float("inf"), -float("inf"), 1e300, 2 ** 70]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_operators_with_python_numbers_give_numpys_bits(dtype):
+    x = (np.random.RandomState(0).randn(40) * 100).astype(dtype)
+    x[:3] = [0.0, -0.0, np.inf]
+    t = fl.tensor(x)
+    with np.errstate(all="ignore"):
+        for v in NUMBERS + NUMBERS:  # twice: the second time from the cache
+            for op, ufunc in ((operator.add, np.add), (operator.sub, np.subtract), (operator.mul, np.multiply)):
+                for ours, expected in ((op(t, v), ufunc(x, v)), (op(v, t), ufunc(v, x))):
+                    assert ours.numpy().dtype == expected.dtype and ours.numpy().tobytes() == expected.tobytes(), (v, op)
+
+
+def test_the_cache_of_python_numbers_stays_small():
+    from flambeau.ops.elementwise import _NUMBERS
+    t = fl.ones(3)
+    for k in range(3000):
+        t * (k + 0.5)
+    assert len(_NUMBERS[np.dtype(np.float32)]) <= 1024
