@@ -99,7 +99,7 @@ class Op:
             self._link = _compiled_link(self, cls)
         return cls
 
-    def linker(self):
+    def linker(self) -> types.FunctionType:
         """``link(x0[, x1], out, attrs)``: the recording of this one-output op of one or two inputs (see :func:`_link`)."""
         if self._link is None:
             self._build()

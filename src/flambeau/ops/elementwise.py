@@ -421,7 +421,7 @@ def _pow_slope(x, exponent):
 _NUMBERS: dict = {}
 
 
-def number_array(v, dtype: np.dtype):
+def number_array(v: int | float, dtype: np.dtype) -> np.ndarray | int | float:
     """The Python number ``v`` as a read-only 0-d array of the float ``dtype``, cached. NumPy combines an array with a 0-d
     array of its own dtype in about two thirds of the time it takes with a Python number, to the same bits: it converts
     the number to the array's dtype first. ``v`` itself where a cached array could not stand for it: zero (the sign of
