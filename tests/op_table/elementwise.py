@@ -9,6 +9,8 @@ ROWS = [
     Row("radd_scalar", lambda t, a: 2 + a, (R(3),), covers=("__radd__",)),
     Row("sub", lambda t, a, b: t.sub(a, b), (R(3, 4), R(3, 4)), broadcast=True, covers=("sub", "subtract")),
     Row("rsub_scalar", lambda t, a: 2 - a, (R(3),), covers=("__rsub__", "rsub")),
+    Row("sub_alpha", lambda t, a, b: t.sub(a, b, alpha=-0.5), (R(3, 4), R(4)), covers=("sub",)),
+    Row("rsub_alpha", lambda t, a, b: t.rsub(a, b, alpha=3), (R(3, 4), R(3, 4)), covers=("rsub",)),
     Row("mul", lambda t, a, b: t.mul(a, b), (R(3, 4), R(3, 4)), broadcast=True, covers=("mul", "multiply")),
     Row("mul_scalar", lambda t, a: a * 3, (R(3),), covers=("__mul__", "__rmul__")),
     Row("div", lambda t, a, b: t.div(a, b), (R(3, 4), A(3, 4)), broadcast=True, covers=("div", "divide", "true_divide")),

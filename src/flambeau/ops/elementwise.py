@@ -115,13 +115,15 @@ def unary(op, x: Tensor, attrs: tuple = ()):
 # ---- the ops -----------------------------------------------------------------------------------
 #                                forward on arrays                        ∂ℒ/∂(first input)              ∂ℒ/∂(second input)
 ADD = defop("AddBackward0",      lambda a, b, alpha: a + b if alpha == 1 else a + alpha * b,
-                                                                          lambda g: g,                   lambda g, alpha: g * alpha,
+                                                                          lambda g: g,                   lambda g, alpha: _times(g, alpha),
             text=("∂(a+b)/∂a = 1", "∂(a+b)/∂b = 1"))
 SUB = defop("SubBackward0",      lambda a, b, alpha: a - b if alpha == 1 else a - alpha * b,
-                                                                          lambda g: g,                   lambda g, alpha: -g * alpha,
+                                                                          lambda g: g,                   lambda g, alpha: _times(-g, alpha),
             text=("∂(a-b)/∂a = 1", "∂(a-b)/∂b = -1"))
-RSUB = defop("RsubBackward1",    lambda a, b, alpha: b - a * alpha,       lambda g, alpha: -g * alpha,   None,
-             text=("∂(b-a)/∂a = -1",))
+RSUB = defop("RsubBackward1",    lambda a, b, alpha: b - a * alpha,       lambda g, alpha: _times(-g, alpha), None,
+             text=("∂(b-a)/∂a = -1",))  # other a number
+RSUB_T = defop("RsubBackward0",  lambda a, b, alpha: b - a * alpha,       lambda g, alpha: _times(-g, alpha), lambda g: g,
+               text=("∂(b-a)/∂a = -1", "∂(b-a)/∂b = 1"))  # other a tensor
 MUL = defop("MulBackward0",      lambda a, b: a * b,                      lambda g, b: g * b,            lambda g, a: g * a,
             text=("∂(a·b)/∂a = b", "∂(a·b)/∂b = a"))
 # the same product with a 0-d factor and a tensor (the course's w * x): the factor's gradient, Σ g·x, is one dot product
@@ -148,9 +150,9 @@ LOG = defop("LogBackward0",      lambda x: np.log(x),                     lambda
 SQRT = defop("SqrtBackward0",    lambda x: np.sqrt(x),                    lambda g, out: g / (2 * out),  text=("∂(√x)/∂x = 1/(2√x)",))
 SIN = defop("SinBackward0",      lambda x: np.sin(x),                     lambda g, x: g * m.cos(x),     text=("∂(sin x)/∂x = cos x",))
 COS = defop("CosBackward0",      lambda x: np.cos(x),                     lambda g, x: g * -m.sin(x),    text=("∂(cos x)/∂x = -sin x",))
-TANH = defop("TanhBackward0",    lambda x: np.tanh(x),                    lambda g, out: g * (1 - out * out),
+TANH = defop("TanhBackward0",    lambda x: np.tanh(x),                    lambda g, out: g * _one_minus(out * out),
              text=("∂(tanh x)/∂x = 1 - tanh²x",))
-SIGMOID = defop("SigmoidBackward0", lambda x: _sigmoid(x),                lambda g, out: g * out * (1 - out),
+SIGMOID = defop("SigmoidBackward0", lambda x: _sigmoid(x),                lambda g, out: g * out * _one_minus(out),
                 text=("∂σ(x)/∂x = σ(x)·(1 - σ(x))",))
 RELU = defop("ReluBackward0",    lambda x: np.maximum(x, 0),              lambda g, out: g * (out > 0),  text=("∂relu(x)/∂x = [x > 0]",))
 RECIPROCAL = defop("ReciprocalBackward0", lambda x: 1 / x,                lambda g, out: -g * out * out, text=("∂(1/x)/∂x = -1/x²",))
@@ -169,9 +171,9 @@ RSQRT = defop("RsqrtBackward0", lambda x: 1 / np.sqrt(x),                     la
               text=("∂(x^-½)/∂x = -½·x^-³ᐟ²",))
 TAN = defop("TanBackward0",      lambda x: np.tan(x),                           lambda g, out: g * (out * out + 1),
              text=("∂(tan x)/∂x = 1 + tan²x",))
-ASIN = defop("AsinBackward0",    lambda x: np.arcsin(x),                        lambda g, x: g / m.sqrt(1 - x * x),
+ASIN = defop("AsinBackward0",    lambda x: np.arcsin(x),                        lambda g, x: g / m.sqrt(_one_minus(x * x)),
               text=("∂asin x/∂x = 1/√(1-x²)",))
-ACOS = defop("AcosBackward0",    lambda x: np.arccos(x),                        lambda g, x: -g / m.sqrt(1 - x * x),
+ACOS = defop("AcosBackward0",    lambda x: np.arccos(x),                        lambda g, x: -g / m.sqrt(_one_minus(x * x)),
               text=("∂acos x/∂x = -1/√(1-x²)",))
 ATAN = defop("AtanBackward0",    lambda x: np.arctan(x),                        lambda g, x: g / (x * x + 1),
               text=("∂atan x/∂x = 1/(1+x²)",))
@@ -183,7 +185,7 @@ ASINH = defop("AsinhBackward0",  lambda x: np.arcsinh(x),                       
                text=("∂asinh x/∂x = 1/√(x²+1)",))
 ACOSH = defop("AcoshBackward0", lambda x: np.arccosh(x),                      lambda g, x: g / m.sqrt((x - 1) * (x + 1)),
               text=("∂acosh x/∂x = 1/√(x²-1)",))
-ATANH = defop("AtanhBackward0",  lambda x: np.arctanh(x),                       lambda g, x: g / (1 - x * x),
+ATANH = defop("AtanhBackward0",  lambda x: np.arctanh(x),                       lambda g, x: g / _one_minus(x * x),
                text=("∂atanh x/∂x = 1/(1-x²)",))
 LOGIT = defop("LogitBackward0", lambda x, eps: _logit(x, eps),                lambda g, x, eps: _logit_grad(g, x, eps),
               text=("∂logit x/∂x = 1/(x(1-x)), 0 outside [eps, 1-eps]",))
@@ -438,6 +440,16 @@ def number_array(v: int | float, dtype: np.dtype) -> np.ndarray | int | float:
     return c
 
 
+def _one_minus(x):
+    """``1 - x``; on an array the 1 is a cached 0-d array of its dtype (the same bits, in two thirds of the time)."""
+    return number_array(1, x.dtype) - x if type(x) is np.ndarray else 1 - x
+
+
+def _times(g, alpha):
+    """``g * alpha``, skipped when ``alpha`` is 1 (the usual ``a + b``), as PyTorch's derivatives do."""
+    return g if alpha == 1 else g * alpha
+
+
 def _dot_all(g, x):
     """``(g * x).sum()``, for ``g`` and ``x`` of one shape: on arrays one dot product, with no product array made."""
     if type(g) is np.ndarray and type(x) is np.ndarray:
@@ -502,7 +514,7 @@ def sub(input, other, *, alpha=1) -> Tensor:
 
 def rsub(input, other, *, alpha=1) -> Tensor:
     """``other - alpha * input`` (what ``2 - x`` computes)."""
-    return binary(RSUB, input, other, (alpha,))
+    return binary(RSUB_T if isinstance(other, Tensor) else RSUB, input, other, (alpha,))
 
 
 def mul(input, other) -> Tensor:
