@@ -187,3 +187,49 @@ def test_accumulating_into_a_grad_made_with_create_graph_is_pytorchs():
     x = np.array(X)
     np.testing.assert_allclose(ours[8], 3 * x ** 2 + 6 * x, rtol=1e-12)
     assert ours[0] == "CopyBackwards" and ours[3] is True
+
+
+def hook_registered_during_backward(lib):
+    """A custom backward registers a hook on a tensor whose node has not run yet: the hook runs, in grad mode off."""
+    x = lib.tensor(X, dtype=lib.float64, requires_grad=True)
+    y = x * 2
+    seen = []
+
+    class Register(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, t):
+            return t * 1
+
+        @staticmethod
+        def backward(ctx, g):
+            y.register_hook(lambda grad: (seen.append(lib.is_grad_enabled()), grad * 10)[1])
+            return g
+    Register.apply(y).sum().backward()
+    return x.grad.tolist(), seen, lib.is_grad_enabled()
+
+
+def test_a_hook_registered_during_a_plain_backward_runs_as_in_pytorch():
+    ours, theirs = hook_registered_during_backward(fl), hook_registered_during_backward(torch)
+    assert ours == theirs == ([20.0, 20.0, 20.0], [False], True)
+
+
+def test_hooks_on_freed_tensors_leave_the_count_that_keeps_the_plain_walk():
+    import gc
+
+    from flambeau.autograd.function import HOOKS
+    gc.collect()
+    before = HOOKS[0]
+    for _ in range(3):  # the teaching loop: retain_grad and a hook on a temporary, every iteration
+        x = fl.tensor(X, requires_grad=True)
+        y = x * 2
+        y.retain_grad()
+        y.register_hook(lambda g: g * 1)
+        (y * y).sum().backward()
+        assert HOOKS[0] == before + 2
+    h = x.register_post_accumulate_grad_hook(lambda t: None)
+    assert HOOKS[0] == before + 3
+    h.remove()
+    h.remove()  # a second remove changes nothing
+    del x, y
+    gc.collect()
+    assert HOOKS[0] == before

@@ -286,7 +286,7 @@ class Tensor:
         if self._grad_fn is not None:
             return self._grad_fn._tensor_hook(self._output_nr, hook)
         if self._hooks is None:
-            self._hooks = []
+            self._hooks = _HookList()
         return _Handle(self._hooks, hook)
 
     def register_post_accumulate_grad_hook(self, hook):
@@ -294,7 +294,7 @@ class Tensor:
         if self._grad_fn is not None:
             raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
         if self._post_acc_hooks is None:
-            self._post_acc_hooks = []
+            self._post_acc_hooks = _HookList()
         return _Handle(self._post_acc_hooks, hook)
 
     def backward(self, gradient: Tensor | None = None, retain_graph: bool | None = None, create_graph: bool = False,
@@ -576,5 +576,5 @@ def short_node_name(name: str) -> str:
 
 
 from .autograd.engine import run_backward  # noqa: E402
-from .autograd.function import AccumulateGrad, _Handle  # noqa: E402  (function.py builds on the helpers above)
+from .autograd.function import AccumulateGrad, _Handle, _HookList  # noqa: E402  (function.py builds on the helpers above)
 from .autograd.pitfalls import nonleaf_grad_warning  # noqa: E402

@@ -17,7 +17,8 @@
 5. Unless ``retain_graph``, each node frees what it saved once it has run.
 6. The walk runs with grad mode set to ``create_graph``. A plain walk (arrays, no hook registered
    anywhere, nothing captured or watched) runs only the built-in formulas on arrays and custom
-   Functions, which set grad mode themselves: it leaves the (thread-local) mode alone.
+   Functions, which set grad mode themselves: it leaves the (thread-local) mode alone, until a
+   custom backward registers a hook; from that node on it takes the usual steps.
 
 Gradients are NumPy arrays, or Tensors when ``create_graph=True`` (then the formulas record a
 graph of their own and the result can be differentiated again). The engine knows nothing of ops.
@@ -188,6 +189,10 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
                         gd = g.dtype
                         if g.shape != shape or (gd is not dt and gd != dt):
                             buf[k] = _fit(g, meta[k], graph)
+            if fast and HOOKS[0]:  # a hook registered during this walk (by a custom backward): the usual steps from here on
+                fast = False
+                prev_mode = STATE.enabled
+                STATE.enabled = graph
             if fast:
                 out = node.step(buf, False, retain_graph)
             elif plain and node._hooks is None:

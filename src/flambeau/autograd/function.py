@@ -27,6 +27,7 @@ table spelling of the same mechanism (``flambeau.ops``); user code subclasses :c
 from __future__ import annotations
 
 import functools
+import threading
 import weakref
 from itertools import count
 
@@ -146,12 +147,25 @@ class _NodeHooks:
     __slots__ = ("pre", "post", "tensor_pre")
 
     def __init__(self) -> None:
-        self.pre, self.post, self.tensor_pre = [], [], []
+        self.pre, self.post, self.tensor_pre = _HookList(), _HookList(), _HookList()
 
 
-#: How many autograd hooks (of nodes and tensors) are registered and not removed. While none is, the engine and
-#: ``AccumulateGrad`` skip looking for them (a hook left on a node or tensor that is gone keeps the count up: slower, never wrong).
+#: How many autograd hooks (of nodes and tensors) are registered, not removed, on nodes and tensors still alive. While
+#: none is, the engine and ``AccumulateGrad`` skip looking for them. Changed under a lock, so that threads registering
+#: hooks at once cannot lose a count.
 HOOKS = [0]
+_HOOKS_LOCK = threading.Lock()
+
+
+class _HookList(list):
+    """A node's or tensor's list of hooks: when its owner is freed, the hooks still in it leave the count."""
+
+    __slots__ = ()
+
+    def __del__(self) -> None:
+        if self:
+            with _HOOKS_LOCK:
+                HOOKS[0] -= len(self)
 
 
 class _Handle:
@@ -160,14 +174,16 @@ class _Handle:
     __slots__ = ("_list", "_item")
 
     def __init__(self, lst: list, item) -> None:
-        lst.append(item)
-        HOOKS[0] += 1
+        with _HOOKS_LOCK:
+            lst.append(item)
+            HOOKS[0] += 1
         self._list, self._item = lst, item
 
     def remove(self) -> None:
-        if self._item in self._list:
-            self._list.remove(self._item)
-            HOOKS[0] -= 1
+        with _HOOKS_LOCK:
+            if self._item in self._list:
+                self._list.remove(self._item)
+                HOOKS[0] -= 1
 
 
 class AccumulateGrad(Node):
