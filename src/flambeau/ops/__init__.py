@@ -318,6 +318,7 @@ class OpNode(Node):
         return result
 
     step = apply  # apply(grads, graph, keep) releases what was saved itself
+
     def _unpack(self, graph: bool) -> list:
         vals = []
         for x, v in zip(self._saved, self._vers):
