@@ -127,19 +127,24 @@ def test_a_custom_function_with_two_outputs_one_used():
     check(build, np.full(3, 3.0))
 
 
-def grad_mode_seen(lib):
-    """Grad mode inside a custom backward and inside a tensor hook during a plain backward, and after it."""
-    seen = {}
-
-    class Spy(lib.autograd.Function):
+def identity_with(lib, during_backward):
+    """A custom Function passing its input through, whose backward first calls ``during_backward()``."""
+    class Identity(lib.autograd.Function):
         @staticmethod
         def forward(ctx, t):
             return t * 1
 
         @staticmethod
         def backward(ctx, g):
-            seen["custom"] = lib.is_grad_enabled()
+            during_backward()
             return g
+    return Identity
+
+
+def grad_mode_seen(lib):
+    """Grad mode inside a custom backward and inside a tensor hook during a plain backward, and after it."""
+    seen = {}
+    Spy = identity_with(lib, lambda: seen.__setitem__("custom", lib.is_grad_enabled()))
     x = lib.tensor(X, requires_grad=True)
     Spy.apply(x).sum().backward()
     seen["after plain"] = lib.is_grad_enabled()
@@ -194,16 +199,7 @@ def hook_registered_during_backward(lib):
     x = lib.tensor(X, dtype=lib.float64, requires_grad=True)
     y = x * 2
     seen = []
-
-    class Register(lib.autograd.Function):
-        @staticmethod
-        def forward(ctx, t):
-            return t * 1
-
-        @staticmethod
-        def backward(ctx, g):
-            y.register_hook(lambda grad: (seen.append(lib.is_grad_enabled()), grad * 10)[1])
-            return g
+    Register = identity_with(lib, lambda: y.register_hook(lambda grad: (seen.append(lib.is_grad_enabled()), grad * 10)[1]))
     Register.apply(y).sum().backward()
     return x.grad.tolist(), seen, lib.is_grad_enabled()
 
