@@ -254,6 +254,40 @@ def test_grad_mode_is_thread_local():
     assert seen == [True]
 
 
+def test_ops_follow_their_own_threads_grad_mode_whichever_thread_turned_it_off():
+    from flambeau.autograd.grad_mode import GRAD_OFF
+    x = fl.ones(2, requires_grad=True)
+    off, back_on, seen = threading.Event(), threading.Event(), []
+
+    def other():
+        with fl.no_grad():
+            off.set()
+            back_on.wait(5)
+            seen.extend([(x * 2).requires_grad, x.sum().requires_grad, (x ** 2).requires_grad])
+        seen.append((x * 2).requires_grad)
+    t = threading.Thread(target=other)
+    t.start()
+    off.wait(5)
+    assert (x * 2).requires_grad and x.tanh().requires_grad and len(GRAD_OFF) == 1  # off there, on here
+    back_on.set()
+    t.join()
+    assert seen == [False, False, False, True] and not GRAD_OFF
+    with fl.no_grad():
+        with fl.set_grad_enabled(False):
+            with fl.inference_mode():
+                assert not (x * 2).requires_grad and len(GRAD_OFF) == 1
+            with fl.enable_grad():
+                assert (x * 2).requires_grad and not GRAD_OFF
+        try:
+            with fl.enable_grad():
+                raise ValueError
+        except ValueError:
+            assert not (x * 2).requires_grad
+    assert (x * 2).requires_grad and not GRAD_OFF
+    (x * x).sum().backward(create_graph=True)  # the engine sets the mode for its walk and restores it
+    assert x.sum().requires_grad and not GRAD_OFF
+
+
 # ---- leaves and in-place ---------------------------------------------------------------------------------
 
 def test_inplace_on_leaf_requiring_grad_is_refused_and_allowed_under_no_grad():

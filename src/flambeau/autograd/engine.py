@@ -29,10 +29,11 @@ from __future__ import annotations
 from heapq import heappop, heappush
 
 import numpy as np
+from numpy import asarray, ndarray  # np.<name> is looked up anew on every use (NumPy's module has a __getattr__): the hot paths use these
 
 from .anomaly_mode import run_checked
 from .function import HOOKS, AccumulateGrad, _call_tensor_hook
-from .grad_mode import EXTRAS_ANYWHERE, STATE
+from .grad_mode import EXTRAS_ANYWHERE, STATE, set_mode
 from .pitfalls import teach_backward_error
 
 __all__ = ["run_backward", "RECORDERS"]
@@ -161,7 +162,7 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
     fast = plain and not graph and not HOOKS[0]  # ... and no hook anywhere: grad mode is left as it is (6. above)
     if not fast:
         prev_mode = STATE.enabled
-        STATE.enabled = graph
+        set_mode(graph)
     node = None
     try:
         while True:
@@ -192,7 +193,7 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
             if fast and HOOKS[0]:  # a hook registered during this walk (by a custom backward): the usual steps from here on
                 fast = False
                 prev_mode = STATE.enabled
-                STATE.enabled = graph
+                set_mode(graph)
             if fast:
                 out = node.step(buf, False, retain_graph)
             elif plain and node._hooks is None:
@@ -213,8 +214,8 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
                 if g is None:
                     continue
                 if not graph:
-                    if type(g) is not np.ndarray:
-                        g = np.asarray(g)  # a formula may return a NumPy scalar: gradients are arrays
+                    if type(g) is not ndarray:
+                        g = asarray(g)  # a formula may return a NumPy scalar: gradients are arrays
                     elif i and (out[0] is g if i == 1 else _handed_twice(out, i, g)):
                         g = g.copy()  # the same array handed to two inputs (x + y) must not end up shared by two .grad
                 if type(nxt) is AccumulateGrad:
@@ -241,7 +242,7 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
         raise
     finally:
         if not fast:
-            STATE.enabled = prev_mode
+            set_mode(prev_mode)
     if recs:
         for r in recs:
             r.end()

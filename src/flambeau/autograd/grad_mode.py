@@ -1,7 +1,8 @@
 """Grad mode: whether new operations are recorded into the graph.
 
 The state is thread-local, as in PyTorch: a new thread starts with grad mode on.
-The hot path reads it with one attribute access, ``STATE.enabled``.
+Every change goes through :func:`set_mode`, which keeps a global count of the threads that have it off: while there are
+none, the op hot path knows grad mode is on without reading the thread-local flag (``not GRAD_OFF or STATE.enabled``).
 
 >>> import flambeau as torch
 >>> x = torch.ones(2, requires_grad=True)
@@ -44,6 +45,21 @@ def sync_extras() -> None:
 
 
 STATE = _State()
+
+#: One entry per thread whose grad mode is off (appending and popping a list are atomic: no lock). A thread that ends
+#: with grad mode off leaves its entry behind: the hot path then reads the thread-local flag, slower, never wrong.
+GRAD_OFF: list = []
+
+
+def set_mode(on: bool) -> None:
+    """Set this thread's grad mode. Every change goes through here (see ``GRAD_OFF``)."""
+    if on:
+        if not STATE.enabled:
+            GRAD_OFF.pop()
+            STATE.enabled = True
+    elif STATE.enabled:
+        GRAD_OFF.append(None)
+        STATE.enabled = False
 
 
 def is_grad_enabled() -> bool:
@@ -88,10 +104,10 @@ class _GradModeContext:
 
     def __enter__(self) -> None:
         self._prev = STATE.enabled
-        STATE.enabled = self._mode
+        set_mode(self._mode)
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        STATE.enabled = self._prev
+        set_mode(self._prev)
 
 
 class no_grad(_GradModeContext):
@@ -127,13 +143,13 @@ class set_grad_enabled(_GradModeContext):
     def __init__(self, mode: bool) -> None:
         self._prev = STATE.enabled
         self._mode = bool(mode)
-        STATE.enabled = self._mode
+        set_mode(self._mode)
 
     def __enter__(self) -> None:
         pass
 
     def __call__(self, func):
-        STATE.enabled = self._prev  # used as a decorator: the mode applies only inside func
+        set_mode(self._prev)  # used as a decorator: the mode applies only inside func
         return super().__call__(func)
 
     def clone(self) -> set_grad_enabled:
@@ -160,9 +176,9 @@ class inference_mode(_GradModeContext):
         self._prev = STATE.enabled
         self._prev_inf = STATE.inference
         if self._on:
-            STATE.enabled = False
+            set_mode(False)
             STATE.inference = True
 
     def __exit__(self, *exc) -> None:
-        STATE.enabled = self._prev
+        set_mode(self._prev)
         STATE.inference = self._prev_inf

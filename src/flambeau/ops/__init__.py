@@ -35,11 +35,12 @@ import types
 from operator import itemgetter
 
 import numpy as np
+from numpy import asarray, ndarray  # np.<name> is looked up anew on every use (NumPy's module has a __getattr__): the hot paths use these
 
 from .._tensor import DUAL, Tensor, _new_tensor, edge_of, short_node_name, tensor_type_name_np
 from ..autograd.anomaly_mode import remember_stack
 from ..autograd.function import FREED, Node, _Packed, counted, next_seq, pack_saved, unpack_saved, version_error
-from ..autograd.grad_mode import EXTRAS_ANYWHERE, STATE
+from ..autograd.grad_mode import EXTRAS_ANYWHERE, GRAD_OFF, STATE
 
 __all__ = ["defop", "apply", "record", "m", "Op", "OpNode"]
 
@@ -367,9 +368,9 @@ class OpNode(Node):
 
 def record(op: Op, inputs: tuple, out, attrs: tuple = ()):
     """Wrap the forward result ``out`` in Tensor(s) and, when recording, link them into the graph."""
-    if type(out) is not np.ndarray:
-        out = tuple(np.asarray(d) for d in out) if type(out) is tuple else np.asarray(out)
-    if STATE.enabled:
+    if type(out) is not ndarray:
+        out = tuple(asarray(d) for d in out) if type(out) is tuple else asarray(out)
+    if not GRAD_OFF or STATE.enabled:
         for x in inputs:
             if isinstance(x, Tensor) and x._rg:
                 return _link(op, inputs, out, attrs)
@@ -380,9 +381,9 @@ def record(op: Op, inputs: tuple, out, attrs: tuple = ()):
 
 def _record_one(op: Op, x: Tensor, out, attrs: tuple):
     """:func:`record` for a one-input, one-output op (the common reductions and unary math), written out."""
-    if type(out) is not np.ndarray:
-        out = np.asarray(out)  # a full reduction gives a NumPy scalar
-    if x._rg and STATE.enabled:
+    if type(out) is not ndarray:
+        out = asarray(out)  # a full reduction gives a NumPy scalar
+    if x._rg and (not GRAD_OFF or STATE.enabled):
         return (op._link or op.linker())(x, out, attrs)
     return _new_tensor(out, False, None, 0)
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 import operator
 
 import numpy as np
+from numpy import asarray, ndarray, vdot  # np.<name> is looked up anew on every use (NumPy's module has a __getattr__): the hot paths use these
 
 from .. import _dtype
 from .._tensor import Tensor, _c_name, _new_tensor, short_node_name
-from ..autograd.grad_mode import STATE
+from ..autograd.grad_mode import GRAD_OFF, STATE
 from ..autograd.pitfalls import broadcast_explained, leaf_inplace_error
 from . import _record_one, _special, defop, m, math_fn, record
 
@@ -442,7 +443,7 @@ def number_array(v: int | float, dtype: np.dtype) -> np.ndarray | int | float:
 
 def _one_minus(x):
     """``1 - x``; on an array the 1 is a cached 0-d array of its dtype (the same bits, in two thirds of the time)."""
-    return number_array(1, x.dtype) - x if type(x) is np.ndarray else 1 - x
+    return number_array(1, x.dtype) - x if type(x) is ndarray else 1 - x
 
 
 def _times(g, alpha):
@@ -452,8 +453,8 @@ def _times(g, alpha):
 
 def _dot_all(g, x):
     """``(g * x).sum()``, for ``g`` and ``x`` of one shape: on arrays one dot product, with no product array made."""
-    if type(g) is np.ndarray and type(x) is np.ndarray:
-        return np.asarray(np.vdot(g, x))
+    if type(g) is ndarray and type(x) is ndarray:
+        return asarray(vdot(g, x))
     return (g * x).sum()
 
 
@@ -1516,9 +1517,9 @@ def _operator(op, slow, fwd, attrs: tuple = (), with_0d: tuple | None = None):
                         out = fwd(a, b if t is Tensor else number_array(b, a.dtype))
                     except ValueError:  # shapes that do not broadcast: the public function says so
                         return slow(self, other)
-                if type(out) is not np.ndarray:
-                    out = np.asarray(out)
-                if rg and STATE.enabled:
+                if type(out) is not ndarray:
+                    out = asarray(out)
+                if rg and (not GRAD_OFF or STATE.enabled):
                     if with_0d is not None and t is Tensor:
                         if an == 0:
                             if b.ndim:

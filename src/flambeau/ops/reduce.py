@@ -12,6 +12,7 @@ import builtins
 from math import prod as _prod
 
 import numpy as np
+from numpy import empty, ndarray  # np.<name> is looked up anew on every use (NumPy's module has a __getattr__): the hot paths use these
 
 from .. import _dtype, return_types
 from .._tensor import Tensor, _new_tensor, _wrap_dim
@@ -43,8 +44,8 @@ def norm_dims(dim, ndim: int) -> tuple | None:
 
 def expand_back(g, shape: tuple, dims: tuple | None):
     """Gradient of a reduction: put the reduced dims back (size 1), then broadcast to ``shape``."""
-    if dims is None and type(g) is np.ndarray and g.size == 1 and _prod(shape) <= 4096:
-        out = np.empty(shape, g.dtype)  # small: a fresh array is cheaper than a broadcast view
+    if dims is None and type(g) is ndarray and g.size == 1 and _prod(shape) <= 4096:
+        out = empty(shape, g.dtype)  # small: a fresh array is cheaper than a broadcast view
         out[...] = g
         return out
     kshape = tuple(1 if dims is None or i in dims else s for i, s in enumerate(shape))
@@ -76,8 +77,8 @@ MEAN_DIM = defop("MeanBackward1", lambda x, dims, keepdim, shape: _mean(x, dims,
 
 def mean_back(g, shape: tuple, dims: tuple | None):
     n = reduced_size(shape, dims)
-    if dims is None and type(g) is np.ndarray and not g.ndim and n <= 4096:
-        out = np.empty(shape, g.dtype)  # the mean of all: one value divided once, in NumPy's scalar math (bit for bit the same)
+    if dims is None and type(g) is ndarray and not g.ndim and n <= 4096:
+        out = empty(shape, g.dtype)  # the mean of all: one value divided once, in NumPy's scalar math (bit for bit the same)
         out.fill(g[()] / n)
         return out
     return expand_back(g, shape, dims) / n
