@@ -70,7 +70,7 @@ class Node:
         self._hooks = None  # a _NodeHooks once any hook is registered: the engine checks this one slot
         self._freed = False
         self._nout = 1
-        self._seq = next_seq()
+        self._seq = next(SEQ)
         self._uses = 0
 
     def name(self) -> str:
@@ -129,7 +129,7 @@ class Node:
 
 
 #: Creation numbers of nodes: a node's consumers are made after it, so they carry higher numbers.
-next_seq = count().__next__
+SEQ = count()  # read with next(SEQ), cheaper than calling a bound SEQ.__next__
 
 
 def counted(edges: tuple) -> tuple:

@@ -39,7 +39,7 @@ from numpy import asarray, ndarray  # np.<name> is looked up anew on every use (
 
 from .._tensor import DUAL, Tensor, _new_tensor, edge_of, short_node_name, tensor_type_name_np
 from ..autograd.anomaly_mode import remember_stack
-from ..autograd.function import FREED, Node, _Packed, counted, next_seq, pack_saved, unpack_saved, version_error
+from ..autograd.function import FREED, SEQ, Node, _Packed, counted, pack_saved, unpack_saved, version_error
 from ..autograd.grad_mode import EXTRAS_ANYWHERE, GRAD_OFF, STATE
 
 __all__ = ["defop", "apply", "record", "m", "Op", "OpNode"]
@@ -193,7 +193,7 @@ def _compiled_apply(op: Op):
     return scope["apply"]
 
 
-_NODE = """    node = new(cls)
+_NODE = """    node = cls()
     node.next_functions = {edges}
     node._saved = saved
     node._vers = vers
@@ -202,7 +202,7 @@ _NODE = """    node = new(cls)
     node._out = kept
     node._hooks = None
     node._freed = False
-    node._seq = next_seq()
+    node._seq = next(SEQ)
     node._uses = uses
     node._nout = nout
 """
@@ -220,7 +220,7 @@ def _compiled_make(cls: type, nout: int):
 
 def _scope(cls: type, nout: int) -> dict:
     """The names the compiled constructor and linker of node class ``cls`` see."""
-    return {"new": object.__new__, "cls": cls, "next_seq": next_seq, "nout": nout, "uses": int(nout > 1), "Tensor": Tensor,
+    return {"new": object.__new__, "cls": cls, "SEQ": SEQ, "nout": nout, "uses": int(nout > 1), "Tensor": Tensor,
             "edge_of": edge_of, "NO_EDGE": _NO_EDGE, "EXTRAS_ANYWHERE": EXTRAS_ANYWHERE, "STATE": STATE, "extras": _extras}
 
 
@@ -241,7 +241,7 @@ def _indent(text: str, pad: str) -> list:
 def _compiled_link(op: Op, cls: type):
     """:func:`_link` written out for one op of one output and one or two inputs: the edges, then, for each pattern of
     inputs requiring grad, the save plan as constants; the node's and the output tensor's fields stored in place (no calls
-    but the clock of ``next_seq``). The callers have checked that grad mode is on and some input requires grad (for one
+    but the clock ``next(SEQ)``). The callers have checked that grad mode is on and some input requires grad (for one
     input: that input)."""
     n = op.n_in
     xs = [f"x{i}" for i in range(n)]
@@ -302,6 +302,8 @@ class OpNode(Node):
 
     __slots__ = ("_saved", "_vers", "_out", "_attrs")
     _op: Op
+    # made only by the compiled constructors, which set every field: ``cls()`` then costs less than ``object.__new__(cls)``
+    __init__ = object.__init__
 
     def apply(self, grads: list, graph: bool, keep: bool = True) -> list:
         op = self._op

@@ -1497,11 +1497,12 @@ def _operator(op, slow, fwd, attrs: tuple = (), with_0d: tuple | None = None):
     def method(self, other):
         if type(self) is Tensor:
             a = self._data
-            if a.dtype.kind == "f":
+            dt = a.dtype
+            if dt.kind == "f":
                 t = type(other)
                 if t is Tensor:
                     b = other._data
-                    if a.dtype is not b.dtype:
+                    if dt is not b.dtype:
                         return slow(self, other)
                     rg = self._rg or other._rg
                 elif t is float or t is int:
@@ -1514,7 +1515,7 @@ def _operator(op, slow, fwd, attrs: tuple = (), with_0d: tuple | None = None):
                     out = fwd(a[()], b[()] if t is Tensor else b)  # NumPy's scalar math: a fraction of a ufunc call on 0-d arrays
                 else:
                     try:
-                        out = fwd(a, b if t is Tensor else number_array(b, a.dtype))
+                        out = fwd(a, b if t is Tensor else number_array(b, dt))
                     except ValueError:  # shapes that do not broadcast: the public function says so
                         return slow(self, other)
                 if type(out) is not ndarray:
