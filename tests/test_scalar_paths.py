@@ -169,3 +169,25 @@ def test_the_cache_of_python_numbers_stays_small():
     for k in range(3000):
         t * (k + 0.5)
     assert len(_NUMBERS[np.dtype(np.float32)]) <= 1024
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_a_product_with_a_python_number_backpropagates_numpys_bits_and_matches_torch_to_second_order(dtype):
+    x = np.random.RandomState(1).randn(6).astype(dtype)
+    g = np.random.RandomState(2).randn(6).astype(dtype)
+    for v in (2, 0.1, -0.3, 1 / 3, 0, 65000.7, 1e300):  # kept as a cached 0-d array, or as the number itself
+        for make in (lambda t, v=v: t * v, lambda t, v=v: v * t):
+            a = fl.tensor(x, requires_grad=True)
+            make(a).backward(fl.tensor(g))
+            with np.errstate(all="ignore"):
+                assert a.grad.numpy().tobytes() == (g * v).tobytes(), v
+            if abs(v) > 1e4:
+                continue  # float16 overflows: nothing left to compare
+            ours, theirs = [], []
+            for lib, out in ((fl, ours), (torch, theirs)):
+                a = lib.tensor(x, requires_grad=True)
+                (ga,) = lib.autograd.grad((make(a) ** 2).sum(), a, create_graph=True)
+                (gga,) = lib.autograd.grad((ga * make(a)).sum(), a)
+                out += [ga.detach().numpy(), gga.numpy()]
+            for o, t in zip(ours, theirs):
+                np.testing.assert_allclose(o, t, rtol=RTOL[dtype], atol=RTOL[dtype])

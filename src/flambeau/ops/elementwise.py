@@ -1514,8 +1514,10 @@ def _operator(op, slow, fwd, attrs: tuple = (), with_0d: tuple | None = None):
                 if an == 0 and (t is not Tensor or b.ndim == 0):
                     out = fwd(a[()], b[()] if t is Tensor else b)  # NumPy's scalar math: a fraction of a ufunc call on 0-d arrays
                 else:
+                    if t is not Tensor:  # the number as a cached 0-d array: also what the node keeps, for a backward as quick
+                        other = b = number_array(b, dt)
                     try:
-                        out = fwd(a, b if t is Tensor else number_array(b, dt))
+                        out = fwd(a, b)
                     except ValueError:  # shapes that do not broadcast: the public function says so
                         return slow(self, other)
                 if type(out) is not ndarray:
