@@ -218,8 +218,8 @@ def graph(tensor: Tensor, params=None, show_saved: bool = False, show_grads: boo
 def _graph_node(i: int, node, names: dict, show_saved: bool) -> GraphNode:
     if type(node) is AccumulateGrad:
         v = node.variable  # None once the leaf is gone
-        shape, dtype = node._meta[0]
+        shape, dtype = node._meta[:2]
         return GraphNode(i, "leaf", node.name(), names.get(id(v), "") if v is not None else "", tuple(shape), str(dtype), [], node)
-    shape, dtype = node._meta[0] if node._meta and node._meta[0] is not None else ((), "?")
+    shape, dtype = node._meta[:2] if node._meta else ((), "?")
     saved = saved_items(node) if show_saved else []
     return GraphNode(i, "op", node.name(), names.get(("node", id(node)), ""), tuple(shape), str(dtype), saved, node)

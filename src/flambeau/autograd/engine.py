@@ -43,9 +43,8 @@ __all__ = ["run_backward", "RECORDERS"]
 RECORDERS: list = []
 
 
-def _fit(g, meta, graph: bool):
-    """Shape and cast gradient ``g`` to the ``(shape, dtype)`` of the tensor it belongs to."""
-    shape, dtype = meta
+def _fit(g, shape: tuple, dtype, graph: bool):
+    """Shape and cast gradient ``g`` to the shape and dtype of the tensor it belongs to."""
     if tuple(g.shape) != shape:
         g = _sum_to(g, shape, graph)
     if g.dtype != dtype:
@@ -72,10 +71,10 @@ def _dtype_of(npdtype):
     return FROM_NP[npdtype]
 
 
-def _add(old, g, meta, graph: bool):
+def _add(old, g, shape: tuple, dtype, graph: bool):
     """Two gradients for one output: their sum (shaped to the output first when broadcasting made them differ)."""
     if old.shape != g.shape:
-        return _fit(old, meta, graph) + _fit(g, meta, graph)
+        return _fit(old, shape, dtype, graph) + _fit(g, shape, dtype, graph)
     return old + g
 
 
@@ -179,17 +178,17 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
             meta = node._meta
             if len(buf) == 1:
                 g = buf[0]
-                shape, dt = meta[0]
+                shape, dt = meta
                 gd = g.dtype
                 if g.shape != shape or (gd is not dt and gd != dt):  # dtypes are singletons: `is` first
-                    buf[0] = _fit(g, meta[0], graph)
+                    buf[0] = _fit(g, shape, dt, graph)
             else:
                 for k, g in enumerate(buf):
                     if g is not None:
-                        shape, dt = meta[k]
+                        shape, dt = meta[2 * k], meta[2 * k + 1]
                         gd = g.dtype
                         if g.shape != shape or (gd is not dt and gd != dt):
-                            buf[k] = _fit(g, meta[k], graph)
+                            buf[k] = _fit(g, shape, dt, graph)
             if fast and HOOKS[0]:  # a hook registered during this walk (by a custom backward): the usual steps from here on
                 fast = False
                 prev_mode = STATE.enabled
@@ -220,7 +219,7 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
                         g = g.copy()  # the same array handed to two inputs (x + y) must not end up shared by two .grad
                 if type(nxt) is AccumulateGrad:
                     old = leaves.get(nxt)
-                    leaves[nxt] = g if old is None else _add(old, g, nxt._meta[0], graph)
+                    leaves[nxt] = g if old is None else _add(old, g, *nxt._meta, graph)
                     if leaf_edges is not None:
                         leaf_edges[nxt] -= 1
                         if not leaf_edges[nxt]:
@@ -236,7 +235,7 @@ def run_backward(roots: list, grads: list, retain_graph: bool, create_graph: boo
                     elif b[nr] is None:
                         b[nr] = g
                     else:
-                        b[nr] = _add(b[nr], g, nxt._meta[nr], graph)
+                        b[nr] = _add(b[nr], g, nxt._meta[2 * nr], nxt._meta[2 * nr + 1], graph)
     except RuntimeError as e:
         teach_backward_error(e, node)
         raise

@@ -161,7 +161,7 @@ class Step:
             out.append("    " + msg("explain.local", formula=self.formulas[i] if i < len(self.formulas) else _no_formula(node)))
             to = _target_name(target, names)
             line = "    " + msg("explain.leaving", target=f"{inames[i]} = {to}" if len(self.grads_out) > 1 else to, g=fmt(g))
-            shape = target._meta[self.target_nrs[i]][0] if target._meta else None
+            shape = target._meta[2 * self.target_nrs[i]] if target._meta else None
             if shape is not None and tuple(shape) != g.shape:
                 line += "  " + msg("explain.unbroadcast", shape=list(shape))
             out.append(line)

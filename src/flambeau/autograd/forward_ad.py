@@ -96,7 +96,7 @@ def make_dual(tensor: Tensor, tangent: Tensor, *, level: int | None = None) -> T
                                   "keep grad mode on inside dual_level()")
     node = _DualNode()
     node.next_functions = counted((edge_of(tensor) if tensor._rg else (None, 0),))
-    node._meta = ((tensor._data.shape, tensor._data.dtype),)
+    node._meta = (tensor._data.shape, tensor._data.dtype)
     dual = _new_tensor(tensor._data, True if tensor._rg and tensor._rg != DUAL else DUAL, node, 0)
     dual._version = tensor._version
     _LEVELS[-1].append((dual, tangent))

@@ -57,7 +57,7 @@ def version_error(t, saved: int, node_name: str | None) -> RuntimeError:
 class Node:
     """A step of the recorded graph (PyTorch's ``grad_fn``).
 
-    ``_meta`` holds ``(shape, numpy dtype)`` of each output: the engine shapes and casts every
+    ``_meta`` holds ``shape, numpy dtype`` of each output, one after the other (one flat tuple): the engine shapes and casts every
     gradient arriving at the node to it (un-broadcasting centrally, so no op repeats it).
     ``_seq`` numbers nodes in creation order and ``_uses`` counts the edges made into the node,
     from one for a node with several outputs (it then always waits for all of them): the engine's
@@ -140,6 +140,11 @@ def counted(edges: tuple) -> tuple:
     return edges
 
 
+def _meta_of(outputs) -> tuple:
+    """A node's ``_meta`` for these outputs: the shape and dtype of each (``()`` and None for one that is not a tensor)."""
+    return tuple([m for o in outputs for m in ((o._data.shape, o._data.dtype) if isinstance(o, Tensor) else ((), None))])
+
+
 class _NodeHooks:
     """A node's hooks: ``pre`` (before it, on its output gradients), ``post`` (after it) and ``tensor_pre`` (hooks of its
     output tensors, ``(output_nr, fn)``)."""
@@ -199,7 +204,7 @@ class AccumulateGrad(Node):
         super().__init__()
         self._variable = weakref.ref(variable)
         self.next_functions = ()
-        self._meta = ((variable._data.shape, variable._data.dtype),)
+        self._meta = (variable._data.shape, variable._data.dtype)
 
     @property
     def variable(self):
@@ -331,7 +336,7 @@ class _FunctionNode(Node):
         if self._freed and self._saved:
             raise RuntimeError(FREED)
         if getattr(ctx, "_materialize", True):
-            grads = [zeros_like_meta(*self._meta[i], graph) if g is None else g for i, g in enumerate(grads)]
+            grads = [zeros_like_meta(*self._meta[2 * i:2 * i + 2], graph) if g is None else g for i, g in enumerate(grads)]
         args = [g if graph or g is None else _new_tensor(g, False, None, 0) for g in grads]
         with _Toggle(graph):
             out = self._fn.backward(ctx, *args)
@@ -395,7 +400,7 @@ class Function(metaclass=_FunctionMeta):
         node.ctx = ctx
         ctx._node = node
         node.next_functions = counted(tuple(edge_of(a) if r else (None, 0) for a, r in zip(args, ctx.needs_input_grad)))
-        node._meta = tuple((o._data.shape, o._data.dtype) if isinstance(o, Tensor) else ((), None) for o in outputs)
+        node._meta = _meta_of(outputs)
         node._nout = len(outputs)
         node._uses = int(len(outputs) > 1)
         non_diff = {id(t) for t in getattr(ctx, "_non_diff", ())}
@@ -458,7 +463,7 @@ def _delay_error(out, needing: list):
     outs = (out,) if single else out
     node = _DelayedError()
     node.next_functions = counted(tuple(edge_of(a) for a in needing))
-    node._meta = tuple((o._data.shape, o._data.dtype) if isinstance(o, Tensor) else ((), None) for o in outs)
+    node._meta = _meta_of(outs)
     node._nout = len(outs)
     node._uses = int(len(outs) > 1)
     wrapped = tuple(_new_tensor(o._data, True, node, k) if isinstance(o, Tensor) else o for k, o in enumerate(outs))

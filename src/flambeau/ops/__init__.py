@@ -265,7 +265,7 @@ def _compiled_link(op: Op, cls: type):
         vers = ", ".join("0" if i not in keep else f"{x}._version[0]" if req[i] else f"({x}._version[0] if isinstance({x}, Tensor) else 0)"
                          for i, x in enumerate(xs))
         lines += [f"{pad}saved = ({saved},)", f"{pad}vers = ({vers},)", f"{pad}kept = {'(out, version, 0)' if keep_out else None}"]
-    lines += _NODE.format(edges=f"({', '.join(f'e{i}' for i in range(n))},)", meta="((out.shape, out.dtype),)").splitlines()
+    lines += _NODE.format(edges=f"({', '.join(f'e{i}' for i in range(n))},)", meta="(out.shape, out.dtype)").splitlines()
     lines += ["    t = new(Tensor)",
               "    t._data = out",
               "    t._rg = True",
@@ -409,14 +409,14 @@ def _link(op: Op, inputs: tuple, out, attrs: tuple):
         saved = vers = _NONES[len(inputs)]
     version = [0]
     if type(out) is tuple:
-        node = op.make_node(edges, saved, vers, attrs, tuple((d.shape, d.dtype) for d in out), (out, version, 0) if keep_out else None)
+        node = op.make_node(edges, saved, vers, attrs, tuple([m for d in out for m in (d.shape, d.dtype)]), (out, version, 0) if keep_out else None)
         ts = tuple(_new_tensor(d, True, node, k) for k, d in enumerate(out))
         if ts:
             ts[0]._version = version  # the counter the node checks its saved output against
         if EXTRAS_ANYWHERE[0] and STATE.extras:
             _extras(node, ts, keep_out, inputs)
         return ts
-    node = op.make_node(edges, saved, vers, attrs, ((out.shape, out.dtype),), (out, version, 0) if keep_out else None)
+    node = op.make_node(edges, saved, vers, attrs, (out.shape, out.dtype), (out, version, 0) if keep_out else None)
     t = _new_tensor(out, True, node, 0)
     t._version = version
     if EXTRAS_ANYWHERE[0] and STATE.extras:
