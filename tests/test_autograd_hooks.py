@@ -186,3 +186,49 @@ def test_anomaly_mode_is_off_by_default_and_set_detect_anomaly():
             warnings.simplefilter("ignore")
             (x.sqrt() * 0).sum().backward()  # NaN, but not checked
     assert not fl.autograd.is_anomaly_enabled()
+
+
+def _kept_gradients_stay_as_they_were(lib):
+    """Tensors that hooks and custom backwards keep or hand on are not changed by later accumulation into ``.grad``."""
+    out = []
+    x = lib.ones(3, requires_grad=True)  # a leaf's hook keeps each gradient it sees
+    seen = []
+    x.register_hook(lambda g: seen.append(g))
+    (x * 2).sum().backward()
+    (x * 2).sum().backward()
+    out += [*seen, x.grad]
+    k = lib.tensor([1., 2., 3.])  # a custom backward returns a tensor that lives on
+
+    class Keep(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return k
+    y = lib.ones(3, requires_grad=True)
+    Keep.apply(y).sum().backward()
+    Keep.apply(y).sum().backward()
+    y.grad.mul_(10)
+    out += [k, y.grad]
+    z = lib.ones(3, requires_grad=True)  # retain_grad of a pass-through, and a node's post hook keeping what it hands on
+    u = z + 0
+    u.retain_grad()
+    kept = []
+    u.grad_fn.register_hook(lambda gin, gout: kept.append(gin[0]))
+    (u * 3).sum().backward()
+    z.grad.add_(1)
+    out += [u.grad, kept[0], z.grad]
+    v = lib.ones(3, requires_grad=True)  # a node's pre hook keeping what arrives
+    w = v + 0
+    pre = []
+    w.grad_fn.register_prehook(lambda gout: pre.append(gout[0]))
+    (w * 5).sum().backward()
+    v.grad.zero_()
+    out += [pre[0], v.grad]
+    return out
+
+
+def test_gradients_kept_by_hooks_or_custom_backwards_are_not_changed_by_accumulation():
+    both(_kept_gradients_stay_as_they_were)

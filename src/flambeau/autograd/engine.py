@@ -32,7 +32,7 @@ import numpy as np
 from numpy import asarray, ndarray  # np.<name> is looked up anew on every use (NumPy's module has a __getattr__): the hot paths use these
 
 from .anomaly_mode import run_checked
-from .function import HOOKS, AccumulateGrad, _call_tensor_hook
+from .function import HOOKS, AccumulateGrad, _call_tensor_hook, handed_on
 from .grad_mode import EXTRAS_ANYWHERE, STATE, set_mode
 from .pitfalls import teach_backward_error
 
@@ -280,14 +280,12 @@ def _run_node(node, buf: list, graph: bool, keep: bool) -> list:
         return node.step(buf, graph, keep)
     for fn in list(hooks.pre):
         r = fn(tuple(_as_tensor(g, graph) for g in buf))
-        if r is not None:
-            buf = [_as_array(g, graph) for g in r]
+        buf = _handed_on(buf if r is None else [_as_array(g, graph) for g in r], graph)
     out = node.step(buf, graph, keep)
     if hooks.post:
         for fn in list(hooks.post):
             r = fn(tuple(_as_tensor(g, graph) for g in out), tuple(_as_tensor(g, graph) for g in buf))
-            if r is not None:
-                out = [_as_array(g, graph) for g in r]
+            out = _handed_on(out if r is None else [_as_array(g, graph) for g in r], graph)
     return out
 
 
@@ -298,3 +296,8 @@ def _as_tensor(g, graph: bool):
 
 def _as_array(g, graph: bool):
     return g if graph or g is None else g._data
+
+
+def _handed_on(grads, graph: bool) -> list:
+    """Gradients after a node hook has seen them (see ``handed_on``)."""
+    return list(grads) if graph else [handed_on(g) for g in grads]

@@ -247,9 +247,16 @@ class AccumulateGrad(Node):
 def _call_tensor_hook(fn, g, graph: bool):
     """Run a tensor hook (which sees a Tensor) on an array or Tensor gradient."""
     out = fn(g if graph else _new_tensor(g, False, None, 0))
-    if out is None:
-        return g
-    return out if graph else out._data
+    if graph:
+        return g if out is None else out
+    return handed_on(g if out is None else out._data)
+
+
+def handed_on(g):
+    """An array gradient that user code has seen (a hook's argument or result, a custom backward's result), as the walk
+    takes it on: a view, so that a leaf copies it into its ``.grad`` instead of adopting it, and a later accumulation into
+    that ``.grad`` in place cannot change a tensor the user kept (PyTorch clones such a gradient too)."""
+    return g.view() if type(g) is np.ndarray else g  # None, or a number: nothing to share
 
 
 class _Packed:
@@ -349,7 +356,7 @@ class _FunctionNode(Node):
             raise RuntimeError(f"function {type(self).__name__} returned an incorrect number of gradients (expected {n}, got {len(out)})")
         if graph:
             return out
-        return tuple(None if o is None else (o._data if isinstance(o, Tensor) else o) for o in out)
+        return tuple(handed_on(o._data) if isinstance(o, Tensor) else o for o in out)
 
     def release(self) -> None:
         self._freed = True
