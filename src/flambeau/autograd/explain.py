@@ -18,7 +18,6 @@ the gradient leaving toward each input. Recording happens only inside ``explain(
 
 from __future__ import annotations
 
-import inspect
 import sys
 import weakref
 
@@ -72,7 +71,8 @@ def _nested(x) -> str:
 
 
 def _fwd_params(op) -> list:
-    return list(inspect.signature(op.fwd).parameters) if op.fwd is not None else []
+    from ..ops import forward_params
+    return forward_params(op.fwd)
 
 
 def input_names(node) -> list:

@@ -57,9 +57,10 @@ class Op:
         self.fwd = fwd
         self.n_in = len(formulas)
         self.nout = nout
-        if fwd is not None and not inspect.isfunction(fwd):
-            raise TypeError(f"{name}: the forward must be a Python function whose parameter names are the op's inputs and attrs")
-        params = _param_names(fwd) if fwd is not None else []
+        params = forward_params(fwd)
+        if params is None:
+            raise TypeError(f"{name}: the forward must be a NumPy ufunc, or a Python function whose parameter names are the op's "
+                            "inputs and attrs")
         names = {p: i for i, p in enumerate(params[: self.n_in])}
         names["out"] = self.n_in
         for k, p in enumerate(params[self.n_in:]):
@@ -121,6 +122,16 @@ class Op:
             plan = (tuple(i for i in range(self.n_in) if keep[i]), self.n_in in used)
             self._save_plans[req] = plan
         return plan
+
+
+def forward_params(fwd) -> list | None:
+    """The parameter names of an op's forward: a Python function's own; ``x`` for a one-input ufunc (``np.tanh`` stands for
+    ``lambda x: np.tanh(x)``, one call less), ``a, b`` for a two-input one. None for anything else."""
+    if fwd is None:
+        return []
+    if isinstance(fwd, np.ufunc) and fwd.nin <= 2 and fwd.nout == 1:
+        return ["x"] if fwd.nin == 1 else ["a", "b"]
+    return _param_names(fwd) if inspect.isfunction(fwd) else None
 
 
 def _param_names(f) -> list:

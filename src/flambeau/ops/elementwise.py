@@ -145,13 +145,13 @@ RPOW = defop("PowBackward2",     lambda x, base: base ** x,
                                  lambda g, out, base: g * out * float(np.log(base)) if base != 0 else g * 0.0,
              text=("∂(cˣ)/∂x = cˣ·ln c",))
 NEG = defop("NegBackward0",      lambda x: -x,                            lambda g: -g,                  text=("∂(-x)/∂x = -1",))
-ABS = defop("AbsBackward0",      lambda x: np.abs(x),                     lambda g, x: g * m.sign(x),    text=("∂|x|/∂x = sign(x)",))
-EXP = defop("ExpBackward0",      lambda x: np.exp(x),                     lambda g, out: g * out,        text=("∂(eˣ)/∂x = eˣ",))
-LOG = defop("LogBackward0",      lambda x: np.log(x),                     lambda g, x: g / x,            text=("∂(ln x)/∂x = 1/x",))
-SQRT = defop("SqrtBackward0",    lambda x: np.sqrt(x),                    lambda g, out: g / (2 * out),  text=("∂(√x)/∂x = 1/(2√x)",))
-SIN = defop("SinBackward0",      lambda x: np.sin(x),                     lambda g, x: g * m.cos(x),     text=("∂(sin x)/∂x = cos x",))
-COS = defop("CosBackward0",      lambda x: np.cos(x),                     lambda g, x: g * -m.sin(x),    text=("∂(cos x)/∂x = -sin x",))
-TANH = defop("TanhBackward0",    lambda x: np.tanh(x),                    lambda g, out: g * _one_minus(out * out),
+ABS = defop("AbsBackward0",      np.abs,                                  lambda g, x: g * m.sign(x),    text=("∂|x|/∂x = sign(x)",))
+EXP = defop("ExpBackward0",      np.exp,                                  lambda g, out: g * out,        text=("∂(eˣ)/∂x = eˣ",))
+LOG = defop("LogBackward0",      np.log,                                  lambda g, x: g / x,            text=("∂(ln x)/∂x = 1/x",))
+SQRT = defop("SqrtBackward0",    np.sqrt,                                 lambda g, out: g / (2 * out),  text=("∂(√x)/∂x = 1/(2√x)",))
+SIN = defop("SinBackward0",      np.sin,                                  lambda g, x: g * m.cos(x),     text=("∂(sin x)/∂x = cos x",))
+COS = defop("CosBackward0",      np.cos,                                  lambda g, x: g * -m.sin(x),    text=("∂(cos x)/∂x = -sin x",))
+TANH = defop("TanhBackward0",    np.tanh,                                 lambda g, out: g * _one_minus(out * out),
              text=("∂(tanh x)/∂x = 1 - tanh²x",))
 SIGMOID = defop("SigmoidBackward0", lambda x: _sigmoid(x),                lambda g, out: g * out * _one_minus(out),
                 text=("∂σ(x)/∂x = σ(x)·(1 - σ(x))",))
@@ -160,33 +160,33 @@ RECIPROCAL = defop("ReciprocalBackward0", lambda x: 1 / x,                lambda
 
 
 #                                          forward on arrays                    ∂ℒ/∂x
-EXP2 = defop("Exp2Backward0",    lambda x: np.exp2(x),                          lambda g, out: g * out * _LN2,           text=("∂(2ˣ)/∂x = 2ˣ·ln 2",))
-EXPM1 = defop("Expm1Backward0",  lambda x: np.expm1(x),                         lambda g, out: g * (out + 1),            text=("∂(eˣ-1)/∂x = eˣ",))
-LOG2 = defop("Log2Backward0",    lambda x: np.log2(x),                          lambda g, x: g / (x * _LN2),
+EXP2 = defop("Exp2Backward0",    np.exp2,                                       lambda g, out: g * out * _LN2,           text=("∂(2ˣ)/∂x = 2ˣ·ln 2",))
+EXPM1 = defop("Expm1Backward0",  np.expm1,                                      lambda g, out: g * (out + 1),            text=("∂(eˣ-1)/∂x = eˣ",))
+LOG2 = defop("Log2Backward0",    np.log2,                                       lambda g, x: g / (x * _LN2),
               text=("∂(log₂x)/∂x = 1/(x·ln 2)",))
-LOG10 = defop("Log10Backward0",  lambda x: np.log10(x),                         lambda g, x: g / (x * _LN10),
+LOG10 = defop("Log10Backward0",  np.log10,                                      lambda g, x: g / (x * _LN10),
                text=("∂(log₁₀x)/∂x = 1/(x·ln 10)",))
-LOG1P = defop("Log1PBackward0",  lambda x: np.log1p(x),                         lambda g, x: g / (x + 1),
+LOG1P = defop("Log1PBackward0",  np.log1p,                                      lambda g, x: g / (x + 1),
                text=("∂ln(1+x)/∂x = 1/(1+x)",))
 RSQRT = defop("RsqrtBackward0", lambda x: 1 / np.sqrt(x),                     lambda g, out: g * out * out * out * -0.5,
               text=("∂(x^-½)/∂x = -½·x^-³ᐟ²",))
-TAN = defop("TanBackward0",      lambda x: np.tan(x),                           lambda g, out: g * (out * out + 1),
+TAN = defop("TanBackward0",      np.tan,                                        lambda g, out: g * (out * out + 1),
              text=("∂(tan x)/∂x = 1 + tan²x",))
-ASIN = defop("AsinBackward0",    lambda x: np.arcsin(x),                        lambda g, x: g / m.sqrt(_one_minus(x * x)),
+ASIN = defop("AsinBackward0",    np.arcsin,                                     lambda g, x: g / m.sqrt(_one_minus(x * x)),
               text=("∂asin x/∂x = 1/√(1-x²)",))
-ACOS = defop("AcosBackward0",    lambda x: np.arccos(x),                        lambda g, x: -g / m.sqrt(_one_minus(x * x)),
+ACOS = defop("AcosBackward0",    np.arccos,                                     lambda g, x: -g / m.sqrt(_one_minus(x * x)),
               text=("∂acos x/∂x = -1/√(1-x²)",))
-ATAN = defop("AtanBackward0",    lambda x: np.arctan(x),                        lambda g, x: g / (x * x + 1),
+ATAN = defop("AtanBackward0",    np.arctan,                                     lambda g, x: g / (x * x + 1),
               text=("∂atan x/∂x = 1/(1+x²)",))
-SINH = defop("SinhBackward0",    lambda x: np.sinh(x),                          lambda g, x: g * m.cosh(x),
+SINH = defop("SinhBackward0",    np.sinh,                                       lambda g, x: g * m.cosh(x),
               text=("∂sinh x/∂x = cosh x",))
-COSH = defop("CoshBackward0",    lambda x: np.cosh(x),                          lambda g, x: g * m.sinh(x),
+COSH = defop("CoshBackward0",    np.cosh,                                       lambda g, x: g * m.sinh(x),
               text=("∂cosh x/∂x = sinh x",))
-ASINH = defop("AsinhBackward0",  lambda x: np.arcsinh(x),                       lambda g, x: g / m.sqrt(x * x + 1),
+ASINH = defop("AsinhBackward0",  np.arcsinh,                                    lambda g, x: g / m.sqrt(x * x + 1),
                text=("∂asinh x/∂x = 1/√(x²+1)",))
-ACOSH = defop("AcoshBackward0", lambda x: np.arccosh(x),                      lambda g, x: g / m.sqrt((x - 1) * (x + 1)),
+ACOSH = defop("AcoshBackward0", np.arccosh,                                   lambda g, x: g / m.sqrt((x - 1) * (x + 1)),
               text=("∂acosh x/∂x = 1/√(x²-1)",))
-ATANH = defop("AtanhBackward0",  lambda x: np.arctanh(x),                       lambda g, x: g / _one_minus(x * x),
+ATANH = defop("AtanhBackward0",  np.arctanh,                                    lambda g, x: g / _one_minus(x * x),
                text=("∂atanh x/∂x = 1/(1-x²)",))
 LOGIT = defop("LogitBackward0", lambda x, eps: _logit(x, eps),                lambda g, x, eps: _logit_grad(g, x, eps),
               text=("∂logit x/∂x = 1/(x(1-x)), 0 outside [eps, 1-eps]",))
@@ -213,11 +213,11 @@ I1E = defop("SpecialI1EBackward0", lambda x: _special.i1e(x).astype(x.dtype),   
             text=("∂(e^-|x|·I₁)/∂x = e^-|x|·I₀ - out·(sign(x) + 1/x) (½ at 0)",))
 SIGN = defop("SignBackward0",    lambda x: _sign(x),                             lambda g: g * 0.0,
               text=("∂sign x/∂x = 0",))
-FLOOR = defop("FloorBackward0",  lambda x: np.floor(x),                         lambda g: g * 0.0,                       text=("∂⌊x⌋/∂x = 0",))
-CEIL = defop("CeilBackward0",    lambda x: np.ceil(x),                          lambda g: g * 0.0,                       text=("∂⌈x⌉/∂x = 0",))
+FLOOR = defop("FloorBackward0",  np.floor,                                      lambda g: g * 0.0,                       text=("∂⌊x⌋/∂x = 0",))
+CEIL = defop("CeilBackward0",    np.ceil,                                       lambda g: g * 0.0,                       text=("∂⌈x⌉/∂x = 0",))
 ROUND = defop("RoundBackward0",  lambda x: np.round(x),                         lambda g: g * 0.0,                       text=("∂round x/∂x = 0",))
 ROUND_DEC = defop("RoundBackward1",lambda x, decimals: np.round(x, decimals),     lambda g: g * 0.0,                       text=("∂round x/∂x = 0",))
-TRUNC = defop("TruncBackward0",  lambda x: np.trunc(x),                         lambda g: g * 0.0,                       text=("∂trunc x/∂x = 0",))
+TRUNC = defop("TruncBackward0",  np.trunc,                                      lambda g: g * 0.0,                       text=("∂trunc x/∂x = 0",))
 FRAC = defop("FracBackward0",    lambda x: x - np.trunc(x),                     lambda g: g,
               text=("∂(x - trunc x)/∂x = 1",))
 NAN_TO_NUM = defop("NanToNumBackward0", lambda x, nan, posinf, neginf: np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf),
@@ -230,10 +230,10 @@ CLAMP_MAX = defop("ClampMaxBackward0",lambda x, max: np.minimum(x, max),        
                    text=("∂min(x, c)/∂x = [x ≤ c]",))
 
 #                                          forward on arrays                    ∂ℒ/∂a                                    ∂ℒ/∂b
-ATAN2 = defop("Atan2Backward0", lambda a, b: np.arctan2(a, b),               lambda g, a, b: g * b / (a * a + b * b),
+ATAN2 = defop("Atan2Backward0", np.arctan2,                                  lambda g, a, b: g * b / (a * a + b * b),
                                                                                lambda g, a, b: -g * a / (a * a + b * b),
               text=("∂atan2(a,b)/∂a = b/(a²+b²)", "∂atan2(a,b)/∂b = -a/(a²+b²)"))
-HYPOT = defop("HypotBackward0", lambda a, b: np.hypot(a, b),                 lambda g, a, out: g * a / out,          lambda g, b, out: g * b / out,
+HYPOT = defop("HypotBackward0", np.hypot,                                    lambda g, a, out: g * a / out,          lambda g, b, out: g * b / out,
               text=("∂√(a²+b²)/∂a = a/out", "∂√(a²+b²)/∂b = b/out"))
 REMAINDER = defop("RemainderBackward1", lambda a, b: _int_checked(np.remainder, a, b), lambda g: g,
                                                                                lambda g, a, b: -g * m.floor(a / b),
@@ -244,16 +244,16 @@ FMOD = defop("FmodBackward1",   lambda a, b: _int_checked(np.fmod, a, b),   lamb
              text=("∂fmod(a,b)/∂a = 1", "∂fmod(a,b)/∂b = -trunc(a/b)"))
 FMOD_SCALAR = defop("FmodBackward0",lambda a, other: _int_checked(np.fmod, a, other), lambda g: g,
                      text=("∂fmod(a,c)/∂a = 1",))
-MAXIMUM = defop("MaximumBackward0", lambda a, b: np.maximum(a, b),           lambda g, a, b: _tie_half(g, a, b, a < b),
+MAXIMUM = defop("MaximumBackward0", np.maximum,                              lambda g, a, b: _tie_half(g, a, b, a < b),
                                                                                lambda g, a, b: _tie_half(g, a, b, a > b),
                 text=("∂max(a,b)/∂a = [a > b] (½ at a = b)", "∂max(a,b)/∂b = [b > a] (½ at a = b)"))
-MINIMUM = defop("MinimumBackward0", lambda a, b: np.minimum(a, b),           lambda g, a, b: _tie_half(g, a, b, a > b),
+MINIMUM = defop("MinimumBackward0", np.minimum,                              lambda g, a, b: _tie_half(g, a, b, a > b),
                                                                                lambda g, a, b: _tie_half(g, a, b, a < b),
                 text=("∂min(a,b)/∂a = [a < b] (½ at a = b)", "∂min(a,b)/∂b = [b < a] (½ at a = b)"))
-FMAX = defop("FmaxBackward0",   lambda a, b: np.fmax(a, b),                  lambda g, a, b: g * ((a >= b) | m.isnan(b)),
+FMAX = defop("FmaxBackward0",   np.fmax,                                     lambda g, a, b: g * ((a >= b) | m.isnan(b)),
                                                                                lambda g, a, b: g * ~((a >= b) | m.isnan(b)),
              text=("∂fmax(a,b)/∂a = [a ≥ b or b is nan]", "∂fmax(a,b)/∂b = the rest"))
-FMIN = defop("FminBackward0",   lambda a, b: np.fmin(a, b),                  lambda g, a, b: g * ((a <= b) | m.isnan(b)),
+FMIN = defop("FminBackward0",   np.fmin,                                     lambda g, a, b: g * ((a <= b) | m.isnan(b)),
                                                                                lambda g, a, b: g * ~((a <= b) | m.isnan(b)),
              text=("∂fmin(a,b)/∂a = [a ≤ b or b is nan]", "∂fmin(a,b)/∂b = the rest"))
 CLAMP_MIN_TENSOR = defop("ClampMinBackward1", lambda x, min: np.maximum(x, min), lambda g, x, min: g * (x >= min),
@@ -279,20 +279,20 @@ CLAMP_TENSOR = defop("ClampBackward0", lambda x, min, max: _clip(x, min, max),
                      lambda g, x, min, max: g * _within(x, min, max), lambda g, x, min: g * (x < min), lambda g, x, max: g * (x > max),
                      text=("∂clamp/∂x = [min ≤ x ≤ max]", "∂clamp/∂min = [x < min]", "∂clamp/∂max = [x > max]"))
 
-DEG2RAD = defop("Deg2RadBackward0", lambda x: np.deg2rad(x),                 lambda g: g * _RAD_PER_DEG,              text=("∂(x·π/180)/∂x = π/180",))
-RAD2DEG = defop("Rad2DegBackward0", lambda x: np.rad2deg(x),                 lambda g: g / _RAD_PER_DEG,              text=("∂(x·180/π)/∂x = 180/π",))
+DEG2RAD = defop("Deg2RadBackward0", np.deg2rad,                              lambda g: g * _RAD_PER_DEG,              text=("∂(x·π/180)/∂x = π/180",))
+RAD2DEG = defop("Rad2DegBackward0", np.rad2deg,                              lambda g: g / _RAD_PER_DEG,              text=("∂(x·180/π)/∂x = 180/π",))
 SGN = defop("SgnBackward0",      lambda x: _sign(x),                            lambda g: g * 0.0,                       text=("∂sgn x/∂x = 0",))
 SINC = defop("SincBackward0",    lambda x: np.sinc(x),                          lambda g, x, out: _sinc_grad(g, x, out),
              text=("∂sinc x/∂x = (cos πx - sinc x)/x",))
 COPYSIGN_SCALAR = defop("CopysignBackward1", lambda a, other: np.copysign(a, other), lambda g, a, out: _copysign_grad(g, a, out),
                         text=("∂copysign(a, c)/∂a = sign(a)·sign(out), 0 at a = 0",))
-COPYSIGN = defop("CopysignBackward0", lambda a, b: np.copysign(a, b),        lambda g, a, out: _copysign_grad(g, a, out),
+COPYSIGN = defop("CopysignBackward0", np.copysign,                           lambda g, a, out: _copysign_grad(g, a, out),
                                                                                lambda g: g * 0.0,
                  text=("∂copysign(a,b)/∂a = out/a (0 at a = 0)", "∂copysign(a,b)/∂b = 0"))
-LOGADDEXP = defop("LogaddexpBackward0", lambda a, b: np.logaddexp(a, b),     lambda g, a, out: g * m.exp(a - out),
+LOGADDEXP = defop("LogaddexpBackward0", np.logaddexp,                        lambda g, a, out: g * m.exp(a - out),
                                                                                lambda g, b, out: g * m.exp(b - out),
                   text=("∂log(eᵃ+eᵇ)/∂a = eᵃ⁻ᵒᵘᵗ", "∂log(eᵃ+eᵇ)/∂b = eᵇ⁻ᵒᵘᵗ"))
-LOGADDEXP2 = defop("Logaddexp2Backward0", lambda a, b: np.logaddexp2(a, b),  lambda g, a, out: g * m.exp((a - out) * _LN2),
+LOGADDEXP2 = defop("Logaddexp2Backward0", np.logaddexp2,                     lambda g, a, out: g * m.exp((a - out) * _LN2),
                                                                                lambda g, b, out: g * m.exp((b - out) * _LN2),
                    text=("∂log₂(2ᵃ+2ᵇ)/∂a = 2ᵃ⁻ᵒᵘᵗ", "∂log₂(2ᵃ+2ᵇ)/∂b = 2ᵇ⁻ᵒᵘᵗ"))
 XLOGY = defop("XlogyBackward0",  lambda a, b: _xlogy(a, b),                   lambda g, a, b: _xlogy_grad_self(g, a, b),
@@ -301,7 +301,7 @@ XLOGY = defop("XlogyBackward0",  lambda a, b: _xlogy(a, b),                   la
 XLOGY_SELF_SCALAR = defop("XlogyBackward1", lambda b, self: _xlogy(self, b), lambda g, b, self: g * self / b, text=("∂(c·log b)/∂b = c/b",))
 XLOGY_OTHER_SCALAR = defop("XlogyBackward2", lambda a, other: _xlogy(a, other), lambda g, a, other: _xlogy_grad_self(g, a, other),
                            text=("∂(a·log c)/∂a = log c",))
-NEXTAFTER = defop("NextafterBackward0", lambda a, b: np.nextafter(a, b),    lambda g: g,                             lambda g: g * 0.0,
+NEXTAFTER = defop("NextafterBackward0", np.nextafter,                       lambda g: g,                             lambda g: g * 0.0,
                   text=("∂nextafter(a,b)/∂a = 1 (as PyTorch)", "∂nextafter(a,b)/∂b = 0"))
 
 _RAD_PER_DEG = float(np.pi / 180)
@@ -544,7 +544,7 @@ DIV_ROUNDED = defop("DivBackward2", lambda a, b, mode: _rounded(a, b, mode), lam
                     text=("∂round(a/b)/∂a = 0", "∂round(a/b)/∂b = 0"))
 FLOOR_DIVIDE = _no_derivative(lambda a, b: _rounded(a, b, "floor"), "aten::floor_divide")
 REMAINDER_RSCALAR = _no_derivative(lambda a, b: _int_checked(np.remainder, a, b), "aten::remainder")
-HEAVISIDE = _no_derivative(lambda a, b: np.heaviside(a, b), "aten::heaviside")
+HEAVISIDE = _no_derivative(np.heaviside,                    "aten::heaviside")
 
 
 def _rounded(a, b, mode: str):
