@@ -55,6 +55,11 @@ def arrays2(a, b) -> tuple:
     raise TypeError(f"unsupported operand type: expected a Tensor or a number, got {tb.__name__}")
 
 
+#: The common float dtypes: NumPy's dtype objects of built-in types are singletons, and ``dt is F32`` costs a fraction of
+#: reading ``dt.kind`` (a hot-path test; other float dtypes take the ``kind`` test after it).
+F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
+
+
 def as_float(d: np.ndarray) -> np.ndarray:
     """Integer and bool data computed in the default float dtype (``exp``, ``sqrt``, true division ...)."""
     return d if d.dtype.kind == "f" else d.astype(_DEFAULTS.float.np)
@@ -106,7 +111,9 @@ def binary(op, a, b, attrs: tuple = ()):
 def unary_float(op, x: Tensor, attrs: tuple = ()):
     """Run a unary math op, computing integer input in the default float dtype."""
     d = x._data
-    return _record_one(op, x, op.fwd(d if d.dtype.kind == "f" else as_float(d), *attrs), attrs)
+    dt = d.dtype
+    return _record_one(op, x, op.fwd(d if dt is F32 or dt is F64 or dt.kind == "f" else as_float(d), *attrs), attrs)
+
 
 
 def unary(op, x: Tensor, attrs: tuple = ()):
@@ -1498,7 +1505,7 @@ def _operator(op, slow, fwd, attrs: tuple = (), with_0d: tuple | None = None):
         if type(self) is Tensor:
             a = self._data
             dt = a.dtype
-            if dt.kind == "f":
+            if dt is F32 or dt is F64 or dt.kind == "f":
                 t = type(other)
                 if t is Tensor:
                     b = other._data
@@ -1549,7 +1556,8 @@ def _pow_operator(self, exponent):
     """``x ** 2``: a float tensor and a Python number go straight to the forward and the recording; the rest to ``pow``."""
     if type(self) is Tensor and (type(exponent) is int or type(exponent) is float):
         d = self._data
-        if d.dtype.kind == "f":
+        dt = d.dtype
+        if dt is F32 or dt is F64 or dt.kind == "f":
             return _record_one(POW_SCALAR, self, _power(d, exponent), (exponent,))
     return pow(self, exponent)
 

@@ -17,7 +17,7 @@ from numpy import empty, ndarray  # np.<name> is looked up anew on every use (Nu
 from .. import _dtype, return_types
 from .._tensor import Tensor, _new_tensor, _wrap_dim
 from . import _record_one, apply, defop, m, math_fn
-from .elementwise import _method_inplace, as_float, binary, isnan, lerp, logical_xor, maximum, minimum
+from .elementwise import F32, F64, _method_inplace, as_float, binary, isnan, lerp, logical_xor, maximum, minimum
 from .indexing import gather
 from .join import cat
 from .linalg import linalg_svdvals
@@ -94,7 +94,8 @@ def _mean(x: np.ndarray, dims: tuple | None, keepdim: bool) -> np.ndarray:
 def _sum_dtype(x: Tensor, dtype) -> np.dtype | None:
     if dtype is not None:
         return _dtype.to_dtype(dtype).np
-    return np.dtype(np.int64) if x._data.dtype.kind in "biu" else None
+    dt = x._data.dtype
+    return None if dt is F32 or dt is F64 or dt.kind not in "biu" else np.dtype(np.int64)
 
 
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
@@ -118,7 +119,8 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
     d = input._data
     if dtype is not None:
         d = d.astype(_dtype.to_dtype(dtype).np, copy=False)
-    if d.dtype.kind != "f":
+    dt = d.dtype
+    if not (dt is F32 or dt is F64 or dt.kind == "f"):
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. "
                            f"Got: {_dtype.FROM_NP[d.dtype]._tensor_type[:-6]}")
     if dim is None:
