@@ -19,6 +19,7 @@ import warnings
 import weakref
 
 import numpy as np
+from numpy import array as _np_array  # np.<name> is looked up anew on every use (NumPy's module has a __getattr__)
 
 from . import _dtype
 from ._dtype import FROM_NP
@@ -313,7 +314,7 @@ class Tensor:
         if gradient is None and inputs is None and not create_graph and self._grad_fn is not None and self._data.size == 1:
             # the common case, a scalar loss: straight to the engine
             d = self._data
-            seed = np.array(1, d.dtype) if not d.shape else np.ones(d.shape, d.dtype)
+            seed = _np_array(1, d.dtype) if not d.ndim else np.ones(d.shape, d.dtype)
             run_backward([(self._grad_fn, self._output_nr)], [seed], bool(retain_graph), False)
             return
         from .autograd import backward

@@ -225,8 +225,9 @@ class AccumulateGrad(Node):
         if old is None:
             if graph:  # copied into a fresh tensor, as PyTorch's accumulator does: its grad_fn is CopyBackwards
                 t._grad = _new_tensor(np.empty_like(g._data), False, None, 0).copy_(g)
-            else:
-                t._grad = _new_tensor(g if g.base is None and g.flags.writeable else g.copy(), False, None, 0)
+            else:  # an array with no base is the walk's own (formulas make fresh arrays, and what user code saw arrives as a
+                # view: ``handed_on``): adopted as it is; a view is copied
+                t._grad = _new_tensor(g if g.base is None else g.copy(), False, None, 0)
         elif graph:
             t._grad = old + g
         else:  # in place, as PyTorch does outside grad mode (a .grad made by create_graph keeps its grad_fn)
