@@ -52,6 +52,11 @@ def expand_back(g, shape: tuple, dims: tuple | None):
     return m.expand(m.reshape(g, kshape), shape)
 
 
+def _sum_all(x: np.ndarray) -> np.ndarray:
+    """The sum of all elements, as a 0-d array (written into one: cheaper than wrapping the scalar NumPy returns)."""
+    return np.add.reduce(x, None, None, empty((), x.dtype))
+
+
 def reduced_size(shape: tuple, dims: tuple | None) -> int:
     if dims is None:
         return _prod(shape)
@@ -63,7 +68,7 @@ def reduced_size(shape: tuple, dims: tuple | None) -> int:
 
 
 #                                 forward                                               ∂ℒ/∂x
-SUM = defop("SumBackward0",       lambda x, shape: np.add.reduce(x, axis=None),         lambda g, shape: expand_back(g, shape, None),
+SUM = defop("SumBackward0",       lambda x, shape: _sum_all(x),                         lambda g, shape: expand_back(g, shape, None),
             text=("∂(Σx)/∂xᵢ = 1",))
 SUM_DIM = defop("SumBackward1",   lambda x, dims, keepdim, shape: np.add.reduce(x, axis=dims, keepdims=keepdim),
                                                                                         lambda g, dims, shape: expand_back(g, shape, dims),
@@ -110,7 +115,8 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
     if npd is not None:
         d = d.astype(npd, copy=False)
     if dim is None:
-        return _record_one(SUM, input, SUM.fwd(d, d.shape), (d.shape,))
+        shape = d.shape
+        return _record_one(SUM, input, SUM.fwd(d, shape), (shape,))
     return apply(SUM_DIM, (input,), (d,), (norm_dims(dim, d.ndim), keepdim, d.shape))
 
 
@@ -124,7 +130,8 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. "
                            f"Got: {_dtype.FROM_NP[d.dtype]._tensor_type[:-6]}")
     if dim is None:
-        return _record_one(MEAN, input, MEAN.fwd(d, d.shape), (d.shape,))
+        shape = d.shape
+        return _record_one(MEAN, input, MEAN.fwd(d, shape), (shape,))
     return apply(MEAN_DIM, (input,), (d,), (norm_dims(dim, d.ndim), keepdim, d.shape))
 
 
