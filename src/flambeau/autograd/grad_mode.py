@@ -1,8 +1,9 @@
 """Grad mode: whether new operations are recorded into the graph.
 
 The state is thread-local, as in PyTorch: a new thread starts with grad mode on.
-Every change goes through :func:`set_mode`, which keeps a global count of the threads that have it off: while there are
-none, the op hot path knows grad mode is on without reading the thread-local flag (``not GRAD_OFF or STATE.enabled``).
+Every change goes through :func:`set_mode` (or its ``_switch``), which keep a global count of the threads that have it
+off: while there are none, the op hot path knows grad mode is on without reading the thread-local flag
+(``not GRAD_OFF or STATE.enabled``).
 
 >>> import flambeau as torch
 >>> x = torch.ones(2, requires_grad=True)
@@ -52,14 +53,19 @@ GRAD_OFF: list = []
 
 
 def set_mode(on: bool) -> None:
-    """Set this thread's grad mode. Every change goes through here (see ``GRAD_OFF``)."""
+    """Set this thread's grad mode. Every change goes through here or ``_switch`` (see ``GRAD_OFF``)."""
+    on = bool(on)
+    if STATE.enabled is not on:
+        _switch(on)
+
+
+def _switch(on: bool) -> None:
+    """Turn this thread's grad mode to ``on`` (a bool), which it is not now."""
     if on:
-        if not STATE.enabled:
-            GRAD_OFF.pop()
-            STATE.enabled = True
-    elif STATE.enabled:
+        GRAD_OFF.pop()
+    else:
         GRAD_OFF.append(None)
-        STATE.enabled = False
+    STATE.enabled = on
 
 
 def is_grad_enabled() -> bool:
@@ -102,12 +108,14 @@ class _GradModeContext:
     def clone(self) -> _GradModeContext:
         return type(self)()
 
-    def __enter__(self) -> None:
-        self._prev = STATE.enabled
-        set_mode(self._mode)
+    def __enter__(self) -> None:  # the mode flags are bools: `is not` tells them apart
+        prev = self._prev = STATE.enabled
+        if prev is not self._mode:
+            _switch(self._mode)
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        set_mode(self._prev)
+        if STATE.enabled is not self._prev:
+            _switch(self._prev)
 
 
 class no_grad(_GradModeContext):
@@ -160,7 +168,7 @@ class _Toggle(_GradModeContext):
     """Grad mode set to ``mode`` inside the block (the engine and custom Functions use it)."""
 
     def __init__(self, mode: bool) -> None:
-        self._mode = mode
+        self._mode = bool(mode)
 
 
 class inference_mode(_GradModeContext):

@@ -12,7 +12,7 @@ import builtins
 from math import prod as _prod
 
 import numpy as np
-from numpy import empty, ndarray  # np.<name> is looked up anew on every use (NumPy's module has a __getattr__): the hot paths use these
+from numpy import asarray, empty, ndarray  # np.<name> is looked up anew on every use (NumPy's module has a __getattr__): the hot paths use these
 
 from .. import _dtype, return_types
 from .._tensor import Tensor, _new_tensor, _wrap_dim
@@ -90,6 +90,9 @@ def mean_back(g, shape: tuple, dims: tuple | None):
 
 
 def _mean(x: np.ndarray, dims: tuple | None, keepdim: bool) -> np.ndarray:
+    dt = x.dtype
+    if dims is None and not keepdim and (dt is F32 or dt is F64):  # the mean of all: the sum divided in NumPy's scalar math
+        return asarray(np.add.reduce(x, axis=None) / x.size)
     n = reduced_size(x.shape, dims)
     if x.dtype.char == "e":  # float16: accumulate half precision in float32, as PyTorch does
         return (np.add.reduce(x, axis=dims, keepdims=keepdim, dtype=np.float32) / n).astype(np.float16)
