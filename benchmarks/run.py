@@ -66,7 +66,7 @@ def time_runs(makers: dict, repeats: int, inner: int) -> dict:
             out[name] = {"error": f"{type(r).__name__}: {r}"}
         else:
             ts = times[name]
-            out[name] = {"median": statistics.median(ts), "min": min(ts), "max": max(ts), "check": r.check()}
+            out[name] = {"median": statistics.median(ts), "min": min(ts), "max": max(ts), "times": ts, "check": r.check()}
     return out
 
 
@@ -90,7 +90,7 @@ def import_times(repeats: int) -> dict:
                 continue
             code = f"import time; t0 = time.perf_counter(); import {mod}; print(time.perf_counter() - t0)"
             out[mod].append(float(subprocess.check_output([sys.executable, "-c", code], env=env, text=True)))
-    return {k: {"median": statistics.median(v), "min": min(v), "max": max(v), "check": None} for k, v in out.items() if v}
+    return {k: {"median": statistics.median(v), "min": min(v), "max": max(v), "times": v, "check": None} for k, v in out.items() if v}
 
 
 def installed_size() -> int:
@@ -160,6 +160,16 @@ def main() -> None:
             f.write(markdown(meta, rows))
 
 
+def ratio(a: dict, b: dict) -> str:
+    """``a / b``: the ratio of the medians, then the median of the per-repeat ratios. The implementations run one after the
+    other within each repeat, so a repeat's ratio compares neighbours in time: the paired ratio leaves out most of what a
+    busy shared machine does to parts of a run."""
+    if "median" not in a or "median" not in b:
+        return "n/a"
+    paired = statistics.median(x / y for x, y in zip(a["times"], b["times"]))
+    return f"{a['median'] / b['median']:.2f}× (paired {paired:.2f}×)"
+
+
 def _cell(r: dict) -> str:
     return "n/a" if not isinstance(r, dict) or "median" not in r else fmt_t(r)
 
@@ -167,7 +177,8 @@ def _cell(r: dict) -> str:
 def markdown(meta: dict, rows: list) -> str:
     """The results as a Markdown table (what benchmarks/RESULTS.md holds)."""
     lines = [f"# Benchmark results ({meta['date']})", "", f"Machine: {meta['machine']}. Threads: {meta['threads']}. "
-             "Median per iteration (min–max) over the repeats; implementations alternate within each repeat.", "",
+             "Median per iteration (min–max) over the repeats; implementations alternate within each repeat. "
+             "Ratios: of the medians (paired: the median of the per-repeat ratios).", "",
              "| id | workload | flambeau | PyTorch | NumPy floor | fl / PyTorch | fl / NumPy | target | check (fl / torch / numpy) |",
              "|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
@@ -177,8 +188,7 @@ def markdown(meta: dict, rows: list) -> str:
             lines.append(f"| {row['id']} | {row['name']} | {vals} | | | | | {row['target']} | |")
             continue
         fl, th, npf = r.get("flambeau", {}), r.get("torch", {}), r.get("numpy", {})
-        rt = f"{fl['median'] / th['median']:.2f}×" if "median" in fl and "median" in th else "n/a"
-        rn = f"{fl['median'] / npf['median']:.2f}×" if "median" in fl and "median" in npf else "n/a"
+        rt, rn = ratio(fl, th), ratio(fl, npf)
         chk = " / ".join(f"{x.get('check'):.6g}" if isinstance(x.get("check"), float) else "–" for x in (fl, th, npf))
         name = row["name"] + (f" (flambeau source: {row['size_bytes'] / 1e3:.0f} kB)" if "size_bytes" in row else "")
         lines.append(f"| {row['id']} | {name} | {_cell(fl)} | {_cell(th)} | {_cell(npf)} | {rt} | {rn} | {row['target']} | {chk} |")
@@ -188,8 +198,7 @@ def markdown(meta: dict, rows: list) -> str:
 def print_row(row: dict) -> None:
     r = row["results"]
     fl, th, npf = r.get("flambeau", {}), r.get("torch", {}), r.get("numpy", {})
-    ratio_t = f"{fl['median'] / th['median']:.2f}×" if "median" in fl and "median" in th else "n/a"
-    ratio_n = f"{fl['median'] / npf['median']:.2f}×" if "median" in fl and "median" in npf else "n/a"
+    ratio_t, ratio_n = ratio(fl, th), ratio(fl, npf)
     checks = " / ".join(f"{k}={v['check']:.6g}" if isinstance(v.get("check"), float) else f"{k}={v.get('error', v.get('check'))}"
                         for k, v in r.items())
     print(f"{row['id']:4} {row['name']}\n     flambeau {fmt_t(fl)} | torch {fmt_t(th)} | numpy {fmt_t(npf)} | "
