@@ -112,7 +112,9 @@ def unary_float(op, x: Tensor, attrs: tuple = ()):
     """Run a unary math op, computing integer input in the default float dtype."""
     d = x._data
     dt = d.dtype
-    return _record_one(op, x, op.fwd(d if dt is F32 or dt is F64 or dt.kind == "f" else as_float(d), *attrs), attrs)
+    if not (dt is F32 or dt is F64 or dt.kind == "f"):
+        d = as_float(d)
+    return _record_one(op, x, op.fwd(d, *attrs) if attrs else op.fwd(d), attrs)
 
 
 
