@@ -84,7 +84,11 @@ def test_gradcheck(family, row):
     assert gradcheck(f, tuple(ins[i] for i in diff_idx), eps=1e-6, atol=1e-5, rtol=1e-4, fast_mode=True)
 
 
-@pytest.mark.parametrize("family,row", [(f, r) for f, r in ROWS if r.grad], ids=[r.name for _, r in ROWS if r.grad])
+NO_GRADIENT_REACHES = {"vector_norm_p0"}  # rows whose inputs get no gradient at all (None, as in PyTorch: see test_vs_torch)
+OWN_MEMORY = [(f, r) for f, r in ROWS if r.grad and r.name not in NO_GRADIENT_REACHES]
+
+
+@pytest.mark.parametrize("family,row", OWN_MEMORY, ids=[r.name for _, r in OWN_MEMORY])
 def test_leaf_grads_own_their_memory(family, row):
     """A leaf adopts the array its gradient arrives in when that array has no base: so no formula may hand on a saved
     input, an output or a shared (read-only) constant as a gradient; a view is fine (the leaf copies it)."""
@@ -92,13 +96,11 @@ def test_leaf_grads_own_their_memory(family, row):
     ins, outs = outputs(row, flambeau, "float64")
     diff = [x for x in ins if isinstance(x, flambeau.Tensor) and x.requires_grad]
     used = [(o, w) for o, w in zip(outs, weights(row, outs)) if getattr(o, "requires_grad", False)]
-    if not (diff and used):
-        pytest.skip(f"{row.name}: no gradient reaches an input")
+    assert diff and used, f"{row.name}: nothing to differentiate"
     sum((o * flambeau.tensor(w, dtype=o.dtype)).sum() for o, w in used).backward()
     kept = [x._data for x in ins if isinstance(x, flambeau.Tensor)] + [o._data for o in outs if isinstance(o, flambeau.Tensor)]
     grads = [x.grad._data for x in diff if x.grad is not None]
-    if not grads:
-        pytest.skip(f"{row.name}: no input receives a gradient (as in PyTorch)")
+    assert grads, f"{row.name}: no input received a gradient (list it in NO_GRADIENT_REACHES if PyTorch gives none either)"
     for i, g in enumerate(grads):
         assert g.base is None and g.flags.writeable, f"{row.name}: grad {i} is not an array of its own"
         assert not any(np.shares_memory(g, a) for a in kept + grads[:i]), f"{row.name}: grad {i} shares memory"
