@@ -15,7 +15,6 @@ tensor([1.0000e+00, 2.5000e+00, 1.0000e-05])
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import math
 from collections.abc import Iterator
 from typing import Any
@@ -27,15 +26,15 @@ from ._dtype import get_default_dtype
 __all__ = ["PrintOptions", "PRINT_OPTS", "set_printoptions", "get_printoptions", "printoptions", "tensor_repr", "parameter_repr"]
 
 
-@dataclasses.dataclass
 class PrintOptions:
     """The printing options, with PyTorch's defaults."""
 
-    precision: int = 4
-    threshold: float = 1000
-    edgeitems: int = 3
-    linewidth: int = 80
-    sci_mode: bool | None = None
+    def __init__(self) -> None:
+        self.precision: int = 4
+        self.threshold: float = 1000
+        self.edgeitems: int = 3
+        self.linewidth: int = 80
+        self.sci_mode: bool | None = None
 
 
 PRINT_OPTS = PrintOptions()
@@ -83,7 +82,7 @@ def get_printoptions() -> dict[str, Any]:
     >>> get_printoptions()["precision"]
     4
     """
-    return dataclasses.asdict(PRINT_OPTS)
+    return dict(vars(PRINT_OPTS))
 
 
 @contextlib.contextmanager

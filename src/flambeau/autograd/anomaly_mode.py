@@ -16,7 +16,6 @@ RuntimeError: Function 'SqrtBackward0' returned nan values in its 0th output.
 from __future__ import annotations
 
 import os
-import traceback
 import warnings
 
 import numpy as np
@@ -90,6 +89,7 @@ _PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def remember_stack(node) -> None:
     """Keep the forward stack on ``node`` (called when a node is made while anomaly mode is on), up to the user's call."""
+    import traceback  # only in anomaly mode: kept off the import of flambeau
     frames = traceback.extract_stack()
     while frames and frames[-1].filename.startswith(_PKG):
         frames.pop()

@@ -11,7 +11,6 @@ its ``grad_fn`` is the one PyTorch shows for each shape case.
 
 from __future__ import annotations
 
-import string
 import warnings
 from collections import namedtuple
 
@@ -25,6 +24,9 @@ from ..return_types import _return_type
 from . import apply, defop, m, math_fn, record
 from .elementwise import broadcast_error, inplace
 from .shape import RESHAPE_ALIAS, UNSAFE_VIEW, view_op
+
+#: The letters an einsum subscript may use (``string.ascii_letters``, spelled out: one import less).
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 __all__ = ["matmul", "mm", "dot", "vdot", "inner", "mv", "bmm", "outer", "ger", "addmm", "addmv", "addr", "baddbmm", "addbmm",
            "einsum", "tensordot", "trace", "diag", "diagflat", "diag_embed", "diagonal", "tril", "triu", "kron", "det", "logdet",
@@ -481,7 +483,7 @@ def _einsum_grad(g, eq: str, k: int, ops: tuple, shapes: tuple):
     terms = [out] + [s for i, s in enumerate(subs) if i != k]
     args = [g] + [x for i, x in enumerate(ops) if i != k]
     seen = set("".join(terms))
-    free = iter(sorted(set(string.ascii_letters) - set(eq)))
+    free = iter(sorted(set(_LETTERS) - set(eq)))
     dt = (g._data if isinstance(g, Tensor) else g).dtype
     target = []
     for letter, n in zip(subs[k], shapes[k]):
@@ -523,7 +525,7 @@ def _parse(equation: str, shapes: list) -> tuple:
     ins = lhs.split(",")
     if len(ins) != len(shapes):
         raise RuntimeError(f"einsum(): {'more' if len(shapes) > len(ins) else 'fewer'} operands were provided than specified in the equation")
-    pool = sorted(set(string.ascii_letters) - set(equation))
+    pool = sorted(set(_LETTERS) - set(equation))
     n_ell = max([len(sh) - len(s) + 3 for s, sh in zip(ins, shapes) if "..." in s], default=0)
     ell = "".join(pool[:n_ell])
     subs = []
@@ -616,7 +618,7 @@ def tensordot(a: Tensor, b: Tensor, dims=2, out=None) -> Tensor:
         da, db = ([d] if isinstance(d, int) else list(d) for d in dims)
     if len(da) != len(db):
         raise RuntimeError(f"both dimension lists should have same length, but got {len(da)} and {len(db)}")
-    letters = string.ascii_letters
+    letters = _LETTERS
     sa, sb = list(letters[:na]), list(letters[na:na + nb])
     for x, y in zip(da, db):
         if a._data.shape[x] != b._data.shape[y]:
