@@ -57,8 +57,9 @@ def version_error(t, saved: int, node_name: str | None) -> RuntimeError:
 class Node:
     """A step of the recorded graph (PyTorch's ``grad_fn``).
 
-    ``_meta`` holds ``shape, numpy dtype`` of each output, one after the other (one flat tuple): the engine shapes and casts every
-    gradient arriving at the node to it (un-broadcasting centrally, so no op repeats it).
+    ``_meta`` holds ``shape, numpy dtype`` of each output, one after the other (one flat tuple): the
+    engine shapes and casts every gradient arriving at the node to it (un-broadcasting centrally, so
+    no op repeats it).
     ``_seq`` numbers nodes in creation order and ``_uses`` counts the edges made into the node,
     from one for a node with several outputs (it then always waits for all of them): the engine's
     schedule (see ``engine.py``).

@@ -452,7 +452,6 @@ def _extras(node: OpNode, out, keep_out: bool, inputs: tuple) -> None:
 
 _NO_EDGE = (None, 0)
 _NONES = [(None,) * k for k in range(16)]
-_object_new = object.__new__
 
 
 def apply(op: Op, inputs: tuple, arrays: tuple, attrs: tuple = ()):

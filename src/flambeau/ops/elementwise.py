@@ -117,7 +117,6 @@ def unary_float(op, x: Tensor, attrs: tuple = ()):
     return _record_one(op, x, op.fwd(d, *attrs) if attrs else op.fwd(d), attrs)
 
 
-
 def unary(op, x: Tensor, attrs: tuple = ()):
     return record(op, (x,), op.fwd(x._data, *attrs), attrs)
 
@@ -553,7 +552,7 @@ DIV_ROUNDED = defop("DivBackward2", lambda a, b, mode: _rounded(a, b, mode), lam
                     text=("∂round(a/b)/∂a = 0", "∂round(a/b)/∂b = 0"))
 FLOOR_DIVIDE = _no_derivative(lambda a, b: _rounded(a, b, "floor"), "aten::floor_divide")
 REMAINDER_RSCALAR = _no_derivative(lambda a, b: _int_checked(np.remainder, a, b), "aten::remainder")
-HEAVISIDE = _no_derivative(np.heaviside,                    "aten::heaviside")
+HEAVISIDE = _no_derivative(np.heaviside, "aten::heaviside")
 
 
 def _rounded(a, b, mode: str):

@@ -94,9 +94,9 @@ def _mean(x: np.ndarray, dims: tuple | None, keepdim: bool) -> np.ndarray:
     if dims is None and not keepdim and (dt is F32 or dt is F64):  # the mean of all: the sum divided in NumPy's scalar math
         return asarray(np.add.reduce(x, axis=None) / x.size)
     n = reduced_size(x.shape, dims)
-    if x.dtype.char == "e":  # float16: accumulate half precision in float32, as PyTorch does
+    if dt.char == "e":  # float16: accumulate half precision in float32, as PyTorch does
         return (np.add.reduce(x, axis=dims, keepdims=keepdim, dtype=np.float32) / n).astype(np.float16)
-    return np.asarray(np.add.reduce(x, axis=dims, keepdims=keepdim) / n, x.dtype)
+    return np.asarray(np.add.reduce(x, axis=dims, keepdims=keepdim) / n, dt)
 
 
 def _sum_dtype(x: Tensor, dtype) -> np.dtype | None:
@@ -131,7 +131,7 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
     dt = d.dtype
     if not (dt is F32 or dt is F64 or dt.kind == "f"):
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. "
-                           f"Got: {_dtype.FROM_NP[d.dtype]._tensor_type[:-6]}")
+                           f"Got: {_dtype.FROM_NP[dt]._tensor_type[:-6]}")
     if dim is None:
         shape = d.shape
         return _record_one(MEAN, input, MEAN.fwd(d, shape), (shape,))
