@@ -64,7 +64,7 @@ class Tensor:
     __array_ufunc__ = None  # NumPy defers to Tensor's reflected operators: ndarray * Tensor -> Tensor
     # rarely-set state lives in __dict__, with these class-level defaults:
     _base = None
-    _acc = None
+    _leaf_edge = None  # (AccumulateGrad, 0), once the leaf is first used by a recorded op
     _hooks = None
     _post_acc_hooks = None
     _retains_grad = False
@@ -493,10 +493,10 @@ def edge_of(t: Tensor) -> tuple:
     fn = t._grad_fn
     if fn is not None:
         return (fn, t._output_nr)
-    acc = t._acc
-    if acc is None:
-        acc = t._acc = AccumulateGrad(t)
-    return (acc, 0)
+    e = t._leaf_edge
+    if e is None:
+        e = t._leaf_edge = (AccumulateGrad(t), 0)
+    return e
 
 
 def zeros_like_meta(shape: tuple, npdtype, graph: bool):

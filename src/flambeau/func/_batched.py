@@ -36,11 +36,11 @@ def phys(x):
     t = _new_tensor(_SLOT.__get__(x), x._rg, x._grad_fn, x._output_nr)
     t._version = x._version
     if x._rg and x._grad_fn is None:  # a leaf: the alias shares its AccumulateGrad (gradients captured for x)
-        acc = x.__dict__.get("_acc")
-        if acc is None:
-            x.__dict__["_acc"] = edge_of(t)[0]
+        e = x.__dict__.get("_leaf_edge")
+        if e is None:
+            x.__dict__["_leaf_edge"] = edge_of(t)
         else:
-            t._acc = acc
+            t._leaf_edge = e
     return t
 
 

@@ -241,8 +241,7 @@ if fn is not None:
     fn._uses += 1
     e{i} = (fn, x{i}._output_nr)
 else:
-    fn = x{i}._acc
-    e{i} = (fn, 0) if fn is not None else edge_of(x{i})"""
+    e{i} = x{i}._leaf_edge or edge_of(x{i})"""
 
 
 def _indent(text: str, pad: str) -> list:

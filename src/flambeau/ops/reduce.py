@@ -114,12 +114,13 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
     tensor([4., 6.])
     """
     d = input._data
-    npd = _sum_dtype(input, dtype)
-    if npd is not None:
-        d = d.astype(npd, copy=False)
+    dt = d.dtype
+    if dtype is not None or not (dt is F32 or dt is F64):
+        npd = _sum_dtype(input, dtype)
+        if npd is not None:
+            d = d.astype(npd, copy=False)
     if dim is None:
-        shape = d.shape
-        return _record_one(SUM, input, SUM.fwd(d, shape), (shape,))
+        return _record_one(SUM, input, _sum_all(d), (d.shape,))
     return apply(SUM_DIM, (input,), (d,), (norm_dims(dim, d.ndim), keepdim, d.shape))
 
 
@@ -133,8 +134,7 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. "
                            f"Got: {_dtype.FROM_NP[dt]._tensor_type[:-6]}")
     if dim is None:
-        shape = d.shape
-        return _record_one(MEAN, input, MEAN.fwd(d, shape), (shape,))
+        return _record_one(MEAN, input, _mean(d, None, False), (d.shape,))
     return apply(MEAN_DIM, (input,), (d,), (norm_dims(dim, d.ndim), keepdim, d.shape))
 
 
