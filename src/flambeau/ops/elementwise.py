@@ -423,7 +423,7 @@ def _power(x, exponent):
 def _pow_slope(x, exponent):
     """``exponent * x ** (exponent - 1)``. For a square's plain backward that is ``x + x``: exactly ``2 * x``, in one NumPy call
     without a Python scalar to convert. A tensor keeps the power in its graph, as PyTorch's double backward does."""
-    if exponent == 2 and type(x) is np.ndarray:
+    if exponent == 2 and type(x) is ndarray:
         return x + x
     return exponent * _power(x, exponent - 1)
 
