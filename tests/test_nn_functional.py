@@ -258,3 +258,47 @@ def test_top_level_functions_of_nn_functional(call):
         (y * y).sum().backward()
         out.append((y.detach().numpy(), x.grad.numpy(), y.grad_fn.name()))
     assert np.allclose(out[0][0], out[1][0], rtol=1e-10) and np.allclose(out[0][1], out[1][1], rtol=1e-10) and out[0][2] == out[1][2]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_nll_loss_without_ignored_targets_equals_the_masked_computation(dtype, reduction):
+    """A batch where every target is a class (the common case) skips the ignore_index masks: the loss and its gradient are
+    the same bits as the masked computation (reached here through class weights of one), and as PyTorch's within rounding."""
+    rng = np.random.RandomState(7)
+    x, t = rng.standard_normal((300, 7)).astype(dtype) * 4, rng.randint(0, 7, 300)
+    runs = []
+    for weight in (None, flambeau.ones(7, dtype=flambeau.tensor(x).dtype)):
+        a = flambeau.tensor(x, requires_grad=True)
+        loss = F.cross_entropy(a, flambeau.tensor(t), weight=weight, reduction=reduction)
+        loss.sum().backward()
+        runs.append((loss.detach().numpy(), a.grad.numpy(), loss.grad_fn.name()))
+    assert np.array_equal(runs[0][0], runs[1][0]) and np.array_equal(runs[0][1], runs[1][1])
+    assert runs[0][2] == runs[1][2] == "NllLossBackward0"
+    xt = torch.tensor(x, requires_grad=True)
+    lt = torch.nn.functional.cross_entropy(xt, torch.tensor(t), reduction=reduction)
+    lt.sum().backward()
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(runs[0][0], lt.detach().numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(runs[0][1], xt.grad.numpy(), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("target, ignore_index", [([0, 2, 1], 1), ([0, 2, 1], -100), ([0, -100, 1], -100), ([0, 3, 1], -100),
+                                                  ([0, -1, 1], -100)])
+def test_nll_loss_targets_and_ignore_index_at_the_class_boundaries(target, ignore_index):
+    """An ignore_index that is a class, an ignored target, and targets out of range (too large, negative) all behave as in
+    PyTorch, values, gradients and errors alike."""
+    x = np.random.RandomState(3).standard_normal((3, 3))
+    out = []
+    for lib in (flambeau, torch):
+        a = lib.tensor(x, requires_grad=True)
+        try:
+            loss = lib.nn.functional.nll_loss(a, lib.tensor(target), ignore_index=ignore_index)
+            loss.backward()
+            out.append((float(loss), a.grad.numpy()))
+        except IndexError as e:
+            out.append(str(e))
+    if isinstance(out[1], str):
+        assert out[0] == out[1]
+    else:
+        assert abs(out[0][0] - out[1][0]) < 1e-12 and np.allclose(out[0][1], out[1][1], rtol=1e-12, atol=0)

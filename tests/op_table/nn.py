@@ -56,6 +56,8 @@ ROWS = [
     Row("nll_loss", lambda t, a, c: F(t).nll_loss(a, c), (R(5, 4), I(5, high=4))),
     Row("nll_loss_weight", lambda t, a, c, w: F(t).nll_loss(a, c, weight=w, ignore_index=1), (R(6, 4), I(6, high=4), P(4, grad=False)),
         covers=("nll_loss",)),
+    Row("nll_loss_sum", lambda t, a, c: F(t).nll_loss(a, c, reduction="sum"), (R(5, 4), I(5, high=4)), covers=("nll_loss",)),
+    Row("nll_loss_none", lambda t, a, c: F(t).nll_loss(a, c, reduction="none"), (R(5, 4), I(5, high=4)), covers=("nll_loss",)),
     Row("nll_loss_2d_none", lambda t, a, c: F(t).nll_loss(a, c, reduction="none"), (R(2, 4, 3), I(2, 3, high=4)), covers=("nll_loss",)),
     Row("cross_entropy", lambda t, a, c: F(t).cross_entropy(a * 50, c), (R(5, 4), I(5, high=4))),
     Row("cross_entropy_sum", lambda t, a, c, w: F(t).cross_entropy(a, c, w, ignore_index=0, reduction="sum"),

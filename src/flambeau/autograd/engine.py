@@ -38,6 +38,8 @@ from .pitfalls import teach_backward_error
 
 __all__ = ["run_backward", "RECORDERS"]
 
+add_reduce = np.add.reduce  # bound once, as above
+
 #: Active recorders (``autograd.explain``, the pitfall watch): objects with ``begin(roots, grads)``,
 #: ``step(node, grads_in, grads_out)`` and ``end()``. Empty unless one is switched on.
 RECORDERS: list = []
@@ -54,10 +56,12 @@ def _fit(g, shape: tuple, dtype, graph: bool):
 
 def _sum_to(g, shape: tuple, graph: bool):
     if not shape and not graph:
-        return np.asarray(np.add.reduce(g, axis=None))
+        return asarray(add_reduce(g, None))
     lead = g.ndim - len(shape)
     if lead < 0:
         raise RuntimeError(f"gradient of shape {tuple(g.shape)} does not match its tensor's shape {shape}")
+    if tuple(g.shape[lead:]) == shape:  # broadcast along new leading dims only (a bias): they are summed away
+        return g.sum(tuple(range(lead))) if graph else add_reduce(g, tuple(range(lead)))
     axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and g.shape[i + lead] != 1)
     if any(s != 1 and g.shape[i + lead] != s for i, s in enumerate(shape)):
         raise RuntimeError(f"gradient of shape {tuple(g.shape)} cannot be summed to its tensor's shape {shape}")

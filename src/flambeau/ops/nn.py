@@ -16,6 +16,7 @@ import math
 import warnings
 
 import numpy as np
+from numpy import arange, asarray  # np.<name> is looked up anew on every use (NumPy's module has a __getattr__)
 
 from .. import _dtype, _random
 from .._tensor import Tensor, _new_tensor, _wrap_dim
@@ -659,6 +660,34 @@ def _nll_grad(g, x, target, weight, ignore_index, red):
 NLL_LOSS = defop("NllLossBackward0", _nll_fwd, _nll_grad, None, None, text=("∂ℒ/∂x[n, t_n] = -w[t_n] (÷ Σw for a mean)",))
 
 
+#: The unsigned integer type of each width: a target viewed as one is below the class count only if it is a class.
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def _nll_dense_fwd(x, target, red):
+    """:func:`_nll_fwd` for a batch ``(N, C)`` without weights where every target is a class (none ignored): the same
+    values, bit for bit (``Σ -x = -Σ x``; a mean divides by ``N``, which is ``Σw``), without masks."""
+    picked = x[arange(len(target)), target]
+    if red == "none":
+        return -picked
+    total = picked.sum()
+    return asarray(-total if red == "sum" else -total / len(target))
+
+
+def _nll_dense_grad(g, x, target, red):
+    shape = _raw(x).shape
+    dt = _raw(x).dtype
+    t = _raw(target)
+    onehot = np.zeros(shape, dt)
+    onehot[arange(len(t)), t] = -(dt.type(1) / len(t)) if red == "mean" else -1
+    if red == "none":
+        g = m.reshape(g, (shape[0], 1))
+    return _const(g, onehot) * g
+
+
+NLL_LOSS_DENSE = defop("NllLossBackward0", _nll_dense_fwd, _nll_dense_grad, None, text=NLL_LOSS.formula_text)
+
+
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None, ignore_index: int = -100,
              reduce=None, reduction: str = "mean") -> Tensor:
     """Negative log likelihood: ``-w[t] · input[n, t]`` per sample, reduced (a mean is weighted by ``Σ w[t]``)."""
@@ -671,10 +700,13 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
             raise ValueError(f"Expected input batch_size ({x.shape[0]}) to match target batch_size ({t.shape[0]}).")
         raise RuntimeError(f"Expected target size {[x.shape[0]] + list(x.shape[2:])}, got {list(t.shape)}")
     c = x.shape[0] if x.ndim == 1 else x.shape[1]
-    if t.size and (t.min() < 0 or t.max() >= c):
-        bad = t[(t != ignore_index) & ((t < 0) | (t >= c))]
-        if bad.size:
-            raise IndexError(f"Target {int(bad.flat[0])} is out of bounds.")
+    if t.size:
+        if t.view(_UNSIGNED[t.dtype.itemsize]).max() >= c:  # a negative target (an ignore_index, say) or one too large
+            bad = t[(t != ignore_index) & ((t < 0) | (t >= c))]
+            if bad.size:
+                raise IndexError(f"Target {int(bad.flat[0])} is out of bounds.")
+        elif weight is None and x.ndim == 2 and x.dtype.char in "fd" and not 0 <= ignore_index < c:  # every target a class
+            return record(NLL_LOSS_DENSE, (input, target), _nll_dense_fwd(x, t, red), (red,))
     w = _weight_arg(weight, x, "nll_loss_forward")
     return record(NLL_LOSS, (input, target, w), _nll_fwd(x, t, None if w is None else w._data, ignore_index, red), (ignore_index, red))
 
