@@ -181,3 +181,20 @@ def test_forward_ad_matches_reverse_mode(family, row):
         assert len(fi) == len(ri)
         for k, (a, b) in enumerate(zip(fi, ri)):
             np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12, err_msg=f"{row.name}: input {i}, output {k}")
+
+
+def test_every_declared_op_builds_its_node_class():
+    """An op reads its formulas' parameter names and compiles its node class on first use, not at import: every op
+    declared (the op table's rows reach most, not all) does so without error, its rules naming each formula's values."""
+    import gc
+
+    from flambeau.ops import G, Op
+
+    ops = [o for o in gc.get_objects() if type(o) is Op]
+    assert len(ops) > 250
+    for op in ops:
+        cls = op.node_cls
+        assert cls.__name__ == op.name and cls._op is op
+        assert len(op.rules) == len(op.formulas) == op.n_in
+        for (f, plan), formula in zip(op.rules, op.formulas):
+            assert f is formula and all(i == G or 0 <= i for i in plan)

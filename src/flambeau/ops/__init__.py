@@ -50,23 +50,32 @@ G = -1  # plan code: the incoming gradient
 class Op:
     """One differentiable operation: forward, per-input derivative formulas, and its node class."""
 
-    __slots__ = ("name", "fwd", "rules", "calls", "n_in", "saves", "_save_plans", "_cls", "_make", "_link", "formula_text", "nout")
+    __slots__ = ("name", "fwd", "formulas", "rules", "calls", "n_in", "saves", "_save_plans", "_cls", "_make", "_link", "formula_text",
+                 "nout")
 
     def __init__(self, name: str, fwd, formulas: tuple, nout: int = 1, formula_text: tuple = ()) -> None:
         self.name = name
         self.fwd = fwd
+        self.formulas = formulas
         self.n_in = len(formulas)
         self.nout = nout
-        params = forward_params(fwd)
+        self.formula_text = formula_text
+        self.rules = None  # set by _analyse, on first use: most of the ~300 ops never run in a given program (import time)
+        self._save_plans: dict = {}
+        self._cls = self._make = self._link = None
+
+    def _analyse(self) -> None:
+        """Read which values each formula takes, from its parameter names (``rules``, ``calls``, ``saves``)."""
+        params = forward_params(self.fwd)
         if params is None:
-            raise TypeError(f"{name}: the forward must be a NumPy ufunc, or a Python function whose parameter names are the op's "
-                            "inputs and attrs")
+            raise TypeError(f"{self.name}: the forward must be a NumPy ufunc, or a Python function whose parameter names are the "
+                            "op's inputs and attrs")
         names = {p: i for i, p in enumerate(params[: self.n_in])}
         names["out"] = self.n_in
         for k, p in enumerate(params[self.n_in:]):
             names[p] = self.n_in + 1 + k
         rules = []
-        for f in formulas:
+        for f in self.formulas:
             if f is None:
                 rules.append((None, ()))
                 continue
@@ -77,14 +86,11 @@ class Op:
                 elif p in names:
                     plan.append(names[p])
                 else:
-                    raise TypeError(f"{name}: formula parameter {p!r} is not g, out, an input or an attr of {params}")
+                    raise TypeError(f"{self.name}: formula parameter {p!r} is not g, out, an input or an attr of {params}")
             rules.append((f, tuple(plan)))
         self.saves = any(i >= 0 and i <= self.n_in for _, plan in rules for i in plan)
-        self.rules = tuple(rules)
         self.calls = tuple((f, None if f is None else _getter(plan)) for f, plan in rules)
-        self._save_plans: dict = {}
-        self.formula_text = formula_text
-        self._cls = self._make = self._link = None
+        self.rules = tuple(rules)
 
     @property
     def node_cls(self) -> type:
@@ -92,6 +98,8 @@ class Op:
         return self._cls or self._build()
 
     def _build(self) -> type:
+        if self.rules is None:
+            self._analyse()
         body = {"__slots__": (), "_op": self}
         if self.nout == 1:
             body["apply"] = body["step"] = _compiled_apply(self)
@@ -117,6 +125,8 @@ class Op:
         """The inputs the formulas of the inputs needing grad use (their indices), and whether they use the output."""
         plan = self._save_plans.get(req)
         if plan is None:
+            if self.rules is None:
+                self._analyse()
             used = {i for r, (f, p) in zip(req, self.rules) if r and f is not None for i in p}
             keep = tuple(i in used for i in range(self.n_in))
             plan = (tuple(i for i in range(self.n_in) if keep[i]), self.n_in in used)

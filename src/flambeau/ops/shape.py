@@ -376,7 +376,7 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
 
 
 # in-place forms change the tensor's shape and strides; PyTorch names their nodes apart
-_RESTRIDED = {op: defop(name, op.fwd, *(f for f, _ in op.rules), text=op.formula_text) for op, name in (
+_RESTRIDED = {op: defop(name, op.fwd, *op.formulas, text=op.formula_text) for op, name in (
     (UNSQUEEZE, "UnsqueezeBackward1"), (SQUEEZE, "SqueezeBackward3"), (SQUEEZE_DIM, "SqueezeBackward4"), (SQUEEZE_DIMS, "SqueezeBackward5"),
     (TRANSPOSE, "TransposeBackward1"), (T, "TBackward1"), (AS_STRIDED, "AsStridedBackward1"))}
 
