@@ -1,5 +1,6 @@
 """The op table's checks: forward and gradients vs PyTorch (live and golden), gradcheck, broadcasting, coverage."""
 
+import gc
 import importlib
 import os
 
@@ -10,6 +11,7 @@ from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
 import flambeau
 from flambeau.autograd.gradcheck import gradcheck, gradgradcheck
+from flambeau.ops import G, Op
 from op_table import all_rows
 from op_table.runner import run
 
@@ -186,10 +188,6 @@ def test_forward_ad_matches_reverse_mode(family, row):
 def test_every_declared_op_builds_its_node_class():
     """An op reads its formulas' parameter names and compiles its node class on first use, not at import: every op
     declared (the op table's rows reach most, not all) does so without error, its rules naming each formula's values."""
-    import gc
-
-    from flambeau.ops import G, Op
-
     ops = [o for o in gc.get_objects() if type(o) is Op]
     assert len(ops) > 250
     for op in ops:

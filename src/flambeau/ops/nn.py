@@ -675,9 +675,8 @@ def _nll_dense_fwd(x, target, red):
 
 
 def _nll_dense_grad(g, x, target, red):
-    shape = _raw(x).shape
-    dt = _raw(x).dtype
-    t = _raw(target)
+    xa, t = _raw(x), _raw(target)
+    shape, dt = xa.shape, xa.dtype
     onehot = np.zeros(shape, dt)
     onehot[arange(len(t)), t] = -(dt.type(1) / len(t)) if red == "mean" else -1
     if red == "none":

@@ -102,8 +102,7 @@ def _mean(x: np.ndarray, dims: tuple | None, keepdim: bool) -> np.ndarray:
 def _sum_dtype(x: Tensor, dtype) -> np.dtype | None:
     if dtype is not None:
         return _dtype.to_dtype(dtype).np
-    dt = x._data.dtype
-    return None if dt is F32 or dt is F64 or dt.kind not in "biu" else np.dtype(np.int64)
+    return np.dtype(np.int64) if x._data.dtype.kind in "biu" else None
 
 
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
