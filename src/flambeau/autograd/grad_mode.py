@@ -131,6 +131,12 @@ class no_grad(_GradModeContext):
 
     _mode = False
 
+    def __enter__(self) -> None:  # written out, no thread-local read while no thread has grad mode off: loops enter it every step
+        self._prev = prev = not GRAD_OFF or STATE.enabled
+        if prev:
+            GRAD_OFF.append(None)
+            STATE.enabled = False
+
 
 class enable_grad(_GradModeContext):
     """Context manager and decorator that turns recording back on (e.g. inside ``no_grad``)."""

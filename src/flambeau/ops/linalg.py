@@ -374,7 +374,7 @@ def _unsafe_view(t: Tensor, shape: tuple) -> Tensor:
 
 
 def _needs_grad(t: Tensor) -> bool:
-    return STATE.enabled and t._rg
+    return t._rg and STATE.enabled
 
 
 def _folds(big: Tensor, small: Tensor, first_is_matrix: bool) -> bool:

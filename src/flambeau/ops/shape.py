@@ -951,7 +951,7 @@ Tensor.H = Tensor.T
 Tensor.mH = Tensor.mT
 def fill_(self: Tensor, value) -> Tensor:
     """Fill with ``value`` in place."""
-    if not (STATE.enabled and (self._rg or (isinstance(value, Tensor) and value._rg))):
+    if not ((self._rg or (isinstance(value, Tensor) and value._rg)) and STATE.enabled):
         self._data.fill(value.item() if isinstance(value, Tensor) else value)  # nothing to record
         self._version[0] += 1
         return self
@@ -960,7 +960,7 @@ def fill_(self: Tensor, value) -> Tensor:
 
 def zero_(self: Tensor) -> Tensor:
     """Fill with zeros in place."""
-    if not (STATE.enabled and self._rg):
+    if not (self._rg and STATE.enabled):
         self._data.fill(0)
         self._version[0] += 1
         return self
