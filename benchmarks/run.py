@@ -146,7 +146,7 @@ def main() -> None:
         print(f"W6  import (median, inside the interpreter): flambeau {it['flambeau']['median'] * 1e3:.0f} ms (NumPy's included), "
               f"numpy {it['numpy']['median'] * 1e3:.0f} ms"
               + (f", torch {it['torch']['median'] * 1e3:.0f} ms" if "torch" in it else "")
-              + f"; flambeau source {rows[-1]['size_bytes'] / 1e3:.0f} kB, with bytecode {rows[-1]['installed_bytes'] / 1e3:.0f} kB")
+              + f"; flambeau source {source / 1e3:.0f} kB, with bytecode {installed / 1e3:.0f} kB")
     for mid, code_name in (("M1", "m1"), ("M2", "m2")):
         if only and mid not in only:
             continue
